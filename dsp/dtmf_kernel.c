@@ -1,0 +1,1 @@
+/* generic DTMF kernel: see dtmf_kernel.h */
