@@ -1,1 +1,495 @@
-/* placeholder */
+/* In-band DTMF detector: dispatch of channel groups to the kernels, and the decisions.
+ *
+ * The per-sample filtering is in dtmf_kernel.c. Everything here runs once per 5 ms
+ * sub-block per channel, in plain scalar code shared by every path, so the decisions
+ * cannot differ between paths as long as the kernels' outputs do not (they do not: see
+ * dtmf_kernel.c).
+ *
+ * Thresholds, and why:
+ *   - level: each tone at least -35 dBm0 (Q.24 asks to accept -25 and reject -55);
+ *   - twist: the high tone between 10 dB below and 6 dB above the low tone (Q.24 asks to
+ *     accept -8 to +4; the 10 ms window reads a level to within about 1 dB);
+ *   - the two tones carry at least 70% of the window's high-passed energy for a strong
+ *     window, 40% for the digit to count as still present. For a tone that covers only
+ *     part of the window that ratio is the covered fraction, so six consecutive strong
+ *     windows means at least about 34 ms of tone: 40 ms tones always pass, 23 ms never;
+ *   - onset: on the last six strong windows, the four middle ones (which the tone covers
+ *     completely) give each tone's frequency from their phase advance; both must be
+ *     within 1.7% of nominal (Q.24: accept 1.5%, reject 3.5%; musical notes 1.7-1.8% off
+ *     a DTMF frequency exist, G5 and G#6), and each tone must be steady in amplitude and
+ *     phase advance, which speech rarely is;
+ *   - end: four consecutive windows without the digit (a 10 ms drop-out makes at most
+ *     three, a 40 ms pause at least seven). */
+#include "dsp/dtmf.h"
+
+#include <complex.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dsp/dtmf_kernel.h"
+
+#define K_ON 6          /* consecutive strong windows to begin a digit */
+#define K_OFF 4         /* consecutive windows without the digit to end it */
+#define RHO_STRONG 0.70f
+#define RHO_PRESENT 0.40f
+#define MIN_LEVEL_DBM0 (-35.0)
+#define TWIST_NORMAL_DB 12.0    /* high tone may be this much below the low tone */
+#define TWIST_REVERSE_DB 7.0    /* ... or this much above it */
+#define FREQ_TOLERANCE 0.017    /* relative frequency error accepted at onset */
+#define STEADY_RATIO 2.0f       /* max/min window power of a tone across the check */
+
+static const double bin_hz[MD_DTMF_BINS] = { 697, 770, 852, 941, 1209, 1336, 1477, 1633 };
+static const char digit_chars[16] = "123A456B789C*0#D";
+
+/* Window power |Y|^2 of a full-scale-relative tone: a sine of amplitude A filling the
+ * 80-sample window gives (A * 80 / 2)^2 before the high-pass gain. */
+static double tone_power_at(double dbm0)
+{
+    double amp = 32767.0 * pow(10.0, (dbm0 - 3.14) / 20.0);
+    double w = amp * MD_DTMF_WINDOW / 2.0;
+    return w * w;
+}
+
+/* Parameters derived from the constants above when the program loads, read-only after. */
+static struct {
+    float min_power[MD_DTMF_BINS];   /* per bin, after the high-pass gain */
+    float inv_gain[MD_DTMF_BINS];    /* undo the high-pass gain to compare tones */
+    float energy_gate;               /* below this no digit is possible */
+    float twist_normal, twist_reverse;
+} P;
+
+__attribute__((constructor)) static void params_init(void)
+{
+    double w = tone_power_at(MIN_LEVEL_DBM0);
+    double gmin = 1e9;
+    for (int b = 0; b < MD_DTMF_BINS; b++) {
+        P.min_power[b] = (float)(w * md_dtmf_hp_gain[b]);
+        P.inv_gain[b] = (float)(1.0 / md_dtmf_hp_gain[b]);
+        if (md_dtmf_hp_gain[b] < gmin)
+            gmin = md_dtmf_hp_gain[b];
+    }
+    /* Two tones at the minimum level fill at most the whole window: any candidate has
+     * at least this energy (with a factor two of margin for leakage). */
+    P.energy_gate = (float)(2.0 / MD_DTMF_WINDOW * 2.0 * w * gmin * 0.5);
+    P.twist_normal = (float)pow(10.0, TWIST_NORMAL_DB / 10.0);
+    P.twist_reverse = (float)pow(10.0, TWIST_REVERSE_DB / 10.0);
+}
+
+void md_dtmf_rx_init(md_dtmf_rx_t *rx)
+{
+    memset(rx, 0, sizeof(*rx));
+    rx->run_digit = -1;
+    rx->active = -1;
+}
+
+char md_dtmf_digit_char(int index)
+{
+    if (index < 0 || index > 15)
+        return '?';
+    return digit_chars[index];
+}
+
+static void push_event(md_dtmf_rx_t *rx, md_dtmf_event_kind_t kind, int digit, uint64_t start,
+                       uint64_t end)
+{
+    if (rx->ev_count == MD_DTMF_EVENTS_MAX) {
+        rx->ev_head = (uint8_t)((rx->ev_head + 1) % MD_DTMF_EVENTS_MAX);
+        rx->ev_count--;
+        rx->events_lost++;
+    }
+    md_dtmf_event_t *ev = &rx->events[(rx->ev_head + rx->ev_count) % MD_DTMF_EVENTS_MAX];
+    ev->kind = kind;
+    ev->digit = digit_chars[digit];
+    ev->start = start;
+    ev->end = end;
+    rx->ev_count++;
+}
+
+int md_dtmf_rx_event(md_dtmf_rx_t *rx, md_dtmf_event_t *ev)
+{
+    if (rx->ev_count == 0)
+        return 0;
+    *ev = rx->events[rx->ev_head];
+    rx->ev_head = (uint8_t)((rx->ev_head + 1) % MD_DTMF_EVENTS_MAX);
+    rx->ev_count--;
+    return 1;
+}
+
+static double wrap_pi(double a)
+{
+    return a - 2.0 * M_PI * floor((a + M_PI) / (2.0 * M_PI));
+}
+
+/* Frequency check at onset.
+ *
+ * Input: the Goertzel outputs of the candidate's row and column bins over the five
+ * sub-blocks the tone covers completely, 40 samples apart. A tone's own output advances
+ * in phase by (w + d) * 40 from one sub-block to the next, where d is its frequency
+ * error; but each bin also picks up the other tone and the negative-frequency images of
+ * both through the sidelobes of the 40-sample window, which bends that phase by several
+ * hertz when the tones differ in level. So the pair is modelled exactly: two real sines
+ * of unknown complex amplitude at the current frequency estimates, whose leakage into
+ * the two bins is known in closed form; a 4x4 real system per sub-block recovers each
+ * tone's own amplitude, from which the frequencies are re-estimated, three times over.
+ * The result is within a few tenths of a hertz for clean tones; the tolerance is then
+ * tested, and each tone must be steady in level and phase advance, as speech is not. */
+
+#define CHECK_SUBS 5
+#define ESTIMATE_ROUNDS 3
+#define PHASE_JITTER_MAX 0.35   /* rad: largest deviation of one step from the mean */
+
+/* Sum over the 40 samples of one sub-block of e^{j delta m}. */
+static double complex window_sum(double delta)
+{
+    double h = delta / 2.0;
+    if (fabs(sin(h)) < 1e-12)
+        return MD_DTMF_SUB;
+    return cexp(I * h * (MD_DTMF_SUB - 1)) * (sin(h * MD_DTMF_SUB) / sin(h));
+}
+
+/* Solves the 4x4 system a x = b by Gaussian elimination with partial pivoting.
+ * Returns 0, or -1 if it is singular. */
+static int solve4(double a[4][4], double b[4], double x[4])
+{
+    for (int c = 0; c < 4; c++) {
+        int p = c;
+        for (int r = c + 1; r < 4; r++)
+            if (fabs(a[r][c]) > fabs(a[p][c]))
+                p = r;
+        if (fabs(a[p][c]) < 1e-9)
+            return -1;
+        if (p != c) {
+            for (int k = 0; k < 4; k++) {
+                double t = a[c][k];
+                a[c][k] = a[p][k];
+                a[p][k] = t;
+            }
+            double t = b[c];
+            b[c] = b[p];
+            b[p] = t;
+        }
+        for (int r = c + 1; r < 4; r++) {
+            double f = a[r][c] / a[c][c];
+            for (int k = c; k < 4; k++)
+                a[r][k] -= f * a[c][k];
+            b[r] -= f * b[c];
+        }
+    }
+    for (int r = 3; r >= 0; r--) {
+        double s = b[r];
+        for (int k = r + 1; k < 4; k++)
+            s -= a[r][k] * x[k];
+        x[r] = s / a[r][r];
+    }
+    return 0;
+}
+
+/* Frequency error (rad/sample) of a tone from its per-sub-block amplitudes. */
+static double offset_of(const double complex *u, int n, double w)
+{
+    double complex acc = 0;
+    for (int k = 0; k + 1 < n; k++)
+        acc += u[k + 1] * conj(u[k]);
+    return wrap_pi(carg(acc) - w * MD_DTMF_SUB) / MD_DTMF_SUB;
+}
+
+static int steady(const double complex *u, int n, double w, double d)
+{
+    double pmin = 1e300, pmax = 0;
+    for (int k = 0; k < n; k++) {
+        double p = creal(u[k]) * creal(u[k]) + cimag(u[k]) * cimag(u[k]);
+        pmin = p < pmin ? p : pmin;
+        pmax = p > pmax ? p : pmax;
+        if (k > 0) {
+            double step = wrap_pi(carg(u[k] * conj(u[k - 1])) - (w + d) * MD_DTMF_SUB);
+            if (fabs(step) > PHASE_JITTER_MAX)
+                return 0;
+        }
+    }
+    return pmax <= STEADY_RATIO * pmin;
+}
+
+static int pair_ok(const md_dtmf_rx_t *rx, int first, int row, int col)
+{
+    const int bins[2] = { row, col };
+    double complex y[2][CHECK_SUBS], u[2][CHECK_SUBS];
+    double w[2], d[2];
+
+    for (int t = 0; t < 2; t++) {
+        w[t] = 2.0 * M_PI * bin_hz[bins[t]] / 8000.0;
+        for (int k = 0; k < CHECK_SUBS; k++) {
+            /* Goertzel output = e^{j w 39} x DFT of the sub-block from its first sample. */
+            y[t][k] = (rx->hist_re[t][first + k] + I * (double)rx->hist_im[t][first + k]) *
+                      cexp(-I * w[t] * (MD_DTMF_SUB - 1));
+        }
+        d[t] = offset_of(y[t], CHECK_SUBS, w[t]);
+    }
+
+    for (int round = 0; round < ESTIMATE_ROUNDS; round++) {
+        /* coef[e][s]: response of bin e to unknown s: tone t's positive (s = 2t) and
+         * negative (s = 2t + 1, conjugated amplitude) frequency parts. */
+        double complex coef[2][4];
+        for (int e = 0; e < 2; e++)
+            for (int t = 0; t < 2; t++) {
+                double nu = w[t] + d[t];
+                coef[e][2 * t] = window_sum(nu - w[e]);
+                coef[e][2 * t + 1] = window_sum(-nu - w[e]);
+            }
+        /* Real system in (Re u_r, Im u_r, Re u_c, Im u_c). */
+        double m[4][4];
+        for (int e = 0; e < 2; e++)
+            for (int t = 0; t < 2; t++) {
+                double complex p = coef[e][2 * t], q = coef[e][2 * t + 1];
+                m[2 * e][2 * t] = creal(p) + creal(q);
+                m[2 * e][2 * t + 1] = -cimag(p) + cimag(q);
+                m[2 * e + 1][2 * t] = cimag(p) + cimag(q);
+                m[2 * e + 1][2 * t + 1] = creal(p) - creal(q);
+            }
+        for (int k = 0; k < CHECK_SUBS; k++) {
+            double a[4][4], b[4], x[4];
+            memcpy(a, m, sizeof(a));
+            b[0] = creal(y[0][k]);
+            b[1] = cimag(y[0][k]);
+            b[2] = creal(y[1][k]);
+            b[3] = cimag(y[1][k]);
+            if (solve4(a, b, x) != 0)
+                return 0;
+            u[0][k] = x[0] + I * x[1];
+            u[1][k] = x[2] + I * x[3];
+        }
+        for (int t = 0; t < 2; t++)
+            d[t] = offset_of(u[t], CHECK_SUBS, w[t]);
+    }
+
+    int ok = 1;
+    for (int t = 0; t < 2; t++) {
+        /* The phase across all five sub-blocks, unwrapped with the step estimate, halves
+         * the noise of the final estimate. */
+        const double span = MD_DTMF_SUB * (CHECK_SUBS - 1);
+        double whole = wrap_pi(carg(u[t][CHECK_SUBS - 1] * conj(u[t][0])) - w[t] * span);
+        whole += 2.0 * M_PI * floor((d[t] * span - whole) / (2.0 * M_PI) + 0.5);
+        d[t] = whole / span;
+        double df = d[t] * 8000.0 / (2.0 * M_PI);
+#ifdef MD_DTMF_DEBUG
+        fprintf(stderr, "pair_ok bin %d df %.2f Hz rel %.4f steady %d\n", bins[t], df,
+                df / bin_hz[bins[t]], steady(u[t], CHECK_SUBS, w[t], d[t]));
+        if (getenv("MD_DTMF_TOL")) {
+            ok &= fabs(df) <= atof(getenv("MD_DTMF_TOL")) * bin_hz[bins[t]];
+            continue;
+        }
+#endif
+        ok &= fabs(df) <= FREQ_TOLERANCE * bin_hz[bins[t]];
+        ok &= steady(u[t], CHECK_SUBS, w[t], d[t]);
+    }
+    return ok;
+}
+
+/* Digit index from a row (0-3) and a column (4-7). */
+static int digit_of(int row, int col)
+{
+    return row * 4 + (col - 4);
+}
+
+static void hist_push(md_dtmf_rx_t *rx, float row_re, float row_im, float col_re, float col_im)
+{
+    const size_t keep = (MD_DTMF_HIST - 1) * sizeof(float);
+    memmove(&rx->hist_re[0][0], &rx->hist_re[0][1], keep);
+    memmove(&rx->hist_im[0][0], &rx->hist_im[0][1], keep);
+    memmove(&rx->hist_re[1][0], &rx->hist_re[1][1], keep);
+    memmove(&rx->hist_im[1][0], &rx->hist_im[1][1], keep);
+    rx->hist_re[0][MD_DTMF_HIST - 1] = row_re;
+    rx->hist_im[0][MD_DTMF_HIST - 1] = row_im;
+    rx->hist_re[1][MD_DTMF_HIST - 1] = col_re;
+    rx->hist_im[1][MD_DTMF_HIST - 1] = col_im;
+}
+
+static void begin_digit(md_dtmf_rx_t *rx, int digit, uint64_t start)
+{
+    if (rx->active >= 0)
+        push_event(rx, MD_DTMF_END, rx->active, rx->active_start, rx->last_present_end);
+    rx->active = (int8_t)digit;
+    rx->active_start = start;
+    rx->misses = 0;
+    push_event(rx, MD_DTMF_BEGIN, digit, start, 0);
+}
+
+static void end_digit(md_dtmf_rx_t *rx)
+{
+    push_event(rx, MD_DTMF_END, rx->active, rx->active_start, rx->last_present_end);
+    rx->active = -1;
+    rx->misses = 0;
+}
+
+static void decide_one(md_dtmf_rx_t *rx, const md_dtmf_block_out_t *o, unsigned lane)
+{
+    rx->sub_index++;
+    uint64_t win_end = rx->sub_index * MD_DTMF_SUB;
+    float energy = o->energy[lane];
+    int digit = -1, row = 0, col = 4;
+    float rho = 0.0f;
+
+    if (energy >= P.energy_gate) {
+        float w[MD_DTMF_BINS];
+        for (int b = 0; b < MD_DTMF_BINS; b++)
+            w[b] = o->power[b][lane];
+        for (int b = 1; b < 4; b++)
+            if (w[b] > w[row])
+                row = b;
+        for (int b = 5; b < 8; b++)
+            if (w[b] > w[col])
+                col = b;
+        float lr = w[row] * P.inv_gain[row], lc = w[col] * P.inv_gain[col];
+        if (w[row] >= P.min_power[row] && w[col] >= P.min_power[col] &&
+            lr <= lc * P.twist_normal && lc <= lr * P.twist_reverse) {
+            rho = (w[row] + w[col]) * (2.0f / MD_DTMF_WINDOW) / energy;
+            if (rho >= RHO_PRESENT)
+                digit = digit_of(row, col);
+        }
+    }
+
+    /* Track the run of strong windows and keep its two tones' window values. */
+    if (digit >= 0 && rho >= RHO_STRONG) {
+        if (digit != rx->run_digit) {
+            rx->run_digit = (int8_t)digit;
+            rx->run_len = 0;
+        }
+        if (rx->run_len < 255)
+            rx->run_len++;
+        if (rx->run_len == 1) {
+            uint64_t fill = (uint64_t)(rho > 1.0f ? MD_DTMF_WINDOW : rho * MD_DTMF_WINDOW);
+            rx->run_start = win_end - fill;
+        }
+        if (rx->run_len == 1) {
+            /* The run's first window also covers the previous sub-block. */
+            hist_push(rx, o->prev_re[row][lane], o->prev_im[row][lane],
+                      o->prev_re[col][lane], o->prev_im[col][lane]);
+        }
+        hist_push(rx, o->sub_re[row][lane], o->sub_im[row][lane], o->sub_re[col][lane],
+                  o->sub_im[col][lane]);
+
+        /* K_ON strong windows span K_ON + 1 sub-blocks; as each window holds at least
+         * 70% tone, all but the first and the last of them are covered by the tone. */
+        if (rx->run_len >= K_ON && digit != rx->active) {
+            const int first = MD_DTMF_HIST - K_ON;
+            if (pair_ok(rx, first, row, col))
+                begin_digit(rx, digit, rx->run_start);
+        }
+    } else {
+        rx->run_digit = -1;
+        rx->run_len = 0;
+    }
+
+    if (rx->active >= 0) {
+        if (digit == rx->active) {
+            rx->misses = 0;
+            uint64_t fill = (uint64_t)(rho > 1.0f ? MD_DTMF_WINDOW : rho * MD_DTMF_WINDOW);
+            rx->last_present_end = win_end - MD_DTMF_WINDOW + fill;
+        } else if (++rx->misses >= K_OFF) {
+            end_digit(rx);
+        }
+    }
+}
+
+void md_dtmf_decide_block(md_dtmf_rx_t *const *rx, unsigned nreal,
+                          const md_dtmf_block_out_t *out)
+{
+    for (unsigned lane = 0; lane < nreal; lane++)
+        decide_one(rx[lane], out, lane);
+}
+
+void md_dtmf_rx_flush(md_dtmf_rx_t *rx)
+{
+    if (rx->active >= 0)
+        end_digit(rx);
+    rx->run_digit = -1;
+    rx->run_len = 0;
+}
+
+/* Channels enter a kernel in groups at the same sub-block position. Within a call each
+ * batch of channels is sorted by position (counting sort, no heap) and cut into groups of
+ * the kernel's lane count; a last partial group is padded with scratch lanes. */
+#define BATCH 256
+
+int md_dtmf_rx_process(md_dtmf_rx_t *const *rx, const int16_t *const *samples, unsigned nch,
+                       unsigned len, md_isa_t isa)
+{
+    md_dtmf_kernel_fn *kernel;
+    unsigned lanes;
+
+    if ((nch > 0 && (rx == NULL || samples == NULL)) || isa >= MD_ISA_COUNT)
+        return -EINVAL;
+    if (!md_cpu_has(isa))
+        isa = md_cpu_best_isa();
+    switch (isa) {
+    case MD_ISA_AVX512:
+        kernel = md_dtmf_kernel_avx512;
+        lanes = 16;
+        break;
+    case MD_ISA_AVX2:
+        kernel = md_dtmf_kernel_avx2;
+        lanes = 8;
+        break;
+    default:
+        kernel = md_dtmf_kernel_scalar;
+        lanes = 4;
+        break;
+    }
+    if (len == 0)
+        return 0;
+
+    md_dtmf_block_out_t out;
+    md_dtmf_rx_t pad;
+    uint16_t order[BATCH];
+    unsigned count[MD_DTMF_SUB + 1];
+
+    for (unsigned base = 0; base < nch; base += BATCH) {
+        unsigned n = nch - base < BATCH ? nch - base : BATCH;
+
+        for (unsigned i = 0; i < n; i++)
+            if (rx[base + i] == NULL || samples[base + i] == NULL)
+                return -EINVAL;
+        memset(count, 0, sizeof(count));
+        for (unsigned i = 0; i < n; i++)
+            count[rx[base + i]->f.pos + 1]++;
+        for (unsigned p = 1; p <= MD_DTMF_SUB; p++)
+            count[p] += count[p - 1];
+        for (unsigned i = 0; i < n; i++)
+            order[count[rx[base + i]->f.pos]++] = (uint16_t)i;
+
+        /* order[] now lists the batch by position; walk runs of equal position. */
+        unsigned i = 0;
+        while (i < n) {
+            uint32_t pos = rx[base + order[i]]->f.pos;
+            unsigned j = i;
+            while (j < n && rx[base + order[j]]->f.pos == pos)
+                j++;
+            for (unsigned g = i; g < j; g += lanes) {
+                md_dtmf_rx_t *grx[MD_DTMF_MAX_LANES];
+                const int16_t *gx[MD_DTMF_MAX_LANES];
+                unsigned real = j - g < lanes ? j - g : lanes;
+                for (unsigned l = 0; l < real; l++) {
+                    grx[l] = rx[base + order[g + l]];
+                    gx[l] = samples[base + order[g + l]];
+                }
+                if (real < lanes) {
+                    pad.f = grx[0]->f;
+                    for (unsigned l = real; l < lanes; l++) {
+                        grx[l] = &pad;
+                        gx[l] = gx[0];
+                    }
+                }
+                kernel(grx, gx, real, len, &out);
+            }
+            i = j;
+        }
+    }
+    return 0;
+}
+
+int md_dtmf_rx_process1(md_dtmf_rx_t *rx, const int16_t *samples, unsigned len, md_isa_t isa)
+{
+    return md_dtmf_rx_process(&rx, &samples, 1, len, isa);
+}

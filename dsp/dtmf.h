@@ -63,17 +63,17 @@ typedef struct md_dtmf_rx {
     /* Run of consecutive strong windows of one candidate digit. */
     int8_t run_digit;            /* 0..15 or -1 */
     uint8_t run_len;
-    float run_first_fill;        /* fill estimate of the run's first window */
-    /* Filter outputs of the candidate's row and column for the last sub-blocks,
-     * oldest first, for the frequency check. */
+    uint64_t run_start;          /* estimated first sample of the run's tone */
+    /* Sub-block filter outputs of the candidate's row [0] and column [1] tones over the
+     * run's last sub-blocks, oldest first, for the frequency check at onset. */
     float hist_re[2][MD_DTMF_HIST];
     float hist_im[2][MD_DTMF_HIST];
 
     /* The digit being held, if any. */
     int8_t active;               /* 0..15 or -1 */
     uint8_t misses;              /* consecutive windows without it */
-    uint64_t last_present_end;   /* end sample of the last window that had it */
-    float last_present_fill;
+    uint64_t active_start;       /* estimated first sample of its tone */
+    uint64_t last_present_end;   /* estimated end of its tone in the last window that had it */
 
     /* Events not yet taken by md_dtmf_rx_event(). */
     md_dtmf_event_t events[MD_DTMF_EVENTS_MAX];
