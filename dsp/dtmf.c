@@ -1,14 +1,15 @@
 /* In-band DTMF detector: dispatch of channel groups to the kernels, and the decisions.
  *
- * The per-sample filtering is in dtmf_kernel.c. Everything here runs once per 5 ms
- * sub-block per channel, in plain scalar code shared by every path, so the decisions
- * cannot differ between paths as long as the kernels' outputs do not (they do not: see
- * dtmf_kernel.c).
+ * The per-sample filtering and the classification of each 10 ms window are in
+ * dtmf_kernel.c. Everything here runs once per 5 ms sub-block per channel, in plain
+ * scalar code shared by every path, so the decisions cannot differ between paths as
+ * long as the kernels' outputs do not (they do not: see dtmf_kernel.c).
  *
  * Thresholds, and why:
  *   - level: each tone at least -35 dBm0 (Q.24 asks to accept -25 and reject -55);
- *   - twist: the high tone between 10 dB below and 6 dB above the low tone (Q.24 asks to
- *     accept -8 to +4; the 10 ms window reads a level to within about 1 dB);
+ *   - twist: the high tone between 12 dB below and 7 dB above the low tone (Q.24 asks to
+ *     accept -8 to +4; in a 10 ms window the stronger tone's leakage moves the weaker
+ *     one's level by up to 2.5 dB, and a tone 1.5% off reads up to 0.9 dB low);
  *   - the two tones carry at least 70% of the window's high-passed energy for a strong
  *     window, 40% for the digit to count as still present. For a tone that covers only
  *     part of the window that ratio is the covered fraction, so six consecutive strong
@@ -20,6 +21,7 @@
  *     phase advance, which speech rarely is;
  *   - end: four consecutive windows without the digit (a 10 ms drop-out makes at most
  *     three, a 40 ms pause at least seven). */
+#define _GNU_SOURCE   /* sincos() */
 #include "dsp/dtmf.h"
 
 #include <complex.h>
@@ -35,48 +37,21 @@
 #define K_OFF 4         /* consecutive windows without the digit to end it */
 #define RHO_STRONG 0.70f
 #define RHO_PRESENT 0.40f
-#define MIN_LEVEL_DBM0 (-35.0)
-#define TWIST_NORMAL_DB 12.0    /* high tone may be this much below the low tone */
-#define TWIST_REVERSE_DB 7.0    /* ... or this much above it */
 #define FREQ_TOLERANCE 0.017    /* relative frequency error accepted at onset */
 #define STEADY_RATIO 2.0f       /* max/min window power of a tone across the check */
 
 static const double bin_hz[MD_DTMF_BINS] = { 697, 770, 852, 941, 1209, 1336, 1477, 1633 };
 static const char digit_chars[16] = "123A456B789C*0#D";
 
-/* Window power |Y|^2 of a full-scale-relative tone: a sine of amplitude A filling the
- * 80-sample window gives (A * 80 / 2)^2 before the high-pass gain. */
-static double tone_power_at(double dbm0)
-{
-    double amp = 32767.0 * pow(10.0, (dbm0 - 3.14) / 20.0);
-    double w = amp * MD_DTMF_WINDOW / 2.0;
-    return w * w;
-}
-
-/* Parameters derived from the constants above when the program loads, read-only after. */
-static struct {
-    float min_power[MD_DTMF_BINS];   /* per bin, after the high-pass gain */
-    float inv_gain[MD_DTMF_BINS];    /* undo the high-pass gain to compare tones */
-    float energy_gate;               /* below this no digit is possible */
-    float twist_normal, twist_reverse;
-} P;
-
-__attribute__((constructor)) static void params_init(void)
-{
-    double w = tone_power_at(MIN_LEVEL_DBM0);
-    double gmin = 1e9;
-    for (int b = 0; b < MD_DTMF_BINS; b++) {
-        P.min_power[b] = (float)(w * md_dtmf_hp_gain[b]);
-        P.inv_gain[b] = (float)(1.0 / md_dtmf_hp_gain[b]);
-        if (md_dtmf_hp_gain[b] < gmin)
-            gmin = md_dtmf_hp_gain[b];
-    }
-    /* Two tones at the minimum level fill at most the whole window: any candidate has
-     * at least this energy (with a factor two of margin for leakage). */
-    P.energy_gate = (float)(2.0 / MD_DTMF_WINDOW * 2.0 * w * gmin * 0.5);
-    P.twist_normal = (float)pow(10.0, TWIST_NORMAL_DB / 10.0);
-    P.twist_reverse = (float)pow(10.0, TWIST_REVERSE_DB / 10.0);
-}
+/* The kernel's per-window limits (see the top of this file). min_level is the window
+ * power of a -35 dBm0 sine filling the 10 ms window, (A * 80 / 2)^2 with
+ * A = 32767 * 10^((-35 - 3.14) / 20); the twists are 10^(12/10) and 10^(7/10). */
+const md_dtmf_limits_t md_dtmf_limits = {
+    .min_level = 2.636290987e+08f,
+    .twist_normal = 1.584893192e+01f,
+    .twist_reverse = 5.011872336e+00f,
+    .rho_present = RHO_PRESENT,
+};
 
 void md_dtmf_rx_init(md_dtmf_rx_t *rx)
 {
@@ -133,21 +108,25 @@ static double wrap_pi(double a)
  * hertz when the tones differ in level. So the pair is modelled exactly: two real sines
  * of unknown complex amplitude at the current frequency estimates, whose leakage into
  * the two bins is known in closed form; a 4x4 real system per sub-block recovers each
- * tone's own amplitude, from which the frequencies are re-estimated, three times over.
+ * tone's own amplitude, from which the frequencies are re-estimated, twice.
  * The result is within a few tenths of a hertz for clean tones; the tolerance is then
  * tested, and each tone must be steady in level and phase advance, as speech is not. */
 
 #define CHECK_SUBS 5
-#define ESTIMATE_ROUNDS 3
+#define ESTIMATE_ROUNDS 2
 #define PHASE_JITTER_MAX 0.35   /* rad: largest deviation of one step from the mean */
 
-/* Sum over the 40 samples of one sub-block of e^{j delta m}. */
+/* Sum over the 40 samples of one sub-block of e^{j delta m}:
+ * e^{j h (N - 1)} sin(h N) / sin(h) with h = delta / 2, N = 40. */
 static double complex window_sum(double delta)
 {
-    double h = delta / 2.0;
-    if (fabs(sin(h)) < 1e-12)
+    double h = delta / 2.0, sh, ch, sa, ca;
+    sincos(h, &sh, &ch);
+    if (fabs(sh) < 1e-12)
         return MD_DTMF_SUB;
-    return cexp(I * h * (MD_DTMF_SUB - 1)) * (sin(h * MD_DTMF_SUB) / sin(h));
+    sincos(h * (MD_DTMF_SUB - 1), &sa, &ca);
+    double ratio = (sa * ch + ca * sh) / sh;   /* sin(h N) / sin(h) */
+    return (ca + I * sa) * ratio;
 }
 
 /* Solves the 4x4 system a x = b by Gaussian elimination with partial pivoting.
@@ -287,12 +266,6 @@ static int pair_ok(const md_dtmf_rx_t *rx, int first, int row, int col)
     return ok;
 }
 
-/* Digit index from a row (0-3) and a column (4-7). */
-static int digit_of(int row, int col)
-{
-    return row * 4 + (col - 4);
-}
-
 static void hist_push(md_dtmf_rx_t *rx, float row_re, float row_im, float col_re, float col_im)
 {
     const size_t keep = (MD_DTMF_HIST - 1) * sizeof(float);
@@ -326,29 +299,13 @@ static void end_digit(md_dtmf_rx_t *rx)
 static void decide_one(md_dtmf_rx_t *rx, const md_dtmf_block_out_t *o, unsigned lane)
 {
     rx->sub_index++;
-    uint64_t win_end = rx->sub_index * MD_DTMF_SUB;
-    float energy = o->energy[lane];
-    int digit = -1, row = 0, col = 4;
-    float rho = 0.0f;
+    int digit = o->digit[lane];
+    if (digit < 0 && rx->run_digit < 0 && rx->active < 0)
+        return;   /* the common case: nothing heard, nothing pending */
 
-    if (energy >= P.energy_gate) {
-        float w[MD_DTMF_BINS];
-        for (int b = 0; b < MD_DTMF_BINS; b++)
-            w[b] = o->power[b][lane];
-        for (int b = 1; b < 4; b++)
-            if (w[b] > w[row])
-                row = b;
-        for (int b = 5; b < 8; b++)
-            if (w[b] > w[col])
-                col = b;
-        float lr = w[row] * P.inv_gain[row], lc = w[col] * P.inv_gain[col];
-        if (w[row] >= P.min_power[row] && w[col] >= P.min_power[col] &&
-            lr <= lc * P.twist_normal && lc <= lr * P.twist_reverse) {
-            rho = (w[row] + w[col]) * (2.0f / MD_DTMF_WINDOW) / energy;
-            if (rho >= RHO_PRESENT)
-                digit = digit_of(row, col);
-        }
-    }
+    uint64_t win_end = rx->sub_index * MD_DTMF_SUB;
+    float rho = o->rho[lane];
+    int row = digit / 4, col = 4 + digit % 4;
 
     /* Track the run of strong windows and keep its two tones' window values. */
     if (digit >= 0 && rho >= RHO_STRONG) {

@@ -2,12 +2,17 @@
  *
  * This file is compiled three times (see dsp/meson.build) with MD_DTMF_LANES = 4, 8
  * and 16 and MD_DTMF_KERNEL naming the function. GCC vector extensions give the lane
- * arithmetic; every operation is an IEEE single-precision add or multiply, rounded as
- * written (the build forbids FMA contraction), so a lane computes exactly what the same
- * channel would compute in any other lane count. That is what makes the paths agree. */
+ * arithmetic; every operation is an IEEE single-precision add, multiply, divide or
+ * compare, rounded as written (the build forbids FMA contraction), so a lane computes
+ * exactly what the same channel would compute in any other lane count. That is what
+ * makes the paths agree. Only data movement (int16 to float conversion, transposes)
+ * uses ISA-specific intrinsics, and moving data cannot change a value. */
 #include "dsp/dtmf_kernel.h"
 
+#include <stddef.h>
 #include <string.h>
+
+#include <immintrin.h>
 
 #if !defined(MD_DTMF_LANES) || !defined(MD_DTMF_KERNEL)
 #error "compile with -DMD_DTMF_LANES=n -DMD_DTMF_KERNEL=name"
@@ -16,24 +21,206 @@
 #define LANES MD_DTMF_LANES
 
 typedef float vf __attribute__((vector_size(LANES * sizeof(float))));
+typedef int32_t vi __attribute__((vector_size(LANES * sizeof(int32_t))));
 
+/* Broadcasts: GCC widens the scalar operand of a vector operation to every lane.
+ * v - 0 is v exactly, signed zeros included. */
 static inline vf splat(float v)
 {
-    vf r;
-    for (int i = 0; i < LANES; i++)
-        r[i] = v;
-    return r;
+    return v - (vf){ 0 };
 }
 
-/* Converts n samples of each lane to float, sample-major: xt[i][lane]. */
+static inline vi splat_i(int32_t v)
+{
+    return v - (vi){ 0 };
+}
+
+/* Lane-wise a where mask is set (all ones), else b. */
+static inline vf select_f(vi mask, vf a, vf b)
+{
+    return (vf)((mask & (vi)a) | (~mask & (vi)b));
+}
+
+static inline vi select_i(vi mask, vi a, vi b)
+{
+    return (mask & a) | (~mask & b);
+}
+
+/* ---- Data movement, per ISA. ----
+ * transpose_in(): n samples of each lane, int16, to float, sample-major xt[i][lane].
+ * gather8()/scatter8(): eight floats per lane (one field of md_dtmf_filters_t) to and
+ * from bin-major v[b][lane]. */
+
+#if LANES == 4
+
 static void transpose_in(float xt[MD_DTMF_SUB][LANES], const int16_t *const *x,
                          unsigned off, unsigned n)
 {
-    for (unsigned lane = 0; lane < LANES; lane++) {
-        const int16_t *src = x[lane] + off;
-        for (unsigned i = 0; i < n; i++)
-            xt[i][lane] = (float)src[i];
+    unsigned i = 0;
+    for (; i + 4 <= n; i += 4) {
+        __m128 r[4];
+        for (int l = 0; l < 4; l++) {
+            __m128i v = _mm_loadl_epi64((const __m128i *)(x[l] + off + i));
+            v = _mm_srai_epi32(_mm_unpacklo_epi16(v, v), 16);
+            r[l] = _mm_cvtepi32_ps(v);
+        }
+        _MM_TRANSPOSE4_PS(r[0], r[1], r[2], r[3]);
+        for (int k = 0; k < 4; k++)
+            _mm_store_ps(xt[i + k], r[k]);
     }
+    for (; i < n; i++)
+        for (int l = 0; l < LANES; l++)
+            xt[i][l] = (float)x[l][off + i];
+}
+
+/* src[l] -> v[b][l] for b < 8; the 8x4 block is two 4x4 transposes. */
+static void gather8(float v[MD_DTMF_BINS][LANES], const float *const *src)
+{
+    for (int h = 0; h < 2; h++) {
+        __m128 r[4];
+        for (int l = 0; l < 4; l++)
+            r[l] = _mm_loadu_ps(src[l] + 4 * h);
+        _MM_TRANSPOSE4_PS(r[0], r[1], r[2], r[3]);
+        for (int k = 0; k < 4; k++)
+            _mm_storeu_ps(v[4 * h + k], r[k]);
+    }
+}
+
+static void scatter8(float *const *dst, const float v[MD_DTMF_BINS][LANES])
+{
+    for (int h = 0; h < 2; h++) {
+        __m128 r[4];
+        for (int k = 0; k < 4; k++)
+            r[k] = _mm_loadu_ps(v[4 * h + k]);
+        _MM_TRANSPOSE4_PS(r[0], r[1], r[2], r[3]);
+        for (int l = 0; l < 4; l++)
+            _mm_storeu_ps(dst[l] + 4 * h, r[l]);
+    }
+}
+
+#else /* LANES 8 or 16: AVX2 8x8 transposes (also present on AVX-512 CPUs) */
+
+static inline void transpose8x8(__m256 r[8])
+{
+    __m256 t[8], u[8];
+    for (int k = 0; k < 8; k += 2) {
+        t[k] = _mm256_unpacklo_ps(r[k], r[k + 1]);
+        t[k + 1] = _mm256_unpackhi_ps(r[k], r[k + 1]);
+    }
+    for (int k = 0; k < 8; k += 4) {
+        u[k] = _mm256_shuffle_ps(t[k], t[k + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[k + 1] = _mm256_shuffle_ps(t[k], t[k + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[k + 2] = _mm256_shuffle_ps(t[k + 1], t[k + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[k + 3] = _mm256_shuffle_ps(t[k + 1], t[k + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int k = 0; k < 4; k++) {
+        r[k] = _mm256_permute2f128_ps(u[k], u[k + 4], 0x20);
+        r[k + 4] = _mm256_permute2f128_ps(u[k], u[k + 4], 0x31);
+    }
+}
+
+static void transpose_in(float xt[MD_DTMF_SUB][LANES], const int16_t *const *x,
+                         unsigned off, unsigned n)
+{
+    unsigned i = 0;
+    for (; i + 8 <= n; i += 8) {
+        for (int h = 0; h < LANES / 8; h++) {
+            __m256 r[8];
+            for (int l = 0; l < 8; l++) {
+                __m128i v = _mm_loadu_si128((const __m128i *)(x[8 * h + l] + off + i));
+                r[l] = _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(v));
+            }
+            transpose8x8(r);
+            for (int k = 0; k < 8; k++)
+                _mm256_store_ps(&xt[i + k][8 * h], r[k]);
+        }
+    }
+    for (; i < n; i++)
+        for (int l = 0; l < LANES; l++)
+            xt[i][l] = (float)x[l][off + i];
+}
+
+static void gather8(float v[MD_DTMF_BINS][LANES], const float *const *src)
+{
+    for (int h = 0; h < LANES / 8; h++) {
+        __m256 r[8];
+        for (int l = 0; l < 8; l++)
+            r[l] = _mm256_loadu_ps(src[8 * h + l]);
+        transpose8x8(r);
+        for (int b = 0; b < 8; b++)
+            _mm256_storeu_ps(&v[b][8 * h], r[b]);
+    }
+}
+
+static void scatter8(float *const *dst, const float v[MD_DTMF_BINS][LANES])
+{
+    for (int h = 0; h < LANES / 8; h++) {
+        __m256 r[8];
+        for (int b = 0; b < 8; b++)
+            r[b] = _mm256_loadu_ps(&v[b][8 * h]);
+        transpose8x8(r);
+        for (int l = 0; l < 8; l++)
+            _mm256_storeu_ps(dst[8 * h + l], r[l]);
+    }
+}
+
+#endif
+
+/* Points ptrs[] at one 8-float field (at byte offset field_off) of every lane's rx. */
+static void field_ptrs(float *ptrs[LANES], md_dtmf_rx_t *const *rx, size_t field_off)
+{
+    for (int l = 0; l < LANES; l++)
+        ptrs[l] = (float *)((char *)rx[l] + field_off);
+}
+
+static void load_field(vf v[MD_DTMF_BINS], float *ptrs[LANES])
+{
+    float tmp[MD_DTMF_BINS][LANES] __attribute__((aligned(64)));
+    gather8(tmp, (const float *const *)ptrs);
+    memcpy(v, tmp, sizeof(tmp));
+}
+
+static void store_field(float *ptrs[LANES], const vf v[MD_DTMF_BINS])
+{
+    float tmp[MD_DTMF_BINS][LANES] __attribute__((aligned(64)));
+    memcpy(tmp, v, sizeof(tmp));
+    scatter8(ptrs, tmp);
+}
+
+/* Classifies the window of every lane (see dtmf_kernel.h). power[b] = |Y_b|^2. */
+static void classify(const vf power[MD_DTMF_BINS], vf energy, md_dtmf_block_out_t *out)
+{
+    const md_dtmf_limits_t *lim = &md_dtmf_limits;
+    vf level[MD_DTMF_BINS];
+
+    for (int b = 0; b < MD_DTMF_BINS; b++)
+        level[b] = power[b] * splat(1.0f / md_dtmf_hp_gain[b]);
+
+    /* Strongest row and column by level; ties keep the lower frequency. */
+    vf lr = level[0], pr = power[0], lc = level[4], pc = power[4];
+    vi row = splat_i(0), col = splat_i(0);
+    for (int b = 1; b < 4; b++) {
+        vi m = level[b] > lr;
+        lr = select_f(m, level[b], lr);
+        pr = select_f(m, power[b], pr);
+        row = select_i(m, splat_i(b), row);
+        vi mc = level[b + 4] > lc;
+        lc = select_f(mc, level[b + 4], lc);
+        pc = select_f(mc, power[b + 4], pc);
+        col = select_i(mc, splat_i(b), col);
+    }
+
+    vf min_level = splat(lim->min_level);
+    vi ok = (lr >= min_level) & (lc >= min_level) & (lr <= lc * splat(lim->twist_normal)) &
+            (lc <= lr * splat(lim->twist_reverse));
+    /* Share of the window's energy in the two tones: a tone filling the window with
+     * amplitude A has power (A * 80 / 2)^2 and energy 80 * A^2 / 2. */
+    vf safe_energy = select_f(energy > splat(1.0f), energy, splat(1.0f));
+    vf rho = (pr + pc) * splat(2.0f / MD_DTMF_WINDOW) / safe_energy;
+    ok &= rho >= splat(lim->rho_present);
+    vi digit = select_i(ok, row * splat_i(4) + col, splat_i(-1));
+    memcpy(out->digit, &digit, sizeof(digit));
+    memcpy(out->rho, &rho, sizeof(rho));
 }
 
 void MD_DTMF_KERNEL(md_dtmf_rx_t *const *rx, const int16_t *const *x, unsigned nreal,
@@ -43,24 +230,32 @@ void MD_DTMF_KERNEL(md_dtmf_rx_t *const *rx, const int16_t *const *x, unsigned n
     vf coef[MD_DTMF_BINS];
     vf z1, z2, e, e_prev;
     float xt[MD_DTMF_SUB][LANES] __attribute__((aligned(64)));
+    float *ptrs[LANES];
     const vf b1 = splat(MD_DTMF_HP_B1), a1 = splat(MD_DTMF_HP_A1), a2 = splat(MD_DTMF_HP_A2);
     unsigned pos = rx[0]->f.pos;
 
-    /* Gather the lanes' state. */
-    for (int b = 0; b < MD_DTMF_BINS; b++) {
+    field_ptrs(ptrs, rx, offsetof(md_dtmf_rx_t, f.s1));
+    load_field(s1, ptrs);
+    field_ptrs(ptrs, rx, offsetof(md_dtmf_rx_t, f.s2));
+    load_field(s2, ptrs);
+    field_ptrs(ptrs, rx, offsetof(md_dtmf_rx_t, f.yp_re));
+    load_field(yp_re, ptrs);
+    field_ptrs(ptrs, rx, offsetof(md_dtmf_rx_t, f.yp_im));
+    load_field(yp_im, ptrs);
+    for (int b = 0; b < MD_DTMF_BINS; b++)
         coef[b] = splat(md_dtmf_goertzel_coef[b]);
+    {
+        float t_z1[LANES], t_z2[LANES], t_e[LANES], t_ep[LANES];
         for (int l = 0; l < LANES; l++) {
-            s1[b][l] = rx[l]->f.s1[b];
-            s2[b][l] = rx[l]->f.s2[b];
-            yp_re[b][l] = rx[l]->f.yp_re[b];
-            yp_im[b][l] = rx[l]->f.yp_im[b];
+            t_z1[l] = rx[l]->f.hp_z1;
+            t_z2[l] = rx[l]->f.hp_z2;
+            t_e[l] = rx[l]->f.e;
+            t_ep[l] = rx[l]->f.e_prev;
         }
-    }
-    for (int l = 0; l < LANES; l++) {
-        z1[l] = rx[l]->f.hp_z1;
-        z2[l] = rx[l]->f.hp_z2;
-        e[l] = rx[l]->f.e;
-        e_prev[l] = rx[l]->f.e_prev;
+        memcpy(&z1, t_z1, sizeof(z1));
+        memcpy(&z2, t_z2, sizeof(z2));
+        memcpy(&e, t_e, sizeof(e));
+        memcpy(&e_prev, t_ep, sizeof(e_prev));
     }
 
     unsigned off = 0;
@@ -70,7 +265,27 @@ void MD_DTMF_KERNEL(md_dtmf_rx_t *const *rx, const int16_t *const *x, unsigned n
             n = len - off;
         transpose_in(xt, x, off, n);
 
-        for (unsigned i = 0; i < n; i++) {
+        /* Two samples per step, so that s1 and s2 swap roles instead of being copied;
+         * the arithmetic is the same as one sample at a time. */
+        unsigned i = 0;
+        for (; i + 2 <= n; i += 2) {
+            vf x0, x1;
+            memcpy(&x0, xt[i], sizeof(x0));
+            memcpy(&x1, xt[i + 1], sizeof(x1));
+            vf y0 = x0 + z1;
+            z1 = (b1 * x0 + z2) - a1 * y0;
+            z2 = x0 - a2 * y0;
+            e = e + y0 * y0;
+            vf y1 = x1 + z1;
+            z1 = (b1 * x1 + z2) - a1 * y1;
+            z2 = x1 - a2 * y1;
+            e = e + y1 * y1;
+            for (int b = 0; b < MD_DTMF_BINS; b++) {
+                s2[b] = (y0 - s2[b]) + coef[b] * s1[b];
+                s1[b] = (y1 - s1[b]) + coef[b] * s2[b];
+            }
+        }
+        if (i < n) {
             vf xi;
             memcpy(&xi, xt[i], sizeof(xi));
             vf y = xi + z1;
@@ -91,14 +306,14 @@ void MD_DTMF_KERNEL(md_dtmf_rx_t *const *rx, const int16_t *const *x, unsigned n
         /* Sub-block complete: y = s1 - e^{-jw} s2 is its DFT (up to a phase common to
          * every sub-block); the window's is this one plus the previous one advanced by
          * the 40 samples between them. */
+        vf power[MD_DTMF_BINS];
         for (int b = 0; b < MD_DTMF_BINS; b++) {
             vf y_re = s1[b] - splat(md_dtmf_cos_w[b]) * s2[b];
             vf y_im = splat(md_dtmf_sin_w[b]) * s2[b];
             vf rc = splat(md_dtmf_rot_re[b]), rs = splat(md_dtmf_rot_im[b]);
             vf w_re = (rc * yp_re[b] - rs * yp_im[b]) + y_re;
             vf w_im = (rs * yp_re[b] + rc * yp_im[b]) + y_im;
-            vf p = w_re * w_re + w_im * w_im;
-            memcpy(out->power[b], &p, sizeof(p));
+            power[b] = w_re * w_re + w_im * w_im;
             memcpy(out->sub_re[b], &y_re, sizeof(y_re));
             memcpy(out->sub_im[b], &y_im, sizeof(y_im));
             memcpy(out->prev_re[b], &yp_re[b], sizeof(y_re));
@@ -108,29 +323,35 @@ void MD_DTMF_KERNEL(md_dtmf_rx_t *const *rx, const int16_t *const *x, unsigned n
             s1[b] = splat(0.0f);
             s2[b] = splat(0.0f);
         }
-        vf ew = e_prev + e;
-        memcpy(out->energy, &ew, sizeof(ew));
+        classify(power, e_prev + e, out);
         e_prev = e;
         e = splat(0.0f);
         pos = 0;
         md_dtmf_decide_block(rx, nreal, out);
     }
 
-    /* Scatter the state back. Padding lanes point at scratch copies; writing them is
+    /* Scatter the state back. Padding lanes point at a scratch copy; writing it is
      * harmless. */
-    for (int b = 0; b < MD_DTMF_BINS; b++) {
+    field_ptrs(ptrs, rx, offsetof(md_dtmf_rx_t, f.s1));
+    store_field(ptrs, s1);
+    field_ptrs(ptrs, rx, offsetof(md_dtmf_rx_t, f.s2));
+    store_field(ptrs, s2);
+    field_ptrs(ptrs, rx, offsetof(md_dtmf_rx_t, f.yp_re));
+    store_field(ptrs, yp_re);
+    field_ptrs(ptrs, rx, offsetof(md_dtmf_rx_t, f.yp_im));
+    store_field(ptrs, yp_im);
+    {
+        float t_z1[LANES], t_z2[LANES], t_e[LANES], t_ep[LANES];
+        memcpy(t_z1, &z1, sizeof(z1));
+        memcpy(t_z2, &z2, sizeof(z2));
+        memcpy(t_e, &e, sizeof(e));
+        memcpy(t_ep, &e_prev, sizeof(e_prev));
         for (int l = 0; l < LANES; l++) {
-            rx[l]->f.s1[b] = s1[b][l];
-            rx[l]->f.s2[b] = s2[b][l];
-            rx[l]->f.yp_re[b] = yp_re[b][l];
-            rx[l]->f.yp_im[b] = yp_im[b][l];
+            rx[l]->f.hp_z1 = t_z1[l];
+            rx[l]->f.hp_z2 = t_z2[l];
+            rx[l]->f.e = t_e[l];
+            rx[l]->f.e_prev = t_ep[l];
+            rx[l]->f.pos = pos;
         }
-    }
-    for (int l = 0; l < LANES; l++) {
-        rx[l]->f.hp_z1 = z1[l];
-        rx[l]->f.hp_z2 = z2[l];
-        rx[l]->f.e = e[l];
-        rx[l]->f.e_prev = e_prev[l];
-        rx[l]->f.pos = pos;
     }
 }

@@ -4,9 +4,11 @@
  * The kernel runs, for a group of channels in lock step (same position in their
  * 5 ms sub-block, same number of new samples), the per-sample work: a high-pass biquad
  * that keeps dial tone and hum out, the energy of its output, and eight Goertzel
- * filters on its output. At the end of every sub-block it hands the complex outputs of
- * the 10 ms window (this sub-block and the previous one, combined coherently) and the
- * window's energy to md_dtmf_decide_block(), which is scalar code shared by all paths.
+ * filters on its output. At the end of every sub-block it classifies the 10 ms window
+ * (this sub-block and the previous one, combined coherently): which row and column are
+ * strongest, whether they pass the level and twist limits, and which share of the
+ * window's energy they carry. It hands that and the sub-block's filter outputs to
+ * md_dtmf_decide_block(), scalar code shared by all paths, which runs the state machine.
  * Constants were computed in double precision and rounded once to float
  * (tools/dtmf_constants.py prints them). */
 #ifndef MD_DSP_DTMF_KERNEL_H
@@ -43,14 +45,24 @@ static const float md_dtmf_hp_gain[MD_DTMF_BINS] = {
     8.155225079e-01f, 1.469518300e+00f, 2.226288757e+00f, 2.740293708e+00f, 2.707049220e+00f, 2.521507870e+00f, 2.350896937e+00f, 2.208982906e+00f,
 };
 
+/* Thresholds the kernel applies to every window, in the units it works in. */
+typedef struct {
+    float min_level;        /* window power of a tone at the minimum level, gain removed */
+    float twist_normal;     /* largest low/high tone power ratio */
+    float twist_reverse;    /* largest high/low tone power ratio */
+    float rho_present;      /* smallest share of the window energy for a candidate */
+} md_dtmf_limits_t;
+
+extern const md_dtmf_limits_t md_dtmf_limits;
+
 /* Outputs of one completed sub-block for every lane of a group, lane-minor. */
 typedef struct {
-    float power[MD_DTMF_BINS][MD_DTMF_MAX_LANES];   /* |DFT|^2 of the 10 ms window */
+    int32_t digit[MD_DTMF_MAX_LANES];               /* candidate 0..15 of the window, or -1 */
+    float rho[MD_DTMF_MAX_LANES];                   /* its two tones' share of the energy */
     float sub_re[MD_DTMF_BINS][MD_DTMF_MAX_LANES];  /* this sub-block's Goertzel output */
     float sub_im[MD_DTMF_BINS][MD_DTMF_MAX_LANES];
     float prev_re[MD_DTMF_BINS][MD_DTMF_MAX_LANES]; /* the previous sub-block's */
     float prev_im[MD_DTMF_BINS][MD_DTMF_MAX_LANES];
-    float energy[MD_DTMF_MAX_LANES];                /* high-passed energy of the window */
 } md_dtmf_block_out_t;
 
 /* Runs len samples through a group of lanes. rx[0..lanes-1] must all be at the same
