@@ -108,12 +108,13 @@ static double wrap_pi(double a)
  * hertz when the tones differ in level. So the pair is modelled exactly: two real sines
  * of unknown complex amplitude at the current frequency estimates, whose leakage into
  * the two bins is known in closed form; a 4x4 real system per sub-block recovers each
- * tone's own amplitude, from which the frequencies are re-estimated, twice.
+ * tone's own amplitude, from which the frequencies are re-estimated (one round brings
+ * the error of a clean tone under 0.01%).
  * The result is within a few tenths of a hertz for clean tones; the tolerance is then
  * tested, and each tone must be steady in level and phase advance, as speech is not. */
 
 #define CHECK_SUBS 5
-#define ESTIMATE_ROUNDS 2
+#define ESTIMATE_ROUNDS 1
 #define PHASE_JITTER_MAX 0.35   /* rad: largest deviation of one step from the mean */
 
 /* Sum over the 40 samples of one sub-block of e^{j delta m}:
@@ -177,33 +178,41 @@ static double offset_of(const double complex *u, int n, double w)
 
 static int steady(const double complex *u, int n, double w, double d)
 {
+    /* A step's phase deviation |arg(z)| <= PHASE_JITTER_MAX, without atan2: Re z > 0 and
+     * |Im z| <= tan(max) Re z. */
+    const double tan_max = tan(PHASE_JITTER_MAX);
+    double complex unrotate = cexp(-I * (w + d) * MD_DTMF_SUB);
     double pmin = 1e300, pmax = 0;
     for (int k = 0; k < n; k++) {
         double p = creal(u[k]) * creal(u[k]) + cimag(u[k]) * cimag(u[k]);
         pmin = p < pmin ? p : pmin;
         pmax = p > pmax ? p : pmax;
         if (k > 0) {
-            double step = wrap_pi(carg(u[k] * conj(u[k - 1])) - (w + d) * MD_DTMF_SUB);
-            if (fabs(step) > PHASE_JITTER_MAX)
+            double complex z = u[k] * conj(u[k - 1]) * unrotate;
+            if (creal(z) <= 0 || fabs(cimag(z)) > tan_max * creal(z))
                 return 0;
         }
     }
     return pmax <= STEADY_RATIO * pmin;
 }
 
-static int pair_ok(const md_dtmf_rx_t *rx, int first, int row, int col)
+static int pair_ok(const md_dtmf_rx_t *rx, int row, int col)
 {
+    /* The ring holds the last MD_DTMF_HIST sub-blocks, the oldest at hist_head; the run's
+     * K_ON + 1 sub-blocks are its last ones, and the first and last of those may be only
+     * partly covered by the tone. */
+    const unsigned first = rx->hist_head + (MD_DTMF_HIST - (K_ON + 1)) + 1;
     const int bins[2] = { row, col };
     double complex y[2][CHECK_SUBS], u[2][CHECK_SUBS];
     double w[2], d[2];
 
     for (int t = 0; t < 2; t++) {
         w[t] = 2.0 * M_PI * bin_hz[bins[t]] / 8000.0;
-        for (int k = 0; k < CHECK_SUBS; k++) {
-            /* Goertzel output = e^{j w 39} x DFT of the sub-block from its first sample. */
-            y[t][k] = (rx->hist_re[t][first + k] + I * (double)rx->hist_im[t][first + k]) *
-                      cexp(-I * w[t] * (MD_DTMF_SUB - 1));
-        }
+        /* Goertzel output = e^{j w 39} x DFT of the sub-block from its first sample. */
+        double complex align = cexp(-I * w[t] * (MD_DTMF_SUB - 1));
+        for (int k = 0; k < CHECK_SUBS; k++)
+            y[t][k] = (rx->hist_re[t][(first + k) % MD_DTMF_HIST] +
+                       I * (double)rx->hist_im[t][(first + k) % MD_DTMF_HIST]) * align;
         d[t] = offset_of(y[t], CHECK_SUBS, w[t]);
     }
 
@@ -268,15 +277,12 @@ static int pair_ok(const md_dtmf_rx_t *rx, int first, int row, int col)
 
 static void hist_push(md_dtmf_rx_t *rx, float row_re, float row_im, float col_re, float col_im)
 {
-    const size_t keep = (MD_DTMF_HIST - 1) * sizeof(float);
-    memmove(&rx->hist_re[0][0], &rx->hist_re[0][1], keep);
-    memmove(&rx->hist_im[0][0], &rx->hist_im[0][1], keep);
-    memmove(&rx->hist_re[1][0], &rx->hist_re[1][1], keep);
-    memmove(&rx->hist_im[1][0], &rx->hist_im[1][1], keep);
-    rx->hist_re[0][MD_DTMF_HIST - 1] = row_re;
-    rx->hist_im[0][MD_DTMF_HIST - 1] = row_im;
-    rx->hist_re[1][MD_DTMF_HIST - 1] = col_re;
-    rx->hist_im[1][MD_DTMF_HIST - 1] = col_im;
+    unsigned h = rx->hist_head;
+    rx->hist_re[0][h] = row_re;
+    rx->hist_im[0][h] = row_im;
+    rx->hist_re[1][h] = col_re;
+    rx->hist_im[1][h] = col_im;
+    rx->hist_head = (uint8_t)((h + 1) % MD_DTMF_HIST);
 }
 
 static void begin_digit(md_dtmf_rx_t *rx, int digit, uint64_t start)
@@ -319,19 +325,21 @@ static void decide_one(md_dtmf_rx_t *rx, const md_dtmf_block_out_t *o, unsigned 
             uint64_t fill = (uint64_t)(rho > 1.0f ? MD_DTMF_WINDOW : rho * MD_DTMF_WINDOW);
             rx->run_start = win_end - fill;
         }
-        if (rx->run_len == 1) {
-            /* The run's first window also covers the previous sub-block. */
-            hist_push(rx, o->prev_re[row][lane], o->prev_im[row][lane],
-                      o->prev_re[col][lane], o->prev_im[col][lane]);
+        /* The filter history only matters while the run could still begin a digit. */
+        if (digit != rx->active) {
+            if (rx->run_len == 1) {
+                /* The run's first window also covers the previous sub-block. */
+                hist_push(rx, o->prev_re[row][lane], o->prev_im[row][lane],
+                          o->prev_re[col][lane], o->prev_im[col][lane]);
+            }
+            hist_push(rx, o->sub_re[row][lane], o->sub_im[row][lane], o->sub_re[col][lane],
+                      o->sub_im[col][lane]);
         }
-        hist_push(rx, o->sub_re[row][lane], o->sub_im[row][lane], o->sub_re[col][lane],
-                  o->sub_im[col][lane]);
 
         /* K_ON strong windows span K_ON + 1 sub-blocks; as each window holds at least
          * 70% tone, all but the first and the last of them are covered by the tone. */
         if (rx->run_len >= K_ON && digit != rx->active) {
-            const int first = MD_DTMF_HIST - K_ON;
-            if (pair_ok(rx, first, row, col))
+            if (pair_ok(rx, row, col))
                 begin_digit(rx, digit, rx->run_start);
         }
     } else {

@@ -65,9 +65,10 @@ typedef struct md_dtmf_rx {
     uint8_t run_len;
     uint64_t run_start;          /* estimated first sample of the run's tone */
     /* Sub-block filter outputs of the candidate's row [0] and column [1] tones over the
-     * run's last sub-blocks, oldest first, for the frequency check at onset. */
+     * run's last sub-blocks (a ring), for the frequency check at onset. */
     float hist_re[2][MD_DTMF_HIST];
     float hist_im[2][MD_DTMF_HIST];
+    uint8_t hist_head;           /* ring position of the oldest (next overwritten) entry */
 
     /* The digit being held, if any. */
     int8_t active;               /* 0..15 or -1 */
