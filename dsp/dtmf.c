@@ -27,8 +27,6 @@
 #include <complex.h>
 #include <errno.h>
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "dsp/dtmf_kernel.h"
@@ -261,14 +259,6 @@ static int pair_ok(const md_dtmf_rx_t *rx, int row, int col)
         whole += 2.0 * M_PI * floor((d[t] * span - whole) / (2.0 * M_PI) + 0.5);
         d[t] = whole / span;
         double df = d[t] * 8000.0 / (2.0 * M_PI);
-#ifdef MD_DTMF_DEBUG
-        fprintf(stderr, "pair_ok bin %d df %.2f Hz rel %.4f steady %d\n", bins[t], df,
-                df / bin_hz[bins[t]], steady(u[t], CHECK_SUBS, w[t], d[t]));
-        if (getenv("MD_DTMF_TOL")) {
-            ok &= fabs(df) <= atof(getenv("MD_DTMF_TOL")) * bin_hz[bins[t]];
-            continue;
-        }
-#endif
         ok &= fabs(df) <= FREQ_TOLERANCE * bin_hz[bins[t]];
         ok &= steady(u[t], CHECK_SUBS, w[t], d[t]);
     }
