@@ -1,1 +1,46 @@
-/* placeholder */
+/* G.711 µ-law and A-law (ITU-T G.711), table driven.
+ *
+ * Bit-exact with the ITU-T tables and with SpanDSP's linear_to_ulaw() and friends (the
+ * tests compare all 65536 inputs). Encoding looks a 16-bit sample up in a 64 KiB table,
+ * decoding a code in a 256-entry table; the tables are built once when the program loads,
+ * before main(), and only read afterwards. */
+#ifndef MD_DSP_G711_H
+#define MD_DSP_G711_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MD_G711_FRAME 160   /* samples in 20 ms at 8 kHz, the usual frame */
+
+extern uint8_t md_ulaw_enc_table[65536];
+extern uint8_t md_alaw_enc_table[65536];
+extern int16_t md_ulaw_dec_table[256];
+extern int16_t md_alaw_dec_table[256];
+
+static inline uint8_t md_ulaw_encode1(int16_t s)
+{
+    return md_ulaw_enc_table[(uint16_t)s];
+}
+
+static inline uint8_t md_alaw_encode1(int16_t s)
+{
+    return md_alaw_enc_table[(uint16_t)s];
+}
+
+static inline int16_t md_ulaw_decode1(uint8_t c)
+{
+    return md_ulaw_dec_table[c];
+}
+
+static inline int16_t md_alaw_decode1(uint8_t c)
+{
+    return md_alaw_dec_table[c];
+}
+
+/* Whole buffers (any n; 160 for a 20 ms frame). dst and src must not overlap. */
+void md_ulaw_encode(uint8_t *dst, const int16_t *src, size_t n);
+void md_ulaw_decode(int16_t *dst, const uint8_t *src, size_t n);
+void md_alaw_encode(uint8_t *dst, const int16_t *src, size_t n);
+void md_alaw_decode(int16_t *dst, const uint8_t *src, size_t n);
+
+#endif
