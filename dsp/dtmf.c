@@ -182,7 +182,9 @@ static int steady(const double complex *u, int n, double w, double d)
     /* A step's phase deviation |arg(z)| <= PHASE_JITTER_MAX, without atan2: Re z > 0 and
      * |Im z| <= tan(max) Re z. */
     const double tan_max = tan(PHASE_JITTER_MAX);
-    double complex unrotate = cexp(-I * (w + d) * MD_DTMF_SUB);
+    double us, uc;
+    sincos(-(w + d) * MD_DTMF_SUB, &us, &uc);
+    double complex unrotate = uc + I * us;
     double pmin = 1e300, pmax = 0;
     for (int k = 0; k < n; k++) {
         double p = creal(u[k]) * creal(u[k]) + cimag(u[k]) * cimag(u[k]);
@@ -197,13 +199,14 @@ static int steady(const double complex *u, int n, double w, double d)
     return pmax <= STEADY_RATIO * pmin;
 }
 
-/* |H(w)|^2 of the kernel's high-pass biquad. */
+/* |H(w)|^2 of the kernel's high-pass biquad, (1 + b1 z^-1 + z^-2) / (1 + a1 z^-1 + a2 z^-2):
+ * the numerator is e^{-jw} (2 cos w + b1). */
 static double highpass_gain(double w)
 {
-    double complex z1 = cexp(-I * w), z2 = z1 * z1;
-    double complex h = (1.0 + MD_DTMF_HP_B1 * z1 + z2) /
-                       (1.0 + MD_DTMF_HP_A1 * z1 + MD_DTMF_HP_A2 * z2);
-    return creal(h) * creal(h) + cimag(h) * cimag(h);
+    const double b1 = MD_DTMF_HP_B1, a1 = MD_DTMF_HP_A1, a2 = MD_DTMF_HP_A2;
+    double c = cos(w), num = 2.0 * c + b1;
+    double den = 1.0 + a1 * a1 + a2 * a2 + 2.0 * a1 * (1.0 + a2) * c + 2.0 * a2 * (2.0 * c * c - 1.0);
+    return num * num / den;
 }
 
 static int pair_ok(const md_dtmf_rx_t *rx, int row, int col)
@@ -219,7 +222,9 @@ static int pair_ok(const md_dtmf_rx_t *rx, int row, int col)
     for (int t = 0; t < 2; t++) {
         w[t] = 2.0 * M_PI * bin_hz[bins[t]] / 8000.0;
         /* Goertzel output = e^{j w 39} x DFT of the sub-block from its first sample. */
-        double complex align = cexp(-I * w[t] * (MD_DTMF_SUB - 1));
+        double as, ac;
+        sincos(-w[t] * (MD_DTMF_SUB - 1), &as, &ac);
+        double complex align = ac + I * as;
         for (int k = 0; k < CHECK_SUBS; k++)
             y[t][k] = (rx->hist_re[t][(first + k) % MD_DTMF_HIST] +
                        I * (double)rx->hist_im[t][(first + k) % MD_DTMF_HIST]) * align;
@@ -278,7 +283,7 @@ static int pair_ok(const md_dtmf_rx_t *rx, int row, int col)
          * amplitude; undo the high-pass at the measured frequency. */
         double mag = 0;
         for (int k = 0; k < CHECK_SUBS; k++)
-            mag += cabs(u[t][k]);
+            mag += sqrt(creal(u[t][k]) * creal(u[t][k]) + cimag(u[t][k]) * cimag(u[t][k]));
         level[t] = 2.0 * mag / CHECK_SUBS / sqrt(highpass_gain(w[t] + d[t]));
     }
     /* The exact twist. The window test before this one allows 12 dB / 7 dB, since a
@@ -317,14 +322,10 @@ static void end_digit(md_dtmf_rx_t *rx)
     rx->misses = 0;
 }
 
-static void decide_one(md_dtmf_rx_t *rx, const md_dtmf_block_out_t *o, unsigned lane)
+static void decide_one(md_dtmf_rx_t *rx, const md_dtmf_block_out_t *o, unsigned lane,
+                       uint64_t win_end)
 {
-    rx->sub_index++;
     int digit = o->digit[lane];
-    if (digit < 0 && rx->run_digit < 0 && rx->active < 0)
-        return;   /* the common case: nothing heard, nothing pending */
-
-    uint64_t win_end = rx->sub_index * MD_DTMF_SUB;
     float rho = o->rho[lane];
     int row = digit / 4, col = 4 + digit % 4;
 
@@ -374,10 +375,16 @@ static void decide_one(md_dtmf_rx_t *rx, const md_dtmf_block_out_t *o, unsigned 
 }
 
 void md_dtmf_decide_block(md_dtmf_rx_t *const *rx, unsigned nreal,
-                          const md_dtmf_block_out_t *out)
+                          const md_dtmf_block_out_t *out, unsigned done, uint8_t *busy)
 {
-    for (unsigned lane = 0; lane < nreal; lane++)
-        decide_one(rx[lane], out, lane);
+    for (unsigned lane = 0; lane < nreal; lane++) {
+        /* The common case, nothing heard and nothing pending, touches nothing. */
+        if (out->digit[lane] < 0 && !busy[lane])
+            continue;
+        md_dtmf_rx_t *r = rx[lane];
+        decide_one(r, out, lane, r->clock + done);
+        busy[lane] = r->run_digit >= 0 || r->active >= 0;
+    }
 }
 
 void md_dtmf_rx_flush(md_dtmf_rx_t *rx)
@@ -462,6 +469,8 @@ int md_dtmf_rx_process(md_dtmf_rx_t *const *rx, const int16_t *const *samples, u
                     }
                 }
                 kernel(grx, gx, real, len, &out);
+                for (unsigned l = 0; l < real; l++)
+                    grx[l]->clock += len;
             }
             i = j;
         }

@@ -58,7 +58,7 @@ typedef struct {
 typedef struct md_dtmf_rx {
     md_dtmf_filters_t f;
 
-    uint64_t sub_index;          /* sub-blocks completed since init */
+    uint64_t clock;              /* samples fed since init */
 
     /* Run of consecutive strong windows of one candidate digit. */
     int8_t run_digit;            /* 0..15 or -1 */

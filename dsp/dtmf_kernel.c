@@ -233,6 +233,10 @@ void MD_DTMF_KERNEL(md_dtmf_rx_t *const *rx, const int16_t *const *x, unsigned n
     float *ptrs[LANES];
     const vf b1 = splat(MD_DTMF_HP_B1), a1 = splat(MD_DTMF_HP_A1), a2 = splat(MD_DTMF_HP_A2);
     unsigned pos = rx[0]->f.pos;
+    uint8_t busy[LANES];
+
+    for (unsigned l = 0; l < nreal; l++)
+        busy[l] = rx[l]->run_digit >= 0 || rx[l]->active >= 0;
 
     field_ptrs(ptrs, rx, offsetof(md_dtmf_rx_t, f.s1));
     load_field(s1, ptrs);
@@ -327,7 +331,7 @@ void MD_DTMF_KERNEL(md_dtmf_rx_t *const *rx, const int16_t *const *x, unsigned n
         e_prev = e;
         e = splat(0.0f);
         pos = 0;
-        md_dtmf_decide_block(rx, nreal, out);
+        md_dtmf_decide_block(rx, nreal, out, off, busy);
     }
 
     /* Scatter the state back. Padding lanes point at a scratch copy; writing it is
