@@ -131,9 +131,9 @@ static double complex window_sum(double delta)
     return (ca + I * sa) * ratio;
 }
 
-/* Solves the 4x4 system a x = b by Gaussian elimination with partial pivoting.
- * Returns 0, or -1 if it is singular. */
-static int solve4(double a[4][4], double b[4], double x[4])
+/* Solves a x_k = b_k for the CHECK_SUBS right-hand sides at once (one Gaussian
+ * elimination with partial pivoting). Returns 0, or -1 if a is singular. */
+static int solve4(double a[4][4], double b[CHECK_SUBS][4], double x[CHECK_SUBS][4])
 {
     for (int c = 0; c < 4; c++) {
         int p = c;
@@ -148,23 +148,27 @@ static int solve4(double a[4][4], double b[4], double x[4])
                 a[c][k] = a[p][k];
                 a[p][k] = t;
             }
-            double t = b[c];
-            b[c] = b[p];
-            b[p] = t;
+            for (int k = 0; k < CHECK_SUBS; k++) {
+                double t = b[k][c];
+                b[k][c] = b[k][p];
+                b[k][p] = t;
+            }
         }
         for (int r = c + 1; r < 4; r++) {
             double f = a[r][c] / a[c][c];
             for (int k = c; k < 4; k++)
                 a[r][k] -= f * a[c][k];
-            b[r] -= f * b[c];
+            for (int k = 0; k < CHECK_SUBS; k++)
+                b[k][r] -= f * b[k][c];
         }
     }
-    for (int r = 3; r >= 0; r--) {
-        double s = b[r];
-        for (int k = r + 1; k < 4; k++)
-            s -= a[r][k] * x[k];
-        x[r] = s / a[r][r];
-    }
+    for (int k = 0; k < CHECK_SUBS; k++)
+        for (int r = 3; r >= 0; r--) {
+            double v = b[k][r];
+            for (int j = r + 1; j < 4; j++)
+                v -= a[r][j] * x[k][j];
+            x[k][r] = v / a[r][r];
+        }
     return 0;
 }
 
@@ -251,17 +255,18 @@ static int pair_ok(const md_dtmf_rx_t *rx, int row, int col)
                 m[2 * e + 1][2 * t] = cimag(p) + cimag(q);
                 m[2 * e + 1][2 * t + 1] = creal(p) - creal(q);
             }
+        double rhs[CHECK_SUBS][4], x[CHECK_SUBS][4];
         for (int k = 0; k < CHECK_SUBS; k++) {
-            double a[4][4], b[4], x[4];
-            memcpy(a, m, sizeof(a));
-            b[0] = creal(y[0][k]);
-            b[1] = cimag(y[0][k]);
-            b[2] = creal(y[1][k]);
-            b[3] = cimag(y[1][k]);
-            if (solve4(a, b, x) != 0)
-                return 0;
-            u[0][k] = x[0] + I * x[1];
-            u[1][k] = x[2] + I * x[3];
+            rhs[k][0] = creal(y[0][k]);
+            rhs[k][1] = cimag(y[0][k]);
+            rhs[k][2] = creal(y[1][k]);
+            rhs[k][3] = cimag(y[1][k]);
+        }
+        if (solve4(m, rhs, x) != 0)
+            return 0;
+        for (int k = 0; k < CHECK_SUBS; k++) {
+            u[0][k] = x[k][0] + I * x[k][1];
+            u[1][k] = x[k][2] + I * x[k][3];
         }
         for (int t = 0; t < 2; t++)
             d[t] = offset_of(u[t], CHECK_SUBS, w[t]);
