@@ -1,1 +1,50 @@
-/* placeholder */
+/* Opus for telephony: mono, 20 ms frames, narrowband (8 kHz) or wideband (16 kHz), with
+ * in-band forward error correction and packet loss concealment.
+ *
+ * The encoder and decoder live in memory the caller provides (md_opus_memory_size()),
+ * so that a channel pool can allocate them once. Errors are negative errno codes:
+ * -EINVAL (bad argument), -EBADMSG (corrupt packet), -ENOBUFS (output too small),
+ * -EIO (anything else); md_opus_strerror() describes them. */
+#ifndef MD_DSP_OPUS_CODEC_H
+#define MD_DSP_OPUS_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <opus/opus.h>
+
+#define MD_OPUS_MAX_PACKET 1275   /* RFC 6716's limit for one frame */
+
+typedef struct {
+    OpusEncoder *enc;
+    OpusDecoder *dec;
+    unsigned rate;    /* 8000 or 16000 */
+    unsigned frame;   /* samples per 20 ms */
+} md_opus_t;
+
+/* Bytes of memory an encoder and a decoder need together at this rate (0 if the rate
+ * is not 8000 or 16000). */
+size_t md_opus_memory_size(unsigned rate);
+
+/* Sets up in mem (at least md_opus_memory_size(rate) bytes, 16-byte aligned): VoIP
+ * application, bitrate in bit/s (6000..64000), FEC on and tuned for loss_percent
+ * (0..100) expected loss. */
+int md_opus_init(md_opus_t *o, void *mem, size_t memlen, unsigned rate, int bitrate,
+                 int loss_percent);
+
+/* Encodes one 20 ms frame; returns the packet length or a negative error. */
+int md_opus_encode(md_opus_t *o, const int16_t *pcm, uint8_t *packet, size_t cap);
+
+/* Decodes a packet into one 20 ms frame; returns the samples or a negative error. */
+int md_opus_decode(md_opus_t *o, const uint8_t *packet, size_t len, int16_t *pcm);
+
+/* A lost frame, concealed from the decoder's history. */
+int md_opus_conceal(md_opus_t *o, int16_t *pcm);
+
+/* A lost frame rebuilt from the FEC data the NEXT packet carries (call before decoding
+ * that packet normally). Falls back to concealment if it carries none. */
+int md_opus_recover(md_opus_t *o, const uint8_t *next, size_t len, int16_t *pcm);
+
+const char *md_opus_strerror(int err);
+
+#endif
