@@ -1,6 +1,105 @@
-/* Mixer and Opus benchmarks for medley-microbench (filled in as those modules land). */
+/* Mixer and Opus benchmarks for medley-microbench. Items are channel-frames (20 ms). */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bench/bench_shim.h"
+#include "dsp/mixer.h"
+#include "dsp/opus_codec.h"
+
 void md_microbench_register_more(void);
+
+#define NCONF 8          /* participants in the conference benchmark */
+#define FRAME 160
+
+static int16_t voice_frames[50][320];   /* 1 s of a voice-like signal, up to 16 kHz */
+
+static void make_voice(unsigned rate)
+{
+    for (int k = 0; k < 50; k++)
+        for (unsigned i = 0; i < rate / 50; i++) {
+            double t = (k * (rate / 50.0) + i) / rate, f0 = 140 + 20 * sin(2 * M_PI * 3 * t), v = 0;
+            for (int h = 1; h <= 8; h++)
+                v += 3000.0 / h * sin(2 * M_PI * f0 * h * t + h);
+            voice_frames[k][i] = (int16_t)lrint(v * (0.6 + 0.4 * sin(2 * M_PI * 2 * t)));
+        }
+}
+
+/* An 8-party conference: every participant gets everyone else (N-1); items are the
+ * participants' frames. */
+static void bm_mix_conference(md_bench_state_t *st, void *arg)
+{
+    (void)arg;
+    static int16_t out[NCONF][FRAME];
+    const int16_t *in[NCONF];
+    int16_t *op[NCONF];
+    int32_t scratch[FRAME];
+    make_voice(8000);
+    for (int k = 0; k < NCONF; k++) {
+        in[k] = voice_frames[k * 5];
+        op[k] = out[k];
+    }
+    while (md_bench_keep_running(st)) {
+        md_mix_n_minus_1(op, in, NCONF, FRAME, scratch);
+        __asm__ volatile("" : : "r"(out) : "memory");
+    }
+    md_bench_set_items_per_iteration(st, NCONF);
+}
+
+static void bm_mix_gain(md_bench_state_t *st, void *arg)
+{
+    (void)arg;
+    int16_t frame[FRAME];
+    md_gain_t g;
+    md_gain_from_db(-6, &g);
+    make_voice(8000);
+    while (md_bench_keep_running(st)) {
+        for (int i = 0; i < FRAME; i++)
+            frame[i] = voice_frames[3][i];
+        md_mix_apply_gain(frame, FRAME, g);
+        __asm__ volatile("" : : "r"(frame) : "memory");
+    }
+    md_bench_set_items_per_iteration(st, 1);
+}
+
+static void bm_opus(md_bench_state_t *st, void *arg)
+{
+    int mode = (int)(intptr_t)arg;   /* bit 0: decode; bit 1: 16 kHz */
+    unsigned rate = (mode & 2) ? 16000 : 8000;
+    size_t need = md_opus_memory_size(rate);
+    void *mem = aligned_alloc(16, (need + 15) & ~(size_t)15);
+    md_opus_t o;
+    uint8_t pkt[50][MD_OPUS_MAX_PACKET];
+    int len[50];
+    int16_t pcm[320];
+    make_voice(rate);
+    if (md_opus_init(&o, mem, need, rate, rate == 8000 ? 16000 : 24000, 10) != 0) {
+        md_bench_skip(st, "opus init failed");
+        free(mem);
+        return;
+    }
+    for (int k = 0; k < 50; k++)
+        len[k] = md_opus_encode(&o, voice_frames[k], pkt[k], sizeof(pkt[k]));
+    long f = 0;
+    while (md_bench_keep_running(st)) {
+        int k = (int)(f++ % 50);
+        if (mode & 1)
+            md_opus_decode(&o, pkt[k], (size_t)len[k], pcm);
+        else
+            md_opus_encode(&o, voice_frames[k], pkt[0], sizeof(pkt[0]));
+        __asm__ volatile("" : : "r"(pcm), "r"(pkt) : "memory");
+    }
+    md_bench_set_items_per_iteration(st, 1);
+    free(mem);
+}
 
 void md_microbench_register_more(void)
 {
+    md_bench_register("mixer/conference_n_minus_1", bm_mix_conference, NULL);
+    md_bench_register("mixer/gain", bm_mix_gain, NULL);
+    md_bench_register("opus/encode_8k", bm_opus, (void *)(intptr_t)0);
+    md_bench_register("opus/decode_8k", bm_opus, (void *)(intptr_t)1);
+    md_bench_register("opus/encode_16k", bm_opus, (void *)(intptr_t)2);
+    md_bench_register("opus/decode_16k", bm_opus, (void *)(intptr_t)3);
 }

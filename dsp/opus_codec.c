@@ -53,6 +53,16 @@ int md_opus_init(md_opus_t *o, void *mem, size_t memlen, unsigned rate, int bitr
         e = opus_encoder_ctl(o->enc, OPUS_SET_PACKET_LOSS_PERC(loss_percent));
     if (e == OPUS_OK)
         e = opus_encoder_ctl(o->enc, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE));
+    if (e == OPUS_OK)
+        e = opus_encoder_ctl(o->enc, OPUS_SET_COMPLEXITY(5));
+    return e == OPUS_OK ? 0 : map_error(e);
+}
+
+int md_opus_set_complexity(md_opus_t *o, int complexity)
+{
+    if (complexity < 0 || complexity > 10)
+        return -EINVAL;
+    int e = opus_encoder_ctl(o->enc, OPUS_SET_COMPLEXITY(complexity));
     return e == OPUS_OK ? 0 : map_error(e);
 }
 

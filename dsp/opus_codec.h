@@ -32,6 +32,10 @@ size_t md_opus_memory_size(unsigned rate);
 int md_opus_init(md_opus_t *o, void *mem, size_t memlen, unsigned rate, int bitrate,
                  int loss_percent);
 
+/* Encoder complexity 0..10 (init sets 5: about a third of the CPU of 10 for a small
+ * loss of quality, the usual trade in a media server). */
+int md_opus_set_complexity(md_opus_t *o, int complexity);
+
 /* Encodes one 20 ms frame; returns the packet length or a negative error. */
 int md_opus_encode(md_opus_t *o, const int16_t *pcm, uint8_t *packet, size_t cap);
 

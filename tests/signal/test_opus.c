@@ -132,6 +132,7 @@ static void run_rate(unsigned rate)
     uint8_t code3[3] = { (uint8_t)((pkt[0][0] & 0xFC) | 3), 3, 0 };
     CHECK(md_opus_decode(&o, code3, 3, sink) < 0);
     CHECK(md_opus_encode(&o, in, pkt[0], 0) == -EINVAL);
+    CHECK(md_opus_set_complexity(&o, 11) == -EINVAL && md_opus_set_complexity(&o, 10) == 0);
     free(in);
     free(out);
     free(fec);
