@@ -2,6 +2,8 @@
  * ownership (the caller's) and the names. */
 #include "dsp/plc.h"
 
+#include <string.h>
+
 void md_plc_init(md_plc_t *p)
 {
     plc_init(&p->s);
@@ -14,5 +16,16 @@ void md_plc_received(md_plc_t *p, int16_t *frame, int len)
 
 void md_plc_conceal(md_plc_t *p, int16_t *frame, int len)
 {
+    /* SpanDSP 0.0.6 rotates its history ring to the start at the first lost frame with
+     * an overlapping memcpy(), which is undefined behaviour (AddressSanitizer stops on
+     * it). Rotating it here first, with memmove(), leaves SpanDSP nothing to do. */
+    if (p->s.missing_samples == 0 && p->s.buf_ptr != 0) {
+        int16_t head[PLC_HISTORY_LEN];
+        int k = p->s.buf_ptr;
+        memcpy(head, p->s.history, sizeof(int16_t) * (size_t)k);
+        memmove(p->s.history, p->s.history + k, sizeof(int16_t) * (size_t)(PLC_HISTORY_LEN - k));
+        memcpy(p->s.history + PLC_HISTORY_LEN - k, head, sizeof(int16_t) * (size_t)k);
+        p->s.buf_ptr = 0;
+    }
     plc_fillin(&p->s, frame, len);
 }

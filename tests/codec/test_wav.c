@@ -235,7 +235,7 @@ static void test_hostile(void)
     unsigned seed = 12345;
     int garbage_errors = 0;
     for (int t = 0; t < 2000; t++) {
-        size_t n = 12 + (size_t)(rand_r(&seed) % 200);
+        size_t n = 16 + (size_t)(rand_r(&seed) % 200);
         uint8_t *g = malloc(n);
         memcpy(g, "RIFF\x00\x00\x00\x00WAVE", 12);
         for (size_t i = 12; i < n; i++)
