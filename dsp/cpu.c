@@ -17,7 +17,7 @@ int md_cpu_has(md_isa_t isa)
     case MD_ISA_AVX512:
         /* The kernels use F (arithmetic), BW and VL (16-bit lanes, narrow moves). */
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512vl");
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
 #endif
     default:
         return 0;
