@@ -447,13 +447,24 @@ int md_dtmf_rx_process(md_dtmf_rx_t *const *rx, const int16_t *const *samples, u
         for (unsigned i = 0; i < n; i++)
             if (rx[base + i] == NULL || samples[base + i] == NULL)
                 return -EINVAL;
-        memset(count, 0, sizeof(count));
-        for (unsigned i = 0; i < n; i++)
-            count[rx[base + i]->f.pos + 1]++;
-        for (unsigned p = 1; p <= MD_DTMF_SUB; p++)
-            count[p] += count[p - 1];
-        for (unsigned i = 0; i < n; i++)
-            order[count[rx[base + i]->f.pos]++] = (uint16_t)i;
+        /* Usually every channel is at the same position (frames are whole multiples of
+         * 5 ms): then the order is the given one. */
+        uint32_t pos0 = rx[base]->f.pos;
+        unsigned same = 1;
+        for (unsigned i = 1; i < n; i++)
+            same += rx[base + i]->f.pos == pos0;
+        if (same == n) {
+            for (unsigned i = 0; i < n; i++)
+                order[i] = (uint16_t)i;
+        } else {
+            memset(count, 0, sizeof(count));
+            for (unsigned i = 0; i < n; i++)
+                count[rx[base + i]->f.pos + 1]++;
+            for (unsigned p = 1; p <= MD_DTMF_SUB; p++)
+                count[p] += count[p - 1];
+            for (unsigned i = 0; i < n; i++)
+                order[count[rx[base + i]->f.pos]++] = (uint16_t)i;
+        }
 
         /* order[] now lists the batch by position; walk runs of equal position. */
         unsigned i = 0;

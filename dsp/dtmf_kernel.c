@@ -97,7 +97,7 @@ static void transpose_in(float xt[MD_DTMF_SUB][LANES], const int16_t *const *x,
 }
 
 /* src[l] -> v[b][l] for b < 8; the 8x4 block is two 4x4 transposes. */
-static void gather8(float v[MD_DTMF_BINS][LANES], const float *const *src)
+static inline __attribute__((always_inline)) void gather8(float v[MD_DTMF_BINS][LANES], const float *const *src)
 {
     for (int h = 0; h < 2; h++) {
         __m128 r[4];
@@ -109,7 +109,7 @@ static void gather8(float v[MD_DTMF_BINS][LANES], const float *const *src)
     }
 }
 
-static void scatter8(float *const *dst, const float v[MD_DTMF_BINS][LANES])
+static inline __attribute__((always_inline)) void scatter8(float *const *dst, const float v[MD_DTMF_BINS][LANES])
 {
     for (int h = 0; h < 2; h++) {
         __m128 r[4];
@@ -207,7 +207,7 @@ static void transpose_in(float xt[MD_DTMF_SUB][LANES], const int16_t *const *x,
             xt[i][l] = (float)x[l][off + i];
 }
 
-static void gather8(float v[MD_DTMF_BINS][LANES], const float *const *src)
+static inline __attribute__((always_inline)) void gather8(float v[MD_DTMF_BINS][LANES], const float *const *src)
 {
     for (int h = 0; h < LANES / 8; h++) {
         __m256 r[8];
@@ -219,7 +219,7 @@ static void gather8(float v[MD_DTMF_BINS][LANES], const float *const *src)
     }
 }
 
-static void scatter8(float *const *dst, const float v[MD_DTMF_BINS][LANES])
+static inline __attribute__((always_inline)) void scatter8(float *const *dst, const float v[MD_DTMF_BINS][LANES])
 {
     for (int h = 0; h < LANES / 8; h++) {
         __m256 r[8];
