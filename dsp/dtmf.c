@@ -217,6 +217,46 @@ static double highpass_gain(double w)
     return num * num / den;
 }
 
+/* The fast path of the onset check, for the usual case of a clean digit.
+ *
+ * Two 20 ms windows one sub-block apart, weighted 1-3-3-1 over the sub-blocks, keep the
+ * other tone's leakage about 33 dB down. Measured against the exact model over the whole
+ * Q.24 battery (221,000 onsets, twists from -8 to +4 dB, all three codecs), they give
+ * each tone's frequency to within 0.62% and, for tones within 1.45% of nominal, the
+ * twist to within 0.8 dB. So a pair read within 0.8% of nominal (hence truly within
+ * 1.42%) with a twist read within -6.5 to +2.5 dB certainly passes the exact check (1.7%,
+ * -9 to +5 dB); it is accepted here if it is also steady. Anything else, passing or
+ * not, goes to the exact model. */
+static int clearly_ok(double complex y[2][CHECK_SUBS], const double w[2])
+{
+    static const double weight[4] = { 1, 3, 3, 1 };
+    double level[2];
+
+    for (int t = 0; t < 2; t++) {
+        double s, c;
+        sincos(w[t] * MD_DTMF_SUB, &s, &c);
+        double complex rot = c + I * s, za = 0, zb = 0, adv = 1;
+        /* Sub-block k is advanced by the 40-sample steps to the last of its window. */
+        for (int k = 3; k >= 0; k--) {
+            za += weight[k] * adv * y[t][k];
+            zb += weight[k] * adv * y[t][k + 1];
+            adv *= rot;
+        }
+        double pa = creal(za) * creal(za) + cimag(za) * cimag(za);
+        double pb = creal(zb) * creal(zb) + cimag(zb) * cimag(zb);
+        if (pa > STEADY_RATIO * pb || pb > STEADY_RATIO * pa)
+            return 0;
+        double d = wrap_pi(carg(zb * conj(za)) - w[t] * MD_DTMF_SUB) / MD_DTMF_SUB;
+        if (fabs(d / w[t]) > 0.008)
+            return 0;
+        if (!steady(y[t], CHECK_SUBS, w[t], d))
+            return 0;
+        level[t] = sqrt((pa + pb) / 2.0 / highpass_gain(w[t] + d));
+    }
+    double twist_db = 20.0 * log10(level[1] / level[0]);
+    return twist_db >= -6.5 && twist_db <= 2.5;
+}
+
 static int pair_ok(const md_dtmf_rx_t *rx, int row, int col)
 {
     /* The ring holds the last MD_DTMF_HIST sub-blocks, the oldest at hist_head; the run's
@@ -238,6 +278,9 @@ static int pair_ok(const md_dtmf_rx_t *rx, int row, int col)
                        I * (double)rx->hist_im[t][(first + k) % MD_DTMF_HIST]) * align;
         d[t] = offset_of(y[t], CHECK_SUBS, w[t]);
     }
+
+    if (clearly_ok(y, w))
+        return 1;
 
     for (int round = 0; round < ESTIMATE_ROUNDS; round++) {
         /* coef[e][s]: response of bin e to unknown s: tone t's positive (s = 2t) and
