@@ -142,54 +142,11 @@ static inline void transpose8x8(__m256 r[8])
     }
 }
 
-#if LANES == 16
-/* 16x16 floats in 64 shuffles: a quarter of a shuffle per element, against three eighths
- * for two 8x8 transposes. */
-static inline void transpose16x16(__m512 r[16])
-{
-    __m512 t[16], u[16];
-    for (int k = 0; k < 16; k += 2) {
-        t[k] = _mm512_unpacklo_ps(r[k], r[k + 1]);
-        t[k + 1] = _mm512_unpackhi_ps(r[k], r[k + 1]);
-    }
-    for (int k = 0; k < 16; k += 4) {
-        u[k] = _mm512_shuffle_ps(t[k], t[k + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        u[k + 1] = _mm512_shuffle_ps(t[k], t[k + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        u[k + 2] = _mm512_shuffle_ps(t[k + 1], t[k + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        u[k + 3] = _mm512_shuffle_ps(t[k + 1], t[k + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    /* u[k] for rows 4g..4g+3 holds, in each 128-bit lane q, the 4x4 block (rows 4g.., cols 4q..) column k%4 */
-    for (int k = 0; k < 4; k++) {
-        t[k] = _mm512_shuffle_f32x4(u[k], u[k + 4], 0x88);
-        t[k + 4] = _mm512_shuffle_f32x4(u[k], u[k + 4], 0xDD);
-        t[k + 8] = _mm512_shuffle_f32x4(u[k + 8], u[k + 12], 0x88);
-        t[k + 12] = _mm512_shuffle_f32x4(u[k + 8], u[k + 12], 0xDD);
-    }
-    for (int k = 0; k < 4; k++) {
-        r[k] = _mm512_shuffle_f32x4(t[k], t[k + 8], 0x88);
-        r[k + 8] = _mm512_shuffle_f32x4(t[k], t[k + 8], 0xDD);
-        r[k + 4] = _mm512_shuffle_f32x4(t[k + 4], t[k + 12], 0x88);
-        r[k + 12] = _mm512_shuffle_f32x4(t[k + 4], t[k + 12], 0xDD);
-    }
-}
-#endif
 
 static void transpose_in(float xt[MD_DTMF_SUB][LANES], const int16_t *const *x,
                          unsigned off, unsigned n)
 {
     unsigned i = 0;
-#if LANES == 16
-    for (; i + 16 <= n; i += 16) {
-        __m512 r[16];
-        for (int l = 0; l < 16; l++) {
-            __m256i v = _mm256_loadu_si256((const __m256i *)(x[l] + off + i));
-            r[l] = _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(v));
-        }
-        transpose16x16(r);
-        for (int k = 0; k < 16; k++)
-            _mm512_store_ps(xt[i + k], r[k]);
-    }
-#endif
     for (; i + 8 <= n; i += 8) {
         for (int h = 0; h < LANES / 8; h++) {
             __m256 r[8];
