@@ -263,10 +263,18 @@ void MD_DTMF_KERNEL(md_dtmf_rx_t *const *rx, const int16_t *const *x, unsigned n
     for (unsigned l = 0; l < nreal; l++)
         busy[l] = rx[l]->run_digit >= 0 || rx[l]->active >= 0;
 
-    field_ptrs(ptrs, rx, offsetof(md_dtmf_rx_t, f.s1));
-    load_field(s1, ptrs);
-    field_ptrs(ptrs, rx, offsetof(md_dtmf_rx_t, f.s2));
-    load_field(s2, ptrs);
+    /* At a sub-block boundary (pos 0) the Goertzel states are zero, in memory as in
+     * registers: calls on whole 5 ms blocks need not move them. */
+    const unsigned start_pos = pos;
+    if (start_pos == 0) {
+        for (int b = 0; b < MD_DTMF_BINS; b++)
+            s1[b] = s2[b] = splat(0.0f);
+    } else {
+        field_ptrs(ptrs, rx, offsetof(md_dtmf_rx_t, f.s1));
+        load_field(s1, ptrs);
+        field_ptrs(ptrs, rx, offsetof(md_dtmf_rx_t, f.s2));
+        load_field(s2, ptrs);
+    }
     field_ptrs(ptrs, rx, offsetof(md_dtmf_rx_t, f.yp_re));
     load_field(yp_re, ptrs);
     field_ptrs(ptrs, rx, offsetof(md_dtmf_rx_t, f.yp_im));
@@ -366,10 +374,17 @@ void MD_DTMF_KERNEL(md_dtmf_rx_t *const *rx, const int16_t *const *x, unsigned n
 
     /* Scatter the state back. Padding lanes point at a scratch copy; writing it is
      * harmless. */
-    field_ptrs(ptrs, rx, offsetof(md_dtmf_rx_t, f.s1));
-    store_field(ptrs, s1);
-    field_ptrs(ptrs, rx, offsetof(md_dtmf_rx_t, f.s2));
-    store_field(ptrs, s2);
+    if (pos != 0) {
+        field_ptrs(ptrs, rx, offsetof(md_dtmf_rx_t, f.s1));
+        store_field(ptrs, s1);
+        field_ptrs(ptrs, rx, offsetof(md_dtmf_rx_t, f.s2));
+        store_field(ptrs, s2);
+    } else if (start_pos != 0) {
+        for (int l = 0; l < LANES; l++) {
+            memset(rx[l]->f.s1, 0, sizeof(rx[l]->f.s1));
+            memset(rx[l]->f.s2, 0, sizeof(rx[l]->f.s2));
+        }
+    }
     field_ptrs(ptrs, rx, offsetof(md_dtmf_rx_t, f.yp_re));
     store_field(ptrs, yp_re);
     field_ptrs(ptrs, rx, offsetof(md_dtmf_rx_t, f.yp_im));
