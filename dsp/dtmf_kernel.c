@@ -211,8 +211,9 @@ static void store_field(float *ptrs[LANES], const vf v[MD_DTMF_BINS])
     scatter8(ptrs, tmp);
 }
 
-/* Classifies the window of every lane (see dtmf_kernel.h). power[b] = |Y_b|^2. */
-static void classify(const vf power[MD_DTMF_BINS], vf energy, md_dtmf_block_out_t *out)
+/* Classifies the window of every lane (see dtmf_kernel.h). power[b] = |Y_b|^2.
+ * Returns nonzero if any lane has a candidate. */
+static int classify(const vf power[MD_DTMF_BINS], vf energy, md_dtmf_block_out_t *out)
 {
     const md_dtmf_limits_t *lim = &md_dtmf_limits;
     vf level[MD_DTMF_BINS];
@@ -245,6 +246,10 @@ static void classify(const vf power[MD_DTMF_BINS], vf energy, md_dtmf_block_out_
     vi digit = select_i(ok, row * splat_i(4) + col, splat_i(-1));
     memcpy(out->digit, &digit, sizeof(digit));
     memcpy(out->rho, &rho, sizeof(rho));
+    int any = 0;
+    for (int l = 0; l < LANES; l++)
+        any |= ok[l];
+    return any;
 }
 
 void MD_DTMF_KERNEL(md_dtmf_rx_t *const *rx, const int16_t *const *x, unsigned nreal,
@@ -365,11 +370,16 @@ void MD_DTMF_KERNEL(md_dtmf_rx_t *const *rx, const int16_t *const *x, unsigned n
             s1[b] = splat(0.0f);
             s2[b] = splat(0.0f);
         }
-        classify(power, e_prev + e, out);
+        int heard = classify(power, e_prev + e, out);
         e_prev = e;
         e = splat(0.0f);
         pos = 0;
-        md_dtmf_decide_block(rx, nreal, out, off, busy);
+        /* Most of the time no lane hears anything and none has a digit pending. */
+        int pending = 0;
+        for (unsigned l = 0; l < nreal; l++)
+            pending |= busy[l];
+        if (heard || pending)
+            md_dtmf_decide_block(rx, nreal, out, off, busy);
     }
 
     /* Scatter the state back. Padding lanes point at a scratch copy; writing it is
