@@ -135,6 +135,27 @@ static double complex window_sum(double delta)
     return e39 * (cimag(e40) / sh);   /* sin(40 h) / sin(h) */
 }
 
+/* Per-bin constants of the onset check, computed when the program loads. */
+static struct bin_consts {
+    double complex align;   /* e^{-j w 39}: Goertzel output to DFT from the block start */
+    double complex rot;     /* e^{j w 40}: one sub-block's phase advance */
+    double tan_fast;        /* tan(0.008 w 40): the fast path's frequency limit */
+    double hp_gain;         /* |H(w)|^2 of the high-pass */
+} bin_consts[MD_DTMF_BINS];
+
+static double highpass_gain(double w);
+
+__attribute__((constructor)) static void bin_consts_init(void)
+{
+    for (int b = 0; b < MD_DTMF_BINS; b++) {
+        double w = 2.0 * M_PI * bin_hz[b] / 8000.0;
+        bin_consts[b].align = cexp(-I * w * (MD_DTMF_SUB - 1));
+        bin_consts[b].rot = cexp(I * w * MD_DTMF_SUB);
+        bin_consts[b].tan_fast = tan(0.008 * w * MD_DTMF_SUB);
+        bin_consts[b].hp_gain = highpass_gain(w);
+    }
+}
+
 /* Solves a x_k = b_k for the CHECK_SUBS right-hand sides at once (one Gaussian
  * elimination with partial pivoting). Returns 0, or -1 if a is singular. */
 static int solve4(double a[4][4], double b[CHECK_SUBS][4], double x[CHECK_SUBS][4])
@@ -185,14 +206,11 @@ static double offset_of(const double complex *u, int n, double w)
     return wrap_pi(carg(acc) - w * MD_DTMF_SUB) / MD_DTMF_SUB;
 }
 
-static int steady(const double complex *u, int n, double w, double d)
+static int steady_unrotated(const double complex *u, int n, double complex unrotate)
 {
     /* A step's phase deviation |arg(z)| <= PHASE_JITTER_MAX, without atan2: Re z > 0 and
      * |Im z| <= tan(max) Re z. */
-    const double tan_max = tan(PHASE_JITTER_MAX);
-    double us, uc;
-    sincos(-(w + d) * MD_DTMF_SUB, &us, &uc);
-    double complex unrotate = uc + I * us;
+    const double tan_max = 0.36502849483042454;   /* tan(PHASE_JITTER_MAX) */
     double pmin = 1e300, pmax = 0;
     for (int k = 0; k < n; k++) {
         double p = creal(u[k]) * creal(u[k]) + cimag(u[k]) * cimag(u[k]);
@@ -205,6 +223,13 @@ static int steady(const double complex *u, int n, double w, double d)
         }
     }
     return pmax <= STEADY_RATIO * pmin;
+}
+
+static int steady(const double complex *u, int n, double w, double d)
+{
+    double us, uc;
+    sincos(-(w + d) * MD_DTMF_SUB, &us, &uc);
+    return steady_unrotated(u, n, uc + I * us);
 }
 
 /* |H(w)|^2 of the kernel's high-pass biquad, (1 + b1 z^-1 + z^-2) / (1 + a1 z^-1 + a2 z^-2):
@@ -227,34 +252,37 @@ static double highpass_gain(double w)
  * 1.42%) with a twist read within -6.5 to +2.5 dB certainly passes the exact check (1.7%,
  * -9 to +5 dB); it is accepted here if it is also steady. Anything else, passing or
  * not, goes to the exact model. */
-static int clearly_ok(double complex y[2][CHECK_SUBS], const double w[2])
+static int clearly_ok(double complex y[2][CHECK_SUBS], const int bins[2])
 {
     static const double weight[4] = { 1, 3, 3, 1 };
-    double level[2];
+    double level2[2];
 
     for (int t = 0; t < 2; t++) {
-        double s, c;
-        sincos(w[t] * MD_DTMF_SUB, &s, &c);
-        double complex rot = c + I * s, za = 0, zb = 0, adv = 1;
+        const struct bin_consts *bc = &bin_consts[bins[t]];
+        double complex za = 0, zb = 0, adv = 1;
         /* Sub-block k is advanced by the 40-sample steps to the last of its window. */
         for (int k = 3; k >= 0; k--) {
             za += weight[k] * adv * y[t][k];
             zb += weight[k] * adv * y[t][k + 1];
-            adv *= rot;
+            adv *= bc->rot;
         }
         double pa = creal(za) * creal(za) + cimag(za) * cimag(za);
         double pb = creal(zb) * creal(zb) + cimag(zb) * cimag(zb);
         if (pa > STEADY_RATIO * pb || pb > STEADY_RATIO * pa)
             return 0;
-        double d = wrap_pi(carg(zb * conj(za)) - w[t] * MD_DTMF_SUB) / MD_DTMF_SUB;
-        if (fabs(d / w[t]) > 0.008)
+        /* The advance over one sub-block, less the nominal one, within 0.8% of nominal:
+         * |arg(z)| <= 0.008 w 40, as a ratio test. */
+        double complex q = zb * conj(za);
+        double complex z = q * conj(bc->rot);
+        if (creal(z) <= 0 || fabs(cimag(z)) > bc->tan_fast * creal(z))
             return 0;
-        if (!steady(y[t], CHECK_SUBS, w[t], d))
+        if (!steady_unrotated(y[t], CHECK_SUBS, conj(q) / sqrt(pa * pb)))
             return 0;
-        level[t] = sqrt((pa + pb) / 2.0 / highpass_gain(w[t] + d));
+        level2[t] = (pa + pb) / bc->hp_gain;
     }
-    double twist_db = 20.0 * log10(level[1] / level[0]);
-    return twist_db >= -6.5 && twist_db <= 2.5;
+    /* Twist within -6.5 .. +2.5 dB, on powers. */
+    double ratio = level2[1] / level2[0];
+    return ratio >= 0.22387211385683395 && ratio <= 1.7782794100389228;
 }
 
 static int pair_ok(const md_dtmf_rx_t *rx, int row, int col)
@@ -270,17 +298,16 @@ static int pair_ok(const md_dtmf_rx_t *rx, int row, int col)
     for (int t = 0; t < 2; t++) {
         w[t] = 2.0 * M_PI * bin_hz[bins[t]] / 8000.0;
         /* Goertzel output = e^{j w 39} x DFT of the sub-block from its first sample. */
-        double as, ac;
-        sincos(-w[t] * (MD_DTMF_SUB - 1), &as, &ac);
-        double complex align = ac + I * as;
         for (int k = 0; k < CHECK_SUBS; k++)
             y[t][k] = (rx->hist_re[t][(first + k) % MD_DTMF_HIST] +
-                       I * (double)rx->hist_im[t][(first + k) % MD_DTMF_HIST]) * align;
-        d[t] = offset_of(y[t], CHECK_SUBS, w[t]);
+                       I * (double)rx->hist_im[t][(first + k) % MD_DTMF_HIST]) *
+                      bin_consts[bins[t]].align;
     }
 
-    if (clearly_ok(y, w))
+    if (clearly_ok(y, bins))
         return 1;
+    for (int t = 0; t < 2; t++)
+        d[t] = offset_of(y[t], CHECK_SUBS, w[t]);
 
     for (int round = 0; round < ESTIMATE_ROUNDS; round++) {
         /* coef[e][s]: response of bin e to unknown s: tone t's positive (s = 2t) and
