@@ -423,9 +423,10 @@ static void decide_one(md_dtmf_rx_t *rx, const md_dtmf_block_out_t *o, unsigned 
         /* The filter history only matters while the run could still begin a digit. */
         if (digit != rx->active) {
             if (rx->run_len == 1) {
-                /* The run's first window also covers the previous sub-block. */
-                hist_push(rx, o->prev_re[row][lane], o->prev_im[row][lane],
-                          o->prev_re[col][lane], o->prev_im[col][lane]);
+                /* The run's first window also covers the previous sub-block, which may hold
+                 * only the start of the tone: it takes a place in the ring, never a part
+                 * in the check. */
+                hist_push(rx, 0.0f, 0.0f, 0.0f, 0.0f);
             }
             hist_push(rx, o->sub_re[row][lane], o->sub_im[row][lane], o->sub_re[col][lane],
                       o->sub_im[col][lane]);

@@ -361,16 +361,19 @@ void MD_DTMF_KERNEL(md_dtmf_rx_t *const *rx, const int16_t *const *x, unsigned n
             vf w_re = (rc * yp_re[b] - rs * yp_im[b]) + y_re;
             vf w_im = (rs * yp_re[b] + rc * yp_im[b]) + y_im;
             power[b] = w_re * w_re + w_im * w_im;
-            memcpy(out->sub_re[b], &y_re, sizeof(y_re));
-            memcpy(out->sub_im[b], &y_im, sizeof(y_im));
-            memcpy(out->prev_re[b], &yp_re[b], sizeof(y_re));
-            memcpy(out->prev_im[b], &yp_im[b], sizeof(y_im));
             yp_re[b] = y_re;
             yp_im[b] = y_im;
             s1[b] = splat(0.0f);
             s2[b] = splat(0.0f);
         }
         int heard = classify(power, e_prev + e, out);
+        if (heard) {
+            /* Only a lane with a candidate reads this sub-block's filter outputs. */
+            for (int b = 0; b < MD_DTMF_BINS; b++) {
+                memcpy(out->sub_re[b], &yp_re[b], sizeof(vf));
+                memcpy(out->sub_im[b], &yp_im[b], sizeof(vf));
+            }
+        }
         e_prev = e;
         e = splat(0.0f);
         pos = 0;

@@ -61,8 +61,6 @@ typedef struct {
     float rho[MD_DTMF_MAX_LANES];                   /* its two tones' share of the energy */
     float sub_re[MD_DTMF_BINS][MD_DTMF_MAX_LANES];  /* this sub-block's Goertzel output */
     float sub_im[MD_DTMF_BINS][MD_DTMF_MAX_LANES];
-    float prev_re[MD_DTMF_BINS][MD_DTMF_MAX_LANES]; /* the previous sub-block's */
-    float prev_im[MD_DTMF_BINS][MD_DTMF_MAX_LANES];
 } md_dtmf_block_out_t;
 
 /* Runs len samples through a group of lanes. rx[0..lanes-1] must all be at the same

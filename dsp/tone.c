@@ -2,6 +2,7 @@
 #include "dsp/tone.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -22,16 +23,22 @@ static uint32_t ms_to_samples(unsigned ms)
 
 int md_tone_init(md_tone_gen_t *g, const md_tone_desc_t *d)
 {
-    if (d->ncomp < 1 || d->ncomp > MD_TONE_MAX_COMPONENTS || d->nseg > MD_TONE_MAX_SEGMENTS)
+    if (g == NULL || d == NULL || d->ncomp < 1 || d->ncomp > MD_TONE_MAX_COMPONENTS || d->nseg > MD_TONE_MAX_SEGMENTS)
         return -EINVAL;
     for (unsigned i = 0; i < d->ncomp; i++) {
         if (!(d->comp[i].hz >= 1.0f && d->comp[i].hz < MD_TONE_RATE / 2) ||
             !(d->comp[i].dbm0 >= -90.0f && d->comp[i].dbm0 <= 3.14f))
             return -EINVAL;
     }
-    for (unsigned s = 0; s < d->nseg; s++)
-        if (d->on_ms[s] > 3600000 || d->off_ms[s] > 3600000)
+    uint64_t cycle = 0;
+    for (unsigned s = 0; s < d->nseg; s++) {
+        if (d->on_ms[s] > MD_TONE_MAX_MS || d->off_ms[s] > MD_TONE_MAX_MS)
             return -EINVAL;
+        cycle += (uint64_t)d->on_ms[s] + d->off_ms[s];
+    }
+    /* A repeating cadence of zero length would never produce a sample. */
+    if (d->nseg && d->repeat && cycle == 0)
+        return -EINVAL;
     memset(g, 0, sizeof(*g));
     g->d = *d;
     for (unsigned i = 0; i < d->ncomp; i++) {
@@ -125,7 +132,7 @@ int md_tone_dtmf(md_tone_desc_t *d, char digit, float level_dbm0, float twist_db
     if (digit >= 'a' && digit <= 'd')
         digit = (char)(digit - 'a' + 'A');
     const char *p = digit ? strchr(dtmf_keys, digit) : NULL;
-    if (p == NULL || on_ms == 0)
+    if (d == NULL || p == NULL || on_ms == 0 || on_ms > MD_TONE_MAX_MS || off_ms > MD_TONE_MAX_MS)
         return -EINVAL;
     int k = (int)(p - dtmf_keys);
     memset(d, 0, sizeof(*d));
@@ -136,7 +143,8 @@ int md_tone_dtmf(md_tone_desc_t *d, char digit, float level_dbm0, float twist_db
     d->on_ms[0] = on_ms;
     d->off_ms[0] = off_ms;
     d->repeat = 0;
-    if (!(level_dbm0 >= -90.0f && level_dbm0 + twist_db <= 3.14f && level_dbm0 <= 3.14f))
+    if (!(level_dbm0 >= -90.0f && level_dbm0 <= 3.14f && level_dbm0 + twist_db >= -90.0f &&
+          level_dbm0 + twist_db <= 3.14f))
         return -EINVAL;
     return 0;
 }
@@ -157,7 +165,7 @@ int md_tone_preset(md_tone_desc_t *d, md_tone_preset_t preset, float level_dbm0)
         [MD_TONE_CN_BUSY] = { { 450, 0 }, 350, 350, 1 },
         [MD_TONE_BEEP] = { { 1400, 0 }, 500, 0, 0 },
     };
-    if ((unsigned)preset >= MD_TONE_PRESET_COUNT || !(level_dbm0 >= -90.0f && level_dbm0 <= 3.14f))
+    if (d == NULL || (unsigned)preset >= MD_TONE_PRESET_COUNT || !(level_dbm0 >= -90.0f && level_dbm0 <= 3.14f))
         return -EINVAL;
     memset(d, 0, sizeof(*d));
     d->ncomp = presets[preset].hz[1] > 0 ? 2 : 1;
@@ -172,24 +180,51 @@ int md_tone_preset(md_tone_desc_t *d, md_tone_preset_t preset, float level_dbm0)
     return 0;
 }
 
+int md_tone_beep(md_tone_desc_t *d, float hz, float level_dbm0, unsigned on_ms,
+                 unsigned off_ms, int repeat)
+{
+    md_tone_gen_t probe;
+    if (d == NULL || on_ms == 0)
+        return -EINVAL;
+    memset(d, 0, sizeof(*d));
+    d->ncomp = 1;
+    d->comp[0] = (md_tone_component_t){ hz, level_dbm0 };
+    d->nseg = 1;
+    d->on_ms[0] = on_ms;
+    d->off_ms[0] = off_ms;
+    d->repeat = repeat != 0;
+    /* One set of range rules: the generator's. */
+    return md_tone_init(&probe, d);
+}
+
 size_t md_tone_dial_samples(size_t ndigits, unsigned on_ms, unsigned off_ms)
 {
-    return ndigits * (ms_to_samples(on_ms) + ms_to_samples(off_ms));
+    if (on_ms > MD_TONE_MAX_MS || off_ms > MD_TONE_MAX_MS)
+        return 0;
+    size_t per = (size_t)ms_to_samples(on_ms) + ms_to_samples(off_ms);
+    if (per && ndigits > SIZE_MAX / per)
+        return 0;
+    return ndigits * per;
 }
 
 long md_tone_dial(int16_t *out, size_t cap, const char *digits, float level_dbm0,
                   float twist_db, unsigned on_ms, unsigned off_ms)
 {
-    size_t n = strlen(digits);
-    size_t per = ms_to_samples(on_ms) + ms_to_samples(off_ms);
     md_tone_desc_t d;
     md_tone_gen_t g;
 
+    if (digits == NULL || (out == NULL && cap > 0) || on_ms > MD_TONE_MAX_MS ||
+        off_ms > MD_TONE_MAX_MS)
+        return -EINVAL;
+    size_t n = strlen(digits);
+    size_t per = (size_t)ms_to_samples(on_ms) + ms_to_samples(off_ms);
     for (size_t i = 0; i < n; i++)
         if (md_tone_dtmf(&d, digits[i], level_dbm0, twist_db, on_ms, off_ms) != 0)
             return -EINVAL;
-    if (n * per > cap)
+    if (n > 0 && (per > cap || n > cap / per))
         return -ENOSPC;
+    if (n * per > LONG_MAX)
+        return -EINVAL;
     for (size_t i = 0; i < n; i++) {
         md_tone_dtmf(&d, digits[i], level_dbm0, twist_db, on_ms, off_ms);
         md_tone_init(&g, &d);

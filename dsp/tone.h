@@ -15,6 +15,7 @@
 #define MD_TONE_MAX_COMPONENTS 4
 #define MD_TONE_MAX_SEGMENTS 4
 #define MD_TONE_RATE 8000
+#define MD_TONE_MAX_MS 3600000u   /* longest on or off part: one hour */
 
 typedef struct {
     float hz;        /* 1 .. 3999 */
@@ -24,7 +25,8 @@ typedef struct {
 typedef struct {
     md_tone_component_t comp[MD_TONE_MAX_COMPONENTS];
     unsigned ncomp;                          /* 1 .. 4 */
-    unsigned on_ms[MD_TONE_MAX_SEGMENTS];    /* cadence; nseg 0 means continuous */
+    unsigned on_ms[MD_TONE_MAX_SEGMENTS];    /* cadence, 0 .. MD_TONE_MAX_MS each; nseg 0
+                                                means continuous */
     unsigned off_ms[MD_TONE_MAX_SEGMENTS];
     unsigned nseg;
     int repeat;                              /* cadence repeats (else plays once) */
@@ -53,7 +55,9 @@ typedef enum {
     MD_TONE_PRESET_COUNT
 } md_tone_preset_t;
 
-/* Prepares a generator; returns 0 or -EINVAL for a description out of range. */
+/* Prepares a generator; returns 0 or -EINVAL for a description out of range (NULL, no
+ * component, frequency outside 1..3999 Hz, level outside -90..+3.14 dBm0, a part longer
+ * than MD_TONE_MAX_MS, or a repeating cadence whose parts are all zero). */
 int md_tone_init(md_tone_gen_t *g, const md_tone_desc_t *d);
 
 /* Writes n samples (silence in off periods and after a cadence that has ended).
@@ -65,14 +69,24 @@ int md_tone_done(const md_tone_gen_t *g);
 
 /* A DTMF digit ('0'-'9', '*', '#', 'A'-'D', either case): low tone at level_dbm0, high
  * tone twist_db above it (negative: "normal" twist), on_ms of tone then off_ms of
- * silence, once. Returns 0 or -EINVAL. */
+ * silence, once. Returns 0 or -EINVAL (other digit, on_ms 0, a duration above
+ * MD_TONE_MAX_MS, or either tone's level outside -90..+3.14 dBm0). Typical: -10 dBm0,
+ * twist 0, 70 ms on, 70 ms off. */
 int md_tone_dtmf(md_tone_desc_t *d, char digit, float level_dbm0, float twist_db,
                  unsigned on_ms, unsigned off_ms);
 
-/* A call-progress preset with every component at level_dbm0. */
+/* A call-progress preset with every component at level_dbm0 (-90..+3.14; -13 to -19
+ * dBm0 is usual on a line). Returns 0 or -EINVAL. */
 int md_tone_preset(md_tone_desc_t *d, md_tone_preset_t preset, float level_dbm0);
 
-/* Number of samples md_tone_dial() writes for this many digits. */
+/* A single-frequency beep: on_ms of hz (1..3999) at level_dbm0 then off_ms of silence,
+ * once or repeating (e.g. 1400 Hz, 500 ms, every 15 s for a recording notice). Returns 0
+ * or -EINVAL for anything out of the ranges md_tone_init() accepts, or on_ms 0. */
+int md_tone_beep(md_tone_desc_t *d, float hz, float level_dbm0, unsigned on_ms,
+                 unsigned off_ms, int repeat);
+
+/* Number of samples md_tone_dial() writes for this many digits (0 if the durations are
+ * out of range or the count would overflow). */
 size_t md_tone_dial_samples(size_t ndigits, unsigned on_ms, unsigned off_ms);
 
 /* Dials a string of DTMF digits into out (capacity cap samples): each digit on_ms of

@@ -2,6 +2,7 @@
  * and the DTMF detector hearing every dialled digit. */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +93,59 @@ static void test_cadences(void)
     CHECK(md_tone_preset(&d, MD_TONE_PRESET_COUNT, -13) == -EINVAL);
 }
 
+/* Every preset: the first on and off runs (in samples) and the level of each frequency. */
+static void test_all_presets(void)
+{
+    static const struct {
+        md_tone_preset_t p;
+        float hz[2];
+        long on, off;   /* samples; on 0 = continuous */
+    } want[] = {
+        { MD_TONE_NA_DIAL, { 350, 440 }, 0, 0 },
+        { MD_TONE_NA_RINGBACK, { 440, 480 }, 16000, 32000 },
+        { MD_TONE_NA_BUSY, { 480, 620 }, 4000, 4000 },
+        { MD_TONE_NA_REORDER, { 480, 620 }, 2000, 2000 },
+        { MD_TONE_CN_DIAL, { 450, 0 }, 0, 0 },
+        { MD_TONE_CN_RINGBACK, { 450, 0 }, 8000, 32000 },
+        { MD_TONE_CN_BUSY, { 450, 0 }, 2800, 2800 },
+        { MD_TONE_BEEP, { 1400, 0 }, 4000, 0 },
+    };
+    static int16_t buf[8000 * 13];
+    const long n = 8000 * 13;
+    for (size_t t = 0; t < sizeof(want) / sizeof(want[0]); t++) {
+        md_tone_desc_t d;
+        md_tone_gen_t g;
+        CHECK(md_tone_preset(&d, want[t].p, -16) == 0 && md_tone_init(&g, &d) == 0);
+        md_tone_generate(&g, buf, (size_t)n);
+        /* Runs: an "on" run ends at the first silent stretch of 10+ samples. */
+        long on = 0, off = 0, i = 0;
+        while (i < n) {
+            long z = 0;
+            while (i + z < n && buf[i + z] == 0 && z < 10)
+                z++;
+            if (z == 10 || i + z == n)
+                break;
+            i++;
+        }
+        on = i;
+        while (i < n && buf[i] == 0)
+            i++;
+        off = i - on;
+        long want_on = want[t].on ? want[t].on : n;
+        long want_off = want[t].on ? (want[t].off ? want[t].off : n - want_on) : 0;
+        /* A sine's own zero samples can sit at the edges: allow a few samples. */
+        CHECKF(labs(on - want_on) <= 2 && labs(off - want_off) <= 2,
+               "preset %d: on %ld off %ld, want %ld %ld", (int)want[t].p, on, off, want_on,
+               want_off);
+        long m = on < 8000 ? on : 8000;
+        for (int c = 0; c < 2 && want[t].hz[c] > 0; c++) {
+            double l = level_at(buf, (size_t)m, want[t].hz[c]);
+            CHECKF(fabs(l + 16) < 0.2, "preset %d: %.0f Hz at %.2f dBm0", (int)want[t].p,
+                   want[t].hz[c], l);
+        }
+    }
+}
+
 static void test_continuity_and_saturation(void)
 {
     static int16_t whole[16000], parts[16000];
@@ -134,6 +188,85 @@ static void test_continuity_and_saturation(void)
     CHECK(clipped > 100 && wrapped == 0);
 }
 
+static void test_hostile_descriptions(void)
+{
+    static int16_t buf[8000];
+    md_tone_desc_t d;
+    md_tone_gen_t g;
+
+    /* A repeating cadence of zero length must be refused, not loop forever. */
+    md_tone_desc_t zero = { .ncomp = 1, .comp = { { 440, -10 } }, .nseg = 2, .repeat = 1 };
+    CHECK(md_tone_init(&g, &zero) == -EINVAL);
+    /* The same cadence played once just ends. */
+    zero.repeat = 0;
+    CHECK(md_tone_init(&g, &zero) == 0);
+    buf[0] = 1;
+    CHECK(md_tone_generate(&g, buf, 160) == 0 && md_tone_done(&g) && buf[0] == 0);
+    md_tone_desc_t bad = { .ncomp = 5, .comp = { { 440, -10 } } };
+    CHECK(md_tone_init(&g, &bad) == -EINVAL);
+    bad = (md_tone_desc_t){ .ncomp = 1, .comp = { { NAN, -10 } } };
+    CHECK(md_tone_init(&g, &bad) == -EINVAL);
+    bad.comp[0] = (md_tone_component_t){ 440, NAN };
+    CHECK(md_tone_init(&g, &bad) == -EINVAL);
+    bad.comp[0] = (md_tone_component_t){ 440, 3.2f };
+    CHECK(md_tone_init(&g, &bad) == -EINVAL);
+    bad.comp[0] = (md_tone_component_t){ 440, -10 };
+    bad.nseg = 5;
+    CHECK(md_tone_init(&g, &bad) == -EINVAL);
+    bad.nseg = 1;
+    bad.on_ms[0] = MD_TONE_MAX_MS + 1;
+    CHECK(md_tone_init(&g, &bad) == -EINVAL);
+    CHECK(md_tone_init(NULL, &d) == -EINVAL && md_tone_init(&g, NULL) == -EINVAL);
+
+    /* DTMF: twist must keep both tones in range; durations bounded. */
+    CHECK(md_tone_dtmf(&d, '1', -85, -10, 50, 50) == -EINVAL);
+    CHECK(md_tone_dtmf(&d, '1', 0, 4, 50, 50) == -EINVAL);
+    CHECK(md_tone_dtmf(&d, '1', -10, NAN, 50, 50) == -EINVAL);
+    CHECK(md_tone_dtmf(&d, '1', -10, 0, 0, 50) == -EINVAL);
+    CHECK(md_tone_dtmf(&d, '1', -10, 0, UINT32_MAX, 50) == -EINVAL);
+    CHECK(md_tone_dtmf(&d, '1', -10, 0, 50, UINT32_MAX) == -EINVAL);
+    CHECK(md_tone_dtmf(&d, (char)0xB1, -10, 0, 50, 50) == -EINVAL);
+
+    /* Dialling: hostile strings and sizes. */
+    CHECK(md_tone_dial(buf, 8000, NULL, -10, 0, 50, 50) == -EINVAL);
+    CHECK(md_tone_dial(NULL, 8000, "1", -10, 0, 50, 50) == -EINVAL);
+    CHECK(md_tone_dial(buf, 8000, "", -10, 0, 50, 50) == 0);
+    CHECK(md_tone_dial(buf, 8000, "1 2", -10, 0, 50, 50) == -EINVAL);
+    CHECK(md_tone_dial(buf, 8000, "1", -10, 0, UINT32_MAX, 50) == -EINVAL);
+    CHECK(md_tone_dial(buf, 8000, "1", -10, 0, 50, UINT32_MAX) == -EINVAL);
+    CHECK(md_tone_dial(buf, 8000, "1", -10, 0, 50, 960) == -ENOSPC);   /* 8080 samples */
+    CHECK(md_tone_dial(buf, 8000, "1", -10, 0, 50, 950) == 8000);
+    CHECK(md_tone_dial_samples(SIZE_MAX / 2, 50, 50) == 0);
+    CHECK(md_tone_dial_samples(3, UINT32_MAX, 50) == 0);
+    CHECK(md_tone_dial_samples(3, 70, 30) == 2400);
+}
+
+static void test_beep(void)
+{
+    static int16_t buf[8000 * 4];
+    md_tone_desc_t d;
+    md_tone_gen_t g;
+
+    /* A 1 kHz beep, 200 ms every second: 4 beeps in 4 s, each at its level. */
+    CHECK(md_tone_beep(&d, 1000, -6, 200, 800, 1) == 0);
+    CHECK(md_tone_init(&g, &d) == 0);
+    CHECK(md_tone_generate(&g, buf, 8000 * 4) == 1600 * 4);
+    for (int b = 0; b < 4; b++) {
+        double l = level_at(buf + b * 8000, 1600, 1000);
+        CHECKF(fabs(l + 6) < 0.05, "beep %d at %.3f dBm0", b, l);
+        CHECK(buf[b * 8000 + 1600] == 0 && buf[b * 8000 + 7999] == 0);
+    }
+    /* Frequency by zero crossings: 1000 Hz gives 2 per ms. */
+    int zc = 0;
+    for (int i = 1; i < 1600; i++)
+        zc += (buf[i - 1] < 0) != (buf[i] < 0);
+    CHECKF(abs(zc - 400) <= 2, "%d zero crossings in 200 ms", zc);
+    CHECK(md_tone_beep(&d, 0, -6, 200, 800, 0) == -EINVAL);
+    CHECK(md_tone_beep(&d, 4000, -6, 200, 800, 0) == -EINVAL);
+    CHECK(md_tone_beep(&d, 1400, 10, 200, 800, 0) == -EINVAL);
+    CHECK(md_tone_beep(&d, 1400, -6, 0, 800, 1) == -EINVAL);
+}
+
 static void test_dial_and_detect(void)
 {
     const char *digits = "0123456789*#ABCD";
@@ -173,6 +306,9 @@ int main(void)
     test_dtmf_levels();
     test_cadences();
     test_continuity_and_saturation();
+    test_all_presets();
+    test_hostile_descriptions();
+    test_beep();
     test_dial_and_detect();
     return check_summary("tone");
 }
