@@ -2,20 +2,30 @@
  * ownership (the caller's) and the names. */
 #include "dsp/plc.h"
 
+#include <errno.h>
 #include <string.h>
 
-void md_plc_init(md_plc_t *p)
+int md_plc_init(md_plc_t *p)
 {
+    if (p == NULL)
+        return -EINVAL;
+    /* plc_init() with our memory does not allocate. */
     plc_init(&p->s);
+    return 0;
 }
 
-void md_plc_received(md_plc_t *p, int16_t *frame, int len)
+int md_plc_received(md_plc_t *p, int16_t *frame, int len)
 {
+    if (p == NULL || frame == NULL || len <= 0)
+        return -EINVAL;
     plc_rx(&p->s, frame, len);
+    return 0;
 }
 
-void md_plc_conceal(md_plc_t *p, int16_t *frame, int len)
+int md_plc_conceal(md_plc_t *p, int16_t *frame, int len)
 {
+    if (p == NULL || frame == NULL || len <= 0)
+        return -EINVAL;
     /* SpanDSP 0.0.6 rotates its history ring to the start at the first lost frame with
      * an overlapping memcpy(), which is undefined behaviour (AddressSanitizer stops on
      * it). Rotating it here first, with memmove(), leaves SpanDSP nothing to do. */
@@ -28,4 +38,5 @@ void md_plc_conceal(md_plc_t *p, int16_t *frame, int len)
         p->s.buf_ptr = 0;
     }
     plc_fillin(&p->s, frame, len);
+    return 0;
 }

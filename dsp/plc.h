@@ -12,13 +12,18 @@ typedef struct {
     plc_state_t s;
 } md_plc_t;
 
-void md_plc_init(md_plc_t *p);
+/* Resets the concealer (no history: a loss before any audio conceals with silence).
+ * Returns 0 or -EINVAL for NULL. */
+int md_plc_init(md_plc_t *p);
 
-/* A frame that arrived: remembered as history, and smoothed into if it follows a gap. */
-void md_plc_received(md_plc_t *p, int16_t *frame, int len);
+/* A frame that arrived (8 kHz linear samples, len > 0, typically 160): remembered as
+ * history, and, if it follows a gap, its start is cross-faded with the concealment in
+ * place (so frame is modified). Returns 0 or -EINVAL (NULL, len <= 0). */
+int md_plc_received(md_plc_t *p, int16_t *frame, int len);
 
-/* A frame that did not arrive: frame is filled with a continuation of the signal, fading
- * to silence over about 60 ms of consecutive loss. */
-void md_plc_conceal(md_plc_t *p, int16_t *frame, int len);
+/* A frame that did not arrive: frame (len > 0 samples) is filled with a continuation of
+ * the signal (its last pitch period repeated), attenuated from 10 ms into the loss and
+ * silent from about 60 ms. Returns 0 or -EINVAL (NULL, len <= 0). */
+int md_plc_conceal(md_plc_t *p, int16_t *frame, int len);
 
 #endif
