@@ -90,6 +90,67 @@ int main(void)
     CHECK(md_gain_from_db(19, &keep) == -EINVAL && keep.q12 == 1234);
     CHECK(md_gain_from_db(NAN, &keep) == -EINVAL);
 
+    /* Exactly +6 dB is x1.995: doubles within 0.5 %. */
+    CHECK(md_gain_from_db(6.0f, &g) == 0);
+    int16_t w[4] = { 1000, -1000, 16000, -16000 };
+    md_mix_apply_gain(w, 4, g);
+    CHECKF(abs(w[0] - 1995) <= 1 && abs(w[1] + 1995) <= 1 && abs(w[2] - 31924) <= 8 &&
+               abs(w[3] + 31924) <= 8, "+6 dB: %d %d %d %d", w[0], w[1], w[2], w[3]);
+    /* Mute at -inf and at anything below -90 dB; -90 dB itself is not mute. */
+    int16_t m[2] = { 32767, -32768 };
+    CHECK(md_gain_from_db(-INFINITY, &g) == 0 && g.q12 == 0);
+    md_mix_apply_gain(m, 2, g);
+    CHECK(m[0] == 0 && m[1] == 0);
+    CHECK(md_gain_from_db(-90.5f, &g) == 0 && g.q12 == 0);
+    CHECK(md_gain_from_db(-60, &g) == 0 && g.q12 == 4);   /* 4096 / 1000, rounded */
+    CHECK(md_gain_from_db(INFINITY, &g) == -EINVAL);
+
+    /* The sum may be written over one of its inputs. */
+    int16_t s0[LEN], s1[LEN];
+    for (int i = 0; i < LEN; i++) {
+        s0[i] = (int16_t)(i * 200 - 16000);
+        s1[i] = (int16_t)(30000 - i * 100);
+    }
+    const int16_t *sp[2] = { s0, s1 };
+    md_mix_sum(s0, sp, 2, LEN);
+    bad = 0;
+    for (int i = 0; i < LEN; i++) {
+        int32_t t = i * 200 - 16000 + 30000 - i * 100;
+        bad += s0[i] != (t > 32767 ? 32767 : t);
+    }
+    CHECK(bad == 0);
+    /* Long buffers (beyond the internal 256-sample chunk) sum exactly too. */
+    static int16_t l0[1000], l1[1000], lo[1000];
+    for (int i = 0; i < 1000; i++) {
+        l0[i] = (int16_t)(i * 37 % 65536 - 32768);
+        l1[i] = (int16_t)(i * 91 % 65536 - 32768);
+    }
+    const int16_t *lp[2] = { l0, l1 };
+    md_mix_sum(lo, lp, 2, 1000);
+    bad = 0;
+    for (int i = 0; i < 1000; i++) {
+        int32_t t = l0[i] + l1[i];
+        bad += lo[i] != (t > 32767 ? 32767 : (t < -32768 ? -32768 : t));
+    }
+    CHECK(bad == 0);
+
+    /* N-1 with everyone at full scale: the int32 total does not saturate early, so
+     * removing one's own full-scale voice is still exact before the final clamp. */
+    static int16_t fs[3][LEN], fo[3][LEN];
+    const int16_t *fip[3] = { fs[0], fs[1], fs[2] };
+    int16_t *fop[3] = { fo[0], fo[1], fo[2] };
+    for (int i = 0; i < LEN; i++) {
+        fs[0][i] = 32767;
+        fs[1][i] = -32768;
+        fs[2][i] = (int16_t)(i - 80);
+    }
+    md_mix_n_minus_1(fop, fip, 3, LEN, scratch);
+    bad = 0;
+    for (int i = 0; i < LEN; i++)
+        bad += fo[0][i] != (i - 80 < 0 ? -32768 : -32768 + (i - 80)) || fo[1][i] != (i - 80 > 0 ? 32767 : 32767 + (i - 80)) ||
+               fo[2][i] != -1;
+    CHECK(bad == 0);
+
     /* Overlay at -6 dB. */
     int16_t d[2] = { 100, 32000 }, s[2] = { 2000, 2000 };
     md_gain_from_db(-6.0206f, &g);
