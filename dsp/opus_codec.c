@@ -60,7 +60,7 @@ int md_opus_init(md_opus_t *o, void *mem, size_t memlen, unsigned rate, int bitr
 
 int md_opus_set_complexity(md_opus_t *o, int complexity)
 {
-    if (complexity < 0 || complexity > 10)
+    if (o == NULL || complexity < 0 || complexity > 10)
         return -EINVAL;
     int e = opus_encoder_ctl(o->enc, OPUS_SET_COMPLEXITY(complexity));
     return e == OPUS_OK ? 0 : map_error(e);
@@ -68,6 +68,8 @@ int md_opus_set_complexity(md_opus_t *o, int complexity)
 
 int md_opus_encode(md_opus_t *o, const int16_t *pcm, uint8_t *packet, size_t cap)
 {
+    if (o == NULL || pcm == NULL || packet == NULL)
+        return -EINVAL;
     if (cap > MD_OPUS_MAX_PACKET)
         cap = MD_OPUS_MAX_PACKET;
     opus_int32 n = opus_encode(o->enc, pcm, (int)o->frame, packet, (opus_int32)cap);
@@ -76,7 +78,7 @@ int md_opus_encode(md_opus_t *o, const int16_t *pcm, uint8_t *packet, size_t cap
 
 int md_opus_decode(md_opus_t *o, const uint8_t *packet, size_t len, int16_t *pcm)
 {
-    if (packet == NULL || len == 0 || len > MD_OPUS_MAX_PACKET * 3)
+    if (o == NULL || pcm == NULL || packet == NULL || len == 0 || len > MD_OPUS_MAX_PACKET * 3)
         return -EINVAL;
     /* A packet longer than 20 ms of audio would overrun the caller's frame. */
     int samples = opus_packet_get_nb_samples(packet, (opus_int32)len, (opus_int32)o->rate);
@@ -90,12 +92,16 @@ int md_opus_decode(md_opus_t *o, const uint8_t *packet, size_t len, int16_t *pcm
 
 int md_opus_conceal(md_opus_t *o, int16_t *pcm)
 {
+    if (o == NULL || pcm == NULL)
+        return -EINVAL;
     int n = opus_decode(o->dec, NULL, 0, pcm, (int)o->frame, 0);
     return n < 0 ? map_error(n) : n;
 }
 
 int md_opus_recover(md_opus_t *o, const uint8_t *next, size_t len, int16_t *pcm)
 {
+    if (o == NULL || pcm == NULL)
+        return -EINVAL;
     if (next == NULL || len == 0 || len > MD_OPUS_MAX_PACKET * 3)
         return md_opus_conceal(o, pcm);
     int samples = opus_packet_get_nb_samples(next, (opus_int32)len, (opus_int32)o->rate);

@@ -28,7 +28,11 @@ size_t md_opus_memory_size(unsigned rate);
 
 /* Sets up in mem (at least md_opus_memory_size(rate) bytes, 16-byte aligned): VoIP
  * application, bitrate in bit/s (6000..64000), FEC on and tuned for loss_percent
- * (0..100) expected loss. */
+ * (0..100) expected loss. May be called again on the same memory to reset a channel.
+ *
+ * The VoIP application high-passes the input (adaptive cutoff, 60-100 Hz and above), so
+ * a low male pitch comes out phase-shifted; and FEC's redundant copy takes its bits from
+ * the same bitrate. */
 int md_opus_init(md_opus_t *o, void *mem, size_t memlen, unsigned rate, int bitrate,
                  int loss_percent);
 
@@ -36,13 +40,16 @@ int md_opus_init(md_opus_t *o, void *mem, size_t memlen, unsigned rate, int bitr
  * loss of quality, the usual trade in a media server). */
 int md_opus_set_complexity(md_opus_t *o, int complexity);
 
-/* Encodes one 20 ms frame; returns the packet length or a negative error. */
+/* Encodes one 20 ms frame (rate / 50 samples) into packet (cap bytes, at most
+ * MD_OPUS_MAX_PACKET used); returns the packet length or a negative error. */
 int md_opus_encode(md_opus_t *o, const int16_t *pcm, uint8_t *packet, size_t cap);
 
-/* Decodes a packet into one 20 ms frame; returns the samples or a negative error. */
+/* Decodes a packet into one 20 ms frame (pcm holds rate / 50 samples); returns the
+ * samples or a negative error: -EINVAL for NULL, empty or longer than 3 * 1275 bytes,
+ * -EBADMSG for a corrupt packet or one that does not hold exactly 20 ms. */
 int md_opus_decode(md_opus_t *o, const uint8_t *packet, size_t len, int16_t *pcm);
 
-/* A lost frame, concealed from the decoder's history. */
+/* A lost frame, concealed from the decoder's history; returns rate / 50 or an error. */
 int md_opus_conceal(md_opus_t *o, int16_t *pcm);
 
 /* A lost frame rebuilt from the FEC data the NEXT packet carries (call before decoding
