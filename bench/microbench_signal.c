@@ -1,4 +1,4 @@
-/* Mixer and Opus benchmarks for medley-microbench. Items are channel-frames (20 ms). */
+/* Mixer, Opus, tone, VAD and PLC benchmarks for medley-microbench. Items are channel-frames (20 ms). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -6,7 +6,10 @@
 
 #include "bench/bench_shim.h"
 #include "dsp/mixer.h"
+#include "dsp/energy.h"
 #include "dsp/opus_codec.h"
+#include "dsp/plc.h"
+#include "dsp/tone.h"
 
 void md_microbench_register_more(void);
 
@@ -94,8 +97,61 @@ static void bm_opus(md_bench_state_t *st, void *arg)
     free(mem);
 }
 
+/* A two-component tone (DTMF-like), one 20 ms frame per item. */
+static void bm_tone(md_bench_state_t *st, void *arg)
+{
+    (void)arg;
+    md_tone_desc_t d;
+    md_tone_gen_t g;
+    int16_t frame[FRAME];
+    md_tone_preset(&d, MD_TONE_NA_DIAL, -13);
+    md_tone_init(&g, &d);
+    while (md_bench_keep_running(st)) {
+        md_tone_generate(&g, frame, FRAME);
+        __asm__ volatile("" : : "r"(frame) : "memory");
+    }
+    md_bench_set_items_per_iteration(st, 1);
+}
+
+static void bm_vad(md_bench_state_t *st, void *arg)
+{
+    (void)arg;
+    md_vad_t v;
+    long f = 0;
+    md_vad_init(&v, 20, 9, 300);
+    make_voice(8000);
+    while (md_bench_keep_running(st)) {
+        int s = md_vad_frame(&v, voice_frames[f++ % 50], FRAME);
+        __asm__ volatile("" : : "r"(s) : "memory");
+    }
+    md_bench_set_items_per_iteration(st, 1);
+}
+
+/* One received and one concealed frame per iteration (50 % loss, the worst case). */
+static void bm_plc(md_bench_state_t *st, void *arg)
+{
+    (void)arg;
+    static md_plc_t p;
+    int16_t frame[FRAME];
+    long f = 0;
+    md_plc_init(&p);
+    make_voice(8000);
+    while (md_bench_keep_running(st)) {
+        for (int i = 0; i < FRAME; i++)
+            frame[i] = voice_frames[f % 50][i];
+        f++;
+        md_plc_received(&p, frame, FRAME);
+        md_plc_conceal(&p, frame, FRAME);
+        __asm__ volatile("" : : "r"(frame) : "memory");
+    }
+    md_bench_set_items_per_iteration(st, 2);
+}
+
 void md_microbench_register_more(void)
 {
+    md_bench_register("tone/generate_2x", bm_tone, NULL);
+    md_bench_register("energy/vad_frame", bm_vad, NULL);
+    md_bench_register("plc/rx_plus_conceal", bm_plc, NULL);
     md_bench_register("mixer/conference_n_minus_1", bm_mix_conference, NULL);
     md_bench_register("mixer/gain", bm_mix_gain, NULL);
     md_bench_register("opus/encode_8k", bm_opus, (void *)(intptr_t)0);

@@ -454,17 +454,18 @@ static void decide_one(md_dtmf_rx_t *rx, const md_dtmf_block_out_t *o, unsigned 
     }
 }
 
-void md_dtmf_decide_block(md_dtmf_rx_t *const *rx, unsigned nreal,
-                          const md_dtmf_block_out_t *out, unsigned done, uint8_t *busy)
+uint32_t md_dtmf_decide_block(md_dtmf_rx_t *const *rx, const md_dtmf_block_out_t *out,
+                              unsigned done, uint32_t lanes)
 {
-    for (unsigned lane = 0; lane < nreal; lane++) {
-        /* The common case, nothing heard and nothing pending, touches nothing. */
-        if (out->digit[lane] < 0 && !busy[lane])
-            continue;
+    uint32_t busy = 0;
+    while (lanes) {
+        unsigned lane = (unsigned)__builtin_ctz(lanes);
+        lanes &= lanes - 1;
         md_dtmf_rx_t *r = rx[lane];
         decide_one(r, out, lane, r->clock + done);
-        busy[lane] = r->run_digit >= 0 || r->active >= 0;
+        busy |= (uint32_t)(r->run_digit >= 0 || r->active >= 0) << lane;
     }
+    return busy;
 }
 
 void md_dtmf_rx_flush(md_dtmf_rx_t *rx)

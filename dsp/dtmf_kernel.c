@@ -212,8 +212,8 @@ static void store_field(float *ptrs[LANES], const vf v[MD_DTMF_BINS])
 }
 
 /* Classifies the window of every lane (see dtmf_kernel.h). power[b] = |Y_b|^2.
- * Returns nonzero if any lane has a candidate. */
-static int classify(const vf power[MD_DTMF_BINS], vf energy, md_dtmf_block_out_t *out)
+ * Returns the mask of the lanes that have a candidate. */
+static uint32_t classify(const vf power[MD_DTMF_BINS], vf energy, md_dtmf_block_out_t *out)
 {
     const md_dtmf_limits_t *lim = &md_dtmf_limits;
     vf level[MD_DTMF_BINS];
@@ -246,10 +246,10 @@ static int classify(const vf power[MD_DTMF_BINS], vf energy, md_dtmf_block_out_t
     vi digit = select_i(ok, row * splat_i(4) + col, splat_i(-1));
     memcpy(out->digit, &digit, sizeof(digit));
     memcpy(out->rho, &rho, sizeof(rho));
-    int any = 0;
+    uint32_t heard = 0;
     for (int l = 0; l < LANES; l++)
-        any |= ok[l];
-    return any;
+        heard |= (uint32_t)(ok[l] & 1) << l;
+    return heard;
 }
 
 void MD_DTMF_KERNEL(md_dtmf_rx_t *const *rx, const int16_t *const *x, unsigned nreal,
@@ -263,10 +263,11 @@ void MD_DTMF_KERNEL(md_dtmf_rx_t *const *rx, const int16_t *const *x, unsigned n
     const vf b1 = splat(MD_DTMF_HP_B1), a1 = splat(MD_DTMF_HP_A1), a2 = splat(MD_DTMF_HP_A2);
     unsigned pos = rx[0]->f.pos;
     const vf m1 = splat(minus_one_in_memory);
-    uint8_t busy[LANES];
+    const uint32_t real_mask = nreal >= 32 ? ~0u : (1u << nreal) - 1;
+    uint32_t busy = 0;   /* lanes with a run or a digit in progress */
 
     for (unsigned l = 0; l < nreal; l++)
-        busy[l] = rx[l]->run_digit >= 0 || rx[l]->active >= 0;
+        busy |= (uint32_t)(rx[l]->run_digit >= 0 || rx[l]->active >= 0) << l;
 
     /* At a sub-block boundary (pos 0) the Goertzel states are zero, in memory as in
      * registers: calls on whole 5 ms blocks need not move them. */
@@ -366,7 +367,7 @@ void MD_DTMF_KERNEL(md_dtmf_rx_t *const *rx, const int16_t *const *x, unsigned n
             s1[b] = splat(0.0f);
             s2[b] = splat(0.0f);
         }
-        int heard = classify(power, e_prev + e, out);
+        uint32_t heard = classify(power, e_prev + e, out) & real_mask;
         if (heard) {
             /* Only a lane with a candidate reads this sub-block's filter outputs. */
             for (int b = 0; b < MD_DTMF_BINS; b++) {
@@ -378,11 +379,8 @@ void MD_DTMF_KERNEL(md_dtmf_rx_t *const *rx, const int16_t *const *x, unsigned n
         e = splat(0.0f);
         pos = 0;
         /* Most of the time no lane hears anything and none has a digit pending. */
-        int pending = 0;
-        for (unsigned l = 0; l < nreal; l++)
-            pending |= busy[l];
-        if (heard || pending)
-            md_dtmf_decide_block(rx, nreal, out, off, busy);
+        if (heard | busy)
+            busy = md_dtmf_decide_block(rx, out, off, heard | busy);
     }
 
     /* Scatter the state back. Padding lanes point at a scratch copy; writing it is

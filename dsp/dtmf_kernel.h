@@ -74,10 +74,11 @@ md_dtmf_kernel_fn md_dtmf_kernel_scalar;   /* 4 lanes, x86-64 baseline (SSE2) */
 md_dtmf_kernel_fn md_dtmf_kernel_avx2;     /* 8 lanes */
 md_dtmf_kernel_fn md_dtmf_kernel_avx512;   /* 16 lanes */
 
-/* Runs the decisions for the lanes that need them: those with a candidate in this
- * window, and those marked busy (a run or a digit in progress), whose flags it updates.
- * done: samples of the current call consumed so far, up to the end of this sub-block. */
-void md_dtmf_decide_block(md_dtmf_rx_t *const *rx, unsigned nreal,
-                          const md_dtmf_block_out_t *out, unsigned done, uint8_t *busy);
+/* Runs the decisions for the lanes in the mask (those with a candidate in this window,
+ * and those with a run or a digit in progress). Returns the mask of lanes still busy
+ * afterwards. done: samples of the current call consumed so far, up to the end of this
+ * sub-block. */
+uint32_t md_dtmf_decide_block(md_dtmf_rx_t *const *rx, const md_dtmf_block_out_t *out,
+                              unsigned done, uint32_t lanes);
 
 #endif
