@@ -84,7 +84,7 @@ static void push_event(md_dtmf_rx_t *rx, md_dtmf_event_kind_t kind, int digit, u
     rx->ev_count++;
 }
 
-int md_dtmf_rx_event(md_dtmf_rx_t *rx, md_dtmf_event_t *ev)
+int md_dtmf_rx_take_event(md_dtmf_rx_t *rx, md_dtmf_event_t *ev)
 {
     if (rx->ev_count == 0)
         return 0;

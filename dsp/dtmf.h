@@ -98,8 +98,14 @@ int md_dtmf_rx_process1(md_dtmf_rx_t *rx, const int16_t *samples, unsigned len, 
 /* End of stream: ends a digit still held, as if silence followed. */
 void md_dtmf_rx_flush(md_dtmf_rx_t *rx);
 
-/* Takes the oldest queued event: returns 1 and fills *ev, or 0 if there is none. */
-int md_dtmf_rx_event(md_dtmf_rx_t *rx, md_dtmf_event_t *ev);
+/* Takes the oldest queued event: returns 1 and fills *ev, or 0 if there is none.
+ * (Inline for the common case of an empty queue, polled for every channel every frame.) */
+int md_dtmf_rx_take_event(md_dtmf_rx_t *rx, md_dtmf_event_t *ev);
+
+static inline int md_dtmf_rx_event(md_dtmf_rx_t *rx, md_dtmf_event_t *ev)
+{
+    return rx->ev_count == 0 ? 0 : md_dtmf_rx_take_event(rx, ev);
+}
 
 /* The digit character for an index 0..15 ("123A456B789C*0#D" order). */
 char md_dtmf_digit_char(int index);

@@ -292,7 +292,7 @@ void MD_DTMF_KERNEL(md_dtmf_rx_t *const *rx, const int16_t *const *x, unsigned n
         for (int l = 0; l < LANES; l++) {
             t_z1[l] = rx[l]->f.hp_z1;
             t_z2[l] = rx[l]->f.hp_z2;
-            t_e[l] = rx[l]->f.e;
+            t_e[l] = start_pos == 0 ? 0.0f : rx[l]->f.e;   /* zero at a boundary */
             t_ep[l] = rx[l]->f.e_prev;
         }
         memcpy(&z1, t_z1, sizeof(z1));
