@@ -151,6 +151,56 @@ int main(void)
                fo[2][i] != -1;
     CHECK(bad == 0);
 
+    /* Every function against a plain int32 reference, on lengths that are and are not
+     * multiples of the vector width, with values reaching both rails and gains over the
+     * whole range. */
+    static int16_t ra[3][203], rb[203], rout[3][203];
+    int32_t rscratch[203];
+    int mismatches = 0;
+    for (int trial = 0; trial < 300; trial++) {
+        size_t rl = (size_t)(rand_r(&seed) % 204);
+        for (size_t i = 0; i < rl; i++) {
+            for (int k = 0; k < 3; k++)
+                ra[k][i] = (int16_t)(rand_r(&seed) % 65536 - 32768);
+            rb[i] = (int16_t)(rand_r(&seed) % 65536 - 32768);
+        }
+        const int16_t *rp[3] = { ra[0], ra[1], ra[2] };
+        int16_t *rop[3] = { rout[0], rout[1], rout[2] };
+        md_mix_sum(rout[0], rp, 3, rl);
+        for (size_t i = 0; i < rl; i++) {
+            int32_t t = ra[0][i] + ra[1][i] + ra[2][i];
+            mismatches += rout[0][i] != (t > 32767 ? 32767 : (t < -32768 ? -32768 : t));
+        }
+        md_mix_n_minus_1(rop, rp, 3, rl, rscratch);
+        for (int k = 0; k < 3; k++)
+            for (size_t i = 0; i < rl; i++) {
+                int32_t t = ra[0][i] + ra[1][i] + ra[2][i] - ra[k][i];
+                mismatches += rout[k][i] != (t > 32767 ? 32767 : (t < -32768 ? -32768 : t));
+            }
+        md_gain_t rg;
+        md_gain_from_db((float)(rand_r(&seed) % 1090) / 10.0f - 91.0f, &rg);
+        for (size_t i = 0; i < rl; i++)
+            rout[1][i] = ra[0][i];
+        md_mix_apply_gain(rout[1], rl, rg);
+        for (size_t i = 0; i < rl; i++)
+            rout[2][i] = rb[i];
+        md_mix_add_gain(rout[2], ra[1], rl, rg);
+        for (size_t i = 0; i < rl; i++) {
+            int32_t t = (ra[0][i] * rg.q12 + 2048) >> 12;
+            mismatches += rout[1][i] != (t > 32767 ? 32767 : (t < -32768 ? -32768 : t));
+            t = rb[i] + ((ra[1][i] * rg.q12 + 2048) >> 12);
+            mismatches += rout[2][i] != (t > 32767 ? 32767 : (t < -32768 ? -32768 : t));
+        }
+        for (size_t i = 0; i < rl; i++)
+            rout[0][i] = ra[2][i];
+        md_mix_add(rout[0], rb, rl);
+        for (size_t i = 0; i < rl; i++) {
+            int32_t t = ra[2][i] + rb[i];
+            mismatches += rout[0][i] != (t > 32767 ? 32767 : (t < -32768 ? -32768 : t));
+        }
+    }
+    CHECKF(mismatches == 0, "%d samples differ from the reference", mismatches);
+
     /* Overlay at -6 dB. */
     int16_t d[2] = { 100, 32000 }, s[2] = { 2000, 2000 };
     md_gain_from_db(-6.0206f, &g);
