@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 static int map_error(int e)
 {
@@ -38,6 +39,7 @@ int md_opus_init(md_opus_t *o, void *mem, size_t memlen, unsigned rate, int bitr
     if (o == NULL || mem == NULL || need == 0 || memlen < need || ((uintptr_t)mem & 15) ||
         bitrate < 6000 || bitrate > 64000 || loss_percent < 0 || loss_percent > 100)
         return -EINVAL;
+    o->owned = NULL;
     o->enc = (OpusEncoder *)mem;
     o->dec = (OpusDecoder *)((char *)mem + align16((size_t)opus_encoder_get_size(1)));
     o->rate = rate;
@@ -56,6 +58,33 @@ int md_opus_init(md_opus_t *o, void *mem, size_t memlen, unsigned rate, int bitr
     if (e == OPUS_OK)
         e = opus_encoder_ctl(o->enc, OPUS_SET_COMPLEXITY(5));
     return e == OPUS_OK ? 0 : map_error(e);
+}
+
+int md_opus_create(md_opus_t *o, unsigned rate, int bitrate, int loss_percent)
+{
+    size_t need = md_opus_memory_size(rate);
+    if (o == NULL || need == 0)
+        return -EINVAL;
+    void *mem = aligned_alloc(16, need);   /* need is a multiple of 16 */
+    if (mem == NULL)
+        return -ENOMEM;
+    int e = md_opus_init(o, mem, need, rate, bitrate, loss_percent);
+    if (e != 0) {
+        free(mem);
+        return e;
+    }
+    o->owned = mem;
+    return 0;
+}
+
+void md_opus_destroy(md_opus_t *o)
+{
+    if (o == NULL)
+        return;
+    free(o->owned);
+    o->owned = NULL;
+    o->enc = NULL;
+    o->dec = NULL;
 }
 
 int md_opus_set_complexity(md_opus_t *o, int complexity)
@@ -118,6 +147,8 @@ const char *md_opus_strerror(int err)
         return "invalid argument";
     case -ENOBUFS:
         return "output buffer too small";
+    case -ENOMEM:
+        return "out of memory";
     case -EBADMSG:
         return "corrupt or unsupported Opus packet";
     case 0:

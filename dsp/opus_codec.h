@@ -20,6 +20,7 @@ typedef struct {
     OpusDecoder *dec;
     unsigned rate;    /* 8000 or 16000 */
     unsigned frame;   /* samples per 20 ms */
+    void *owned;      /* memory md_opus_create() allocated, else NULL */
 } md_opus_t;
 
 /* Bytes of memory an encoder and a decoder need together at this rate (0 if the rate
@@ -35,6 +36,13 @@ size_t md_opus_memory_size(unsigned rate);
  * the same bitrate. */
 int md_opus_init(md_opus_t *o, void *mem, size_t memlen, unsigned rate, int bitrate,
                  int loss_percent);
+
+/* Convenience: md_opus_init() on memory it allocates (at set-up, never per frame).
+ * Returns 0, -ENOMEM, or md_opus_init()'s errors. Release with md_opus_destroy(). */
+int md_opus_create(md_opus_t *o, unsigned rate, int bitrate, int loss_percent);
+
+/* Frees what md_opus_create() allocated; harmless on caller-memory codecs and twice. */
+void md_opus_destroy(md_opus_t *o);
 
 /* Encoder complexity 0..10 (init sets 5: about a third of the CPU of 10 for a small
  * loss of quality, the usual trade in a media server). */

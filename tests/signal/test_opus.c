@@ -226,6 +226,21 @@ int main(void)
     run_rate(8000, 24000, 10.0);
     run_rate(16000, 24000, 10.0);
     CHECK(md_opus_memory_size(44100) == 0);
+    /* The allocating convenience: a round trip, and bad arguments refused. */
+    md_opus_t c;
+    int16_t pcm[320] = { 0 }, back[320];
+    uint8_t p[MD_OPUS_MAX_PACKET];
+    CHECK(md_opus_create(&c, 12345, 24000, 10) == -EINVAL);
+    CHECK(md_opus_create(&c, 16000, 1000, 10) == -EINVAL);
+    CHECK(md_opus_create(&c, 16000, 24000, 10) == 0 && c.owned != NULL);
+    for (int i = 0; i < 320; i++)
+        pcm[i] = (int16_t)lrint(8000 * sin(2 * M_PI * 440 * i / 16000.0));
+    int l = md_opus_encode(&c, pcm, p, sizeof(p));
+    CHECK(l > 0 && md_opus_decode(&c, p, (size_t)l, back) == 320);
+    md_opus_destroy(&c);
+    md_opus_destroy(&c);
+    CHECK(c.owned == NULL && c.enc == NULL);
+    CHECK(strcmp(md_opus_strerror(-ENOMEM), "out of memory") == 0);
     CHECK(strcmp(md_opus_strerror(-EBADMSG), "corrupt or unsupported Opus packet") == 0);
     CHECK(strcmp(md_opus_strerror(-EINVAL), "invalid argument") == 0);
     CHECK(strcmp(md_opus_strerror(-ENOBUFS), "output buffer too small") == 0);
