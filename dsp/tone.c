@@ -104,8 +104,10 @@ size_t md_tone_generate(md_tone_gen_t *g, int16_t *out, size_t n)
                     g->im[c] = g->re[c] * g->rot_im[c] + g->im[c] * g->rot_re[c];
                     g->re[c] = re;
                 }
-                long s = lrint(v);
-                out[i + k] = (int16_t)(s > 32767 ? 32767 : (s < -32768 ? -32768 : s));
+                /* Clamp, then round half away from zero by hand: lrint() is a libm call
+                 * under the default -fmath-errno, and the dearest part of this loop. */
+                v = v > 32767.0 ? 32767.0 : (v < -32768.0 ? -32768.0 : v);
+                out[i + k] = (int16_t)(v + (v >= 0 ? 0.5 : -0.5));
             }
             toned += m;
         }
