@@ -1,0 +1,161 @@
+/* The jitter buffer. Sequence numbers are compared as signed 16-bit differences, so the
+ * wrap from 65535 to 0 needs no special case. */
+#include "engine/jitter.h"
+
+#include <errno.h>
+#include <string.h>
+
+static int16_t seq_diff(uint16_t a, uint16_t b)
+{
+    return (int16_t)(uint16_t)(a - b);
+}
+
+int md_jb_init(md_jb_t *jb, unsigned depth)
+{
+    if (depth < 1 || depth > MD_JB_SLOTS - 2)
+        return -EINVAL;
+    memset(jb, 0, sizeof(*jb));
+    jb->depth = depth;
+    return 0;
+}
+
+unsigned md_jb_level(const md_jb_t *jb)
+{
+    if (!jb->started)
+        return 0;
+    int d = seq_diff(jb->highest_seq, jb->next_seq) + 1;
+    return d > 0 ? (unsigned)d : 0;
+}
+
+static void restart(md_jb_t *jb, uint32_t ssrc, uint16_t seq)
+{
+    memset(jb->full, 0, sizeof(jb->full));
+    jb->started = 1;
+    jb->playing = 0;
+    jb->ssrc = ssrc;
+    jb->next_seq = seq;
+    jb->highest_seq = seq;
+    jb->over_depth = 0;
+    jb->have_transit = 0;
+}
+
+static void update_jitter(md_jb_t *jb, uint32_t ts, uint32_t arrival)
+{
+    int64_t transit = (int64_t)(int32_t)(arrival - ts);
+    if (jb->have_transit) {
+        int64_t d = transit - jb->transit;
+        if (d < 0)
+            d = -d;
+        jb->st.jitter += ((double)d - jb->st.jitter) / 16.0;
+    }
+    jb->transit = transit;
+    jb->have_transit = 1;
+}
+
+md_jb_put_t md_jb_put(md_jb_t *jb, uint32_t ssrc, uint16_t seq, uint32_t ts, int marker,
+                      const uint8_t *payload, size_t len, uint32_t arrival)
+{
+    md_jb_put_t result = MD_JB_STORED;
+
+    if (len > MD_JB_MAX_PAYLOAD) {
+        jb->st.too_big++;
+        return MD_JB_TOO_BIG;
+    }
+    if (!jb->started) {
+        restart(jb, ssrc, seq);
+    } else if (ssrc != jb->ssrc) {
+        jb->st.restarts++;
+        restart(jb, ssrc, seq);
+        result = MD_JB_RESTARTED;
+    } else {
+        int16_t ahead = seq_diff(seq, jb->next_seq);
+        if (ahead < 0) {
+            jb->st.late++;
+            return MD_JB_LATE;
+        }
+        if (ahead >= MD_JB_SLOTS) {
+            /* A jump the ring cannot bridge (a long gap, or a sender that restarted its
+             * sequence): start again from this packet. */
+            jb->st.restarts++;
+            restart(jb, ssrc, seq);
+            result = MD_JB_RESTARTED;
+        }
+    }
+
+    unsigned slot = seq % MD_JB_SLOTS;
+    if (jb->full[slot] && jb->seq[slot] == seq) {
+        jb->st.duplicates++;
+        return MD_JB_DUPLICATE;
+    }
+    if (seq_diff(seq, jb->highest_seq) < 0)
+        jb->st.reordered++;
+    else
+        jb->highest_seq = seq;
+    memcpy(jb->data[slot], payload, len);
+    jb->len[slot] = (uint16_t)len;
+    jb->seq[slot] = seq;
+    jb->ts[slot] = ts;
+    jb->marker[slot] = (uint8_t)(marker != 0);
+    jb->full[slot] = 1;
+    jb->st.packets++;
+    jb->st.bytes += len;
+    update_jitter(jb, ts, arrival);
+    return result;
+}
+
+md_jb_get_t md_jb_get(md_jb_t *jb, uint8_t *out, size_t *len, uint32_t *ts)
+{
+    if (!jb->started)
+        return MD_JB_WAITING;
+    if (!jb->playing) {
+        if (md_jb_level(jb) < jb->depth)
+            return MD_JB_WAITING;
+        /* Start at the first frame actually queued, not at a hole left by an outage. */
+        for (unsigned k = 0; k < MD_JB_SLOTS; k++) {
+            unsigned s = (uint16_t)(jb->next_seq + k) % MD_JB_SLOTS;
+            if (jb->full[s] && jb->seq[s] == (uint16_t)(jb->next_seq + k)) {
+                jb->next_seq = (uint16_t)(jb->next_seq + k);
+                break;
+            }
+        }
+        if (md_jb_level(jb) < jb->depth)
+            return MD_JB_WAITING;
+        jb->playing = 1;
+    }
+    /* Clock skew: a sender slightly fast fills the queue; when it has stayed over the
+     * depth by more than two frames for a second, one frame is dropped. */
+    if (md_jb_level(jb) > jb->depth + 2) {
+        if (++jb->over_depth >= 50) {
+            unsigned s = jb->next_seq % MD_JB_SLOTS;
+            jb->full[s] = 0;
+            jb->next_seq++;
+            jb->st.skew_drops++;
+            jb->over_depth = 0;
+        }
+    } else {
+        jb->over_depth = 0;
+    }
+    if (seq_diff(jb->highest_seq, jb->next_seq) < 0) {
+        /* Drained: nothing queued. Wait for the stream to come back (prefill again). */
+        jb->playing = 0;
+        jb->st.lost++;
+        jb->next_seq++;
+        jb->highest_seq = (uint16_t)(jb->next_seq - 1);
+        return MD_JB_LOST;
+    }
+    unsigned slot = jb->next_seq % MD_JB_SLOTS;
+    md_jb_get_t r;
+    if (jb->full[slot] && jb->seq[slot] == jb->next_seq) {
+        memcpy(out, jb->data[slot], jb->len[slot]);
+        *len = jb->len[slot];
+        if (ts != NULL)
+            *ts = jb->ts[slot];
+        jb->full[slot] = 0;
+        r = MD_JB_FRAME;
+    } else {
+        jb->st.lost++;
+        r = MD_JB_LOST;
+    }
+    jb->next_seq++;
+    return r;
+}

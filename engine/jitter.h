@@ -1,0 +1,77 @@
+/* Per-channel jitter buffer for 20 ms RTP frames.
+ *
+ * Packets are stored by sequence number in a fixed ring of slots (no allocation); the
+ * media tick takes one frame every 20 ms in sequence order. The buffer starts playing
+ * once `depth` frames are queued (the playout delay), reports a missing frame as lost
+ * (the caller conceals it), drops duplicates and packets that arrive after their turn,
+ * follows sequence and timestamp wrap, restarts on an SSRC change or a large jump, and
+ * keeps the queue near its depth when the sender's clock runs fast (skew) by dropping a
+ * frame. Interarrival jitter is estimated as in RFC 3550 section 6.4.1. */
+#ifndef MD_ENGINE_JITTER_H
+#define MD_ENGINE_JITTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MD_JB_SLOTS 16            /* frames the ring can hold (320 ms at 20 ms) */
+#define MD_JB_MAX_PAYLOAD 320     /* bytes per frame: 20 ms of G.711 at 16 kHz, Opus */
+
+typedef enum {
+    MD_JB_STORED = 0,
+    MD_JB_DUPLICATE,       /* already queued: dropped */
+    MD_JB_LATE,            /* its turn has passed: dropped */
+    MD_JB_TOO_BIG,         /* payload over MD_JB_MAX_PAYLOAD: dropped */
+    MD_JB_RESTARTED,       /* new SSRC or a jump beyond the ring: buffer restarted with it */
+} md_jb_put_t;
+
+typedef enum {
+    MD_JB_FRAME = 0,       /* *len bytes of payload copied out */
+    MD_JB_LOST,            /* this frame never came (or came late): conceal it */
+    MD_JB_WAITING,         /* not started yet, or drained: play silence/comfort noise */
+} md_jb_get_t;
+
+typedef struct {
+    uint64_t packets, bytes;
+    uint64_t lost;           /* frames played as lost */
+    uint64_t late, duplicates, too_big;
+    uint64_t restarts, skew_drops;
+    uint64_t reordered;      /* stored out of order but in time */
+    double jitter;           /* RFC 3550 estimate, in timestamp units */
+} md_jb_stats_t;
+
+typedef struct {
+    uint16_t len[MD_JB_SLOTS];
+    uint16_t seq[MD_JB_SLOTS];
+    uint8_t full[MD_JB_SLOTS];
+    uint8_t marker[MD_JB_SLOTS];
+    uint32_t ts[MD_JB_SLOTS];
+    uint8_t data[MD_JB_SLOTS][MD_JB_MAX_PAYLOAD];
+
+    unsigned depth;          /* frames queued before playing starts */
+    int started;             /* a stream is known (ssrc, next_seq valid) */
+    int playing;             /* prefill done */
+    uint32_t ssrc;
+    uint16_t next_seq;       /* the frame the next get() plays */
+    uint16_t highest_seq;    /* highest stored so far */
+    unsigned over_depth;     /* consecutive ticks with the queue above depth + 2 */
+    /* RFC 3550 jitter: previous transit time. */
+    int have_transit;
+    int64_t transit;
+    md_jb_stats_t st;
+} md_jb_t;
+
+/* depth: playout delay in frames, 1..MD_JB_SLOTS-2 (3 = 60 ms is a usual choice). */
+int md_jb_init(md_jb_t *jb, unsigned depth);
+
+/* A received RTP payload. arrival is the arrival time in the RTP clock's units (for the
+ * jitter estimate only). */
+md_jb_put_t md_jb_put(md_jb_t *jb, uint32_t ssrc, uint16_t seq, uint32_t ts, int marker,
+                      const uint8_t *payload, size_t len, uint32_t arrival);
+
+/* The media tick: the next frame in order. out must hold MD_JB_MAX_PAYLOAD bytes. */
+md_jb_get_t md_jb_get(md_jb_t *jb, uint8_t *out, size_t *len, uint32_t *ts);
+
+/* Frames queued from the next one to play up to the highest stored. */
+unsigned md_jb_level(const md_jb_t *jb);
+
+#endif
