@@ -86,3 +86,45 @@ int md_4733_rx_tick(md_4733_rx_t *rx, uint64_t now, uint64_t timeout, md_4733_di
     report(rx, 0, out);
     return 1;
 }
+
+int md_4733_tx_start(md_4733_tx_t *tx, char digit, uint32_t ts, uint32_t duration,
+                     uint32_t step, uint8_t volume)
+{
+    const char *p = digit ? memchr(event_chars, digit, sizeof(event_chars)) : NULL;
+    if (p == NULL || (size_t)(p - event_chars) >= sizeof(event_chars) || step == 0 ||
+        duration == 0 || duration > 0xFFFF || volume > 63)
+        return -1;
+    memset(tx, 0, sizeof(*tx));
+    tx->active = 1;
+    tx->event = (uint8_t)(p - event_chars);
+    tx->volume = volume;
+    tx->ts = ts;
+    tx->duration = duration;
+    tx->step = step;
+    tx->ends_left = 3;
+    tx->first = 1;
+    return 0;
+}
+
+int md_4733_tx_next(md_4733_tx_t *tx, uint8_t payload[4], int *marker, uint32_t *ts)
+{
+    if (!tx->active)
+        return 0;
+    md_rtp_event_t ev = { .event = tx->event, .volume = tx->volume };
+    if (tx->sent < tx->duration) {
+        tx->sent += tx->step;
+        if (tx->sent > tx->duration)
+            tx->sent = tx->duration;
+    }
+    ev.duration = (uint16_t)tx->sent;
+    if (tx->sent >= tx->duration) {
+        ev.end = 1;
+        if (--tx->ends_left == 0)
+            tx->active = 0;
+    }
+    md_rtp_event_write(payload, &ev);
+    *marker = tx->first;
+    tx->first = 0;
+    *ts = tx->ts;
+    return 1;
+}

@@ -47,3 +47,28 @@ int md_4733_rx_packet(md_4733_rx_t *rx, uint32_t ssrc, uint32_t ts, const md_rtp
 int md_4733_rx_tick(md_4733_rx_t *rx, uint64_t now, uint64_t timeout, md_4733_digit_t *out);
 
 #endif
+
+/* RFC 4733 transmit, by the book: the first packet has the marker bit, every packet of
+ * the event carries the event's start timestamp, an update every ptime with the duration
+ * so far, and the end packet three times with the final duration. A transmitter per
+ * channel; the caller stamps sequence numbers and SSRC when it builds the RTP header. */
+typedef struct {
+    int active;
+    uint8_t event;
+    uint8_t volume;
+    uint32_t ts;             /* the event's timestamp, constant for all its packets */
+    uint32_t duration;       /* total to send, timestamp units */
+    uint32_t sent;           /* duration reported so far */
+    uint32_t step;           /* timestamp units per packet (ptime) */
+    uint8_t ends_left;       /* end packets still to send */
+    uint8_t first;
+} md_4733_tx_t;
+
+/* Starts sending digit ('0'-'9', '*', '#', 'A'-'D') at timestamp ts for duration units,
+ * one packet per step units. Returns 0, or -1 for a bad digit or parameter. */
+int md_4733_tx_start(md_4733_tx_t *tx, char digit, uint32_t ts, uint32_t duration,
+                     uint32_t step, uint8_t volume);
+
+/* The next packet's payload (4 bytes) and marker: returns 1, or 0 when the event is
+ * done. Call once per step. */
+int md_4733_tx_next(md_4733_tx_t *tx, uint8_t payload[4], int *marker, uint32_t *ts);

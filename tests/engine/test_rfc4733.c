@@ -117,5 +117,27 @@ int main(void)
     press(1, 1000, 16, 3, 1);
     press(1, 2000, 200, 3, 1);
     CHECK(ngot == 0);
+    /* Transmit by the book, and the receiver hears exactly what was sent. */
+    md_4733_tx_t tx;
+    CHECK(md_4733_tx_start(&tx, 'x', 0, 800, 160, 10) < 0);
+    CHECK(md_4733_tx_start(&tx, '#', 0, 0, 160, 10) < 0);
+    CHECK(md_4733_tx_start(&tx, '7', 12345, 800, 160, 10) == 0);
+    uint8_t pl[4];
+    int marker, count = 0, markers = 0, ends = 0, ts_ok = 1;
+    uint32_t ts, last_dur = 0;
+    reset();
+    while (md_4733_tx_next(&tx, pl, &marker, &ts)) {
+        md_rtp_event_t ev;
+        md_rtp_event_parse(pl, 4, &ev);
+        count++;
+        markers += marker;
+        ends += ev.end;
+        ts_ok &= ts == 12345 && ev.event == 7 && ev.duration >= last_dur;
+        last_dur = ev.duration;
+        pkt(99, ts, ev.event, ev.end, ev.duration);
+    }
+    CHECKF(count == 5 + 2 && markers == 1 && ends == 3 && ts_ok && last_dur == 800,
+           "count %d markers %d ends %d", count, markers, ends);
+    CHECK(ngot == 1 && got[0].digit == '7' && got[0].duration == 800 && got[0].end_seen);
     return check_summary("rfc4733");
 }
