@@ -1,0 +1,54 @@
+/* The receive path of a port. */
+#include "engine/dp.h"
+
+#include <rte_ethdev.h>
+
+unsigned md_dp_poll(md_dp_port_t *dp)
+{
+    struct rte_mbuf *rx[MD_DP_BURST], *tx[MD_DP_BURST];
+    unsigned ntx = 0;
+    uint16_t n = rte_eth_rx_burst(dp->port, dp->queue, rx, MD_DP_BURST);
+
+    dp->st.rx += n;
+    for (uint16_t i = 0; i < n; i++) {
+        struct rte_mbuf *m = rx[i];
+        md_pkt_t p;
+        /* Multi-segment frames are not expected at RTP sizes: classify the first
+         * segment only, which the parser treats as a truncated frame if it is short. */
+        const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
+        md_pkt_verdict_t v = md_pkt_parse(data, rte_pktmbuf_data_len(m), &p);
+        dp->st.verdict[v]++;
+        if (v == MD_PKT_UDP && dp->on_udp != NULL && dp->on_udp(dp->on_udp_arg, m, &p))
+            continue;
+        if (v == MD_PKT_UDP)
+            dp->st.udp_unclaimed++;
+        if (v == MD_PKT_ARP || v == MD_PKT_ICMP || v == MD_PKT_ICMP6) {
+            struct rte_mbuf *r = rte_pktmbuf_alloc(dp->pool);
+            if (r != NULL) {
+                uint8_t *out = rte_pktmbuf_mtod(r, uint8_t *);
+                size_t len = md_respond(&dp->ifc, data, rte_pktmbuf_data_len(m), &p, v, out,
+                                        rte_pktmbuf_tailroom(r));
+                if (len > 0) {
+                    r->data_len = (uint16_t)len;
+                    r->pkt_len = (uint32_t)len;
+                    tx[ntx++] = r;
+                    dp->st.replies++;
+                } else {
+                    rte_pktmbuf_free(r);
+                }
+            } else {
+                dp->st.tx_dropped++;
+            }
+        }
+        rte_pktmbuf_free(m);
+    }
+    if (ntx > 0) {
+        uint16_t sent = rte_eth_tx_burst(dp->port, dp->queue, tx, (uint16_t)ntx);
+        dp->st.tx += sent;
+        for (unsigned i = sent; i < ntx; i++) {
+            rte_pktmbuf_free(tx[i]);
+            dp->st.tx_dropped++;
+        }
+    }
+    return n;
+}
