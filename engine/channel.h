@@ -1,0 +1,100 @@
+/* Channels: the per-call RTP state of the data plane, and the table that finds a channel
+ * from a received datagram's UDP port.
+ *
+ * Channels are preallocated (md_chan_table_init() takes the caller's array); creating
+ * one beyond the maximum is refused with -ENOSPC and never disturbs the running ones.
+ * Each channel owns an even local port (RTP) and the odd one above it (RTCP). Source
+ * learning is strict: once the remote address, port and SSRC are known, packets from
+ * anywhere else are counted and dropped unless re-learning is allowed (the "RTP bleed"
+ * attack). No allocation after init. */
+#ifndef MD_ENGINE_CHANNEL_H
+#define MD_ENGINE_CHANNEL_H
+
+#include <stdint.h>
+
+#include "engine/jitter.h"
+#include "engine/pkt.h"
+#include "engine/rfc4733.h"
+#include "engine/rtp.h"
+
+typedef enum {
+    MD_CODEC_PCMU = 0,
+    MD_CODEC_PCMA = 8,
+    MD_CODEC_OPUS8 = 200,    /* dynamic payload types are given separately */
+    MD_CODEC_OPUS16 = 201,
+} md_codec_t;
+
+typedef struct {
+    md_codec_t codec;
+    uint8_t pt;              /* payload type of the audio */
+    uint8_t event_pt;        /* telephone-event payload type, 0 for none */
+    uint8_t jb_depth;        /* frames, 1..14 */
+    uint8_t learn;           /* learn the remote address from the first packet */
+    uint8_t relearn;         /* allow a new source later (e.g. after a re-INVITE) */
+    uint8_t ip_version;      /* of remote (4 or 6), when not learning */
+    uint8_t remote_ip[16];
+    uint16_t remote_port;
+} md_chan_params_t;
+
+typedef struct {
+    uint64_t rx_packets, rx_bytes;
+    uint64_t wrong_source;   /* other address/port or SSRC after learning: dropped */
+    uint64_t bad_rtp;        /* malformed RTP: dropped */
+    uint64_t wrong_pt;       /* unknown payload type: dropped */
+    uint64_t rtcp;           /* RTCP received on the odd port */
+    uint64_t events;         /* RFC 4733 digits */
+} md_chan_stats_t;
+
+typedef struct {
+    int in_use;
+    uint32_t id;
+    uint16_t local_port;     /* even */
+    md_chan_params_t prm;
+    int learnt;              /* remote address and SSRC known */
+    uint8_t src_version;
+    uint8_t src_ip[16];
+    uint16_t src_port;
+    uint32_t ssrc;
+    uint64_t last_rx;        /* caller's clock at the last accepted packet */
+    md_jb_t jb;
+    md_4733_rx_t dtmf;
+    md_chan_stats_t st;
+} md_channel_t;
+
+typedef struct {
+    md_channel_t *chans;     /* caller's array of max entries */
+    uint32_t max, used;
+    uint16_t port_base;      /* channel i uses port_base + 2 i and the next */
+    uint32_t next_id;
+    uint32_t free_hint;
+} md_chan_table_t;
+
+/* chans: max preallocated channels; ports from port_base (even) upward. */
+int md_chan_table_init(md_chan_table_t *t, md_channel_t *chans, uint32_t max, uint16_t port_base);
+
+/* Creates a channel; returns its index (>= 0), -ENOSPC at the limit, -EINVAL for bad
+ * parameters. *port receives its local RTP port. */
+int md_chan_create(md_chan_table_t *t, const md_chan_params_t *prm, uint16_t *port);
+
+/* Frees a channel by index; -ENOENT if it is not in use. */
+int md_chan_delete(md_chan_table_t *t, uint32_t index);
+
+/* The channel owning a local UDP port (RTP or RTCP), or NULL. *is_rtcp tells which. */
+md_channel_t *md_chan_lookup(md_chan_table_t *t, uint16_t port, int *is_rtcp);
+
+/* What became of a received datagram. */
+typedef enum {
+    MD_CHAN_AUDIO = 0,       /* queued in the jitter buffer */
+    MD_CHAN_EVENT,           /* an RFC 4733 packet (digits, if any, in out) */
+    MD_CHAN_RTCP,
+    MD_CHAN_DROPPED,         /* counted in the channel's stats */
+} md_chan_rx_t;
+
+/* A datagram for this channel (p from md_pkt_parse, payload = UDP payload). now is the
+ * caller's clock in RTP timestamp units (jitter estimate, timeouts). Up to two digits
+ * may be completed (written to digits, count in *ndigits). */
+md_chan_rx_t md_chan_receive(md_channel_t *ch, const md_pkt_t *p, int is_rtcp,
+                             const uint8_t *payload, uint16_t len, uint64_t now,
+                             md_4733_digit_t digits[2], int *ndigits);
+
+#endif
