@@ -91,7 +91,7 @@ typedef enum {
 } md_chan_rx_t;
 
 /* A datagram for this channel (p from md_pkt_parse, payload = UDP payload). now is the
- * caller's clock in RTP timestamp units (jitter estimate, timeouts). Up to two digits
+ * caller's clock in 8 kHz units (jitter estimate, RFC 4733 and media timeouts). Up to two digits
  * may be completed (written to digits, count in *ndigits). */
 md_chan_rx_t md_chan_receive(md_channel_t *ch, const md_pkt_t *p, int is_rtcp,
                              const uint8_t *payload, uint16_t len, uint64_t now,

@@ -1,0 +1,106 @@
+/* The receive half of the media tick. */
+#include "engine/media.h"
+
+#include <string.h>
+
+#include "dsp/g711.h"
+
+#define RFC4733_TIMEOUT_MS 300    /* an event with no packet for this long has ended */
+
+void md_media_init(md_media_t *m, int inband, uint32_t no_media_ms)
+{
+    memset(m, 0, sizeof(*m));
+    m->inband = inband;
+    m->no_media_ms = no_media_ms;
+    md_plc_init(&m->plc);
+    md_dtmf_rx_init(&m->dtmf);
+}
+
+static void push_digit(md_worker_media_t *w, const md_channel_t *ch, char digit, int source,
+                       uint64_t start_ms, uint32_t duration_ms)
+{
+    md_event_t ev = { .type = MD_EV_DIGIT, .channel = ch->id, .digit = digit,
+                      .source = (uint8_t)source, .start_ms = start_ms,
+                      .duration_ms = duration_ms };
+    md_event_push(w->events, &ev);
+}
+
+unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
+{
+    md_dtmf_rx_t *rxs[256];
+    const int16_t *pcms[256];
+    md_channel_t *owners[256];
+    unsigned nb = 0, done = 0;
+    md_chan_table_t *t = w->table;
+
+    for (uint32_t i = 0; i < t->max; i++) {
+        md_channel_t *ch = &t->chans[i];
+        if (!ch->in_use)
+            continue;
+        md_media_t *m = &w->media[i];
+        uint8_t payload[MD_JB_MAX_PAYLOAD];
+        size_t len = 0;
+        md_jb_get_t r = md_jb_get(&ch->jb, payload, &len, NULL);
+
+        if (r == MD_JB_FRAME && len == MD_FRAME &&
+            (ch->prm.codec == MD_CODEC_PCMU || ch->prm.codec == MD_CODEC_PCMA)) {
+            if (ch->prm.codec == MD_CODEC_PCMU)
+                md_ulaw_decode(m->pcm, payload, MD_FRAME);
+            else
+                md_alaw_decode(m->pcm, payload, MD_FRAME);
+            md_plc_received(&m->plc, m->pcm, MD_FRAME);
+        } else if (r == MD_JB_LOST || r == MD_JB_FRAME) {
+            /* Lost, or a frame we cannot use (wrong size): conceal. */
+            md_plc_conceal(&m->plc, m->pcm, MD_FRAME);
+            m->concealed++;
+        } else {
+            memset(m->pcm, 0, sizeof(m->pcm));
+        }
+        m->frames++;
+
+        /* RFC 4733 events whose end never came. */
+        md_4733_digit_t d;
+        if (md_4733_rx_tick(&ch->dtmf, now_ms * 8, RFC4733_TIMEOUT_MS * 8, &d))
+            push_digit(w, ch, d.digit, MD_DIGIT_RFC4733, d.start_ts / 8, d.duration / 8);
+
+        /* No media. */
+        if (m->no_media_ms && ch->learnt && !m->no_media_sent &&
+            now_ms * 8 - ch->last_rx > (uint64_t)m->no_media_ms * 8) {
+            md_event_t ev = { .type = MD_EV_NO_MEDIA, .channel = ch->id };
+            md_event_push(w->events, &ev);
+            m->no_media_sent = 1;
+        } else if (now_ms * 8 - ch->last_rx <= (uint64_t)m->no_media_ms * 8) {
+            m->no_media_sent = 0;
+        }
+
+        if (m->inband) {
+            rxs[nb] = &m->dtmf;
+            pcms[nb] = m->pcm;
+            owners[nb] = ch;
+            nb++;
+        }
+        done++;
+        if (nb == 256) {
+            md_dtmf_rx_process(rxs, pcms, nb, MD_FRAME, w->isa);
+            for (unsigned k = 0; k < nb; k++) {
+                md_dtmf_event_t e;
+                while (md_dtmf_rx_event(rxs[k], &e))
+                    if (e.kind == MD_DTMF_END)
+                        push_digit(w, owners[k], e.digit, MD_DIGIT_INBAND, e.start / 8,
+                                   (uint32_t)((e.end - e.start) / 8));
+            }
+            nb = 0;
+        }
+    }
+    if (nb > 0) {
+        md_dtmf_rx_process(rxs, pcms, nb, MD_FRAME, w->isa);
+        for (unsigned k = 0; k < nb; k++) {
+            md_dtmf_event_t e;
+            while (md_dtmf_rx_event(rxs[k], &e))
+                if (e.kind == MD_DTMF_END)
+                    push_digit(w, owners[k], e.digit, MD_DIGIT_INBAND, e.start / 8,
+                               (uint32_t)((e.end - e.start) / 8));
+        }
+    }
+    return done;
+}

@@ -1,0 +1,42 @@
+/* The receive side of the media tick for a worker's channels: every 20 ms each channel
+ * takes its next frame from the jitter buffer, decodes it (G.711; a lost frame is
+ * concealed), and the in-band DTMF detector runs on all the channels that asked for it
+ * in one batched call. Digits (in-band and RFC 4733, including RFC 4733 events whose end
+ * never came) and media timeouts become events on the worker's event ring.
+ * No allocation: the per-channel media state lives beside the channel table. */
+#ifndef MD_ENGINE_MEDIA_H
+#define MD_ENGINE_MEDIA_H
+
+#include <stdint.h>
+
+#include "dsp/dtmf.h"
+#include "dsp/plc.h"
+#include "engine/channel.h"
+#include "engine/events.h"
+
+#define MD_FRAME 160   /* 20 ms at 8 kHz */
+
+typedef struct {
+    int16_t pcm[MD_FRAME];      /* this tick's decoded audio */
+    int inband;                 /* run the in-band detector */
+    uint32_t no_media_ms;       /* 0: no timeout */
+    int no_media_sent;
+    uint64_t frames, concealed;
+    md_plc_t plc;
+    md_dtmf_rx_t dtmf;
+} md_media_t;
+
+typedef struct {
+    md_chan_table_t *table;
+    md_media_t *media;          /* one per channel slot */
+    md_event_ring_t *events;
+    md_isa_t isa;
+} md_worker_media_t;
+
+/* Sets up a slot's media state when its channel is created. */
+void md_media_init(md_media_t *m, int inband, uint32_t no_media_ms);
+
+/* One 20 ms tick at now_ms (the worker's clock). Returns the channels processed. */
+unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms);
+
+#endif

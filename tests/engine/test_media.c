@@ -1,0 +1,123 @@
+/* The media tick: RTP in, audio decoded, in-band digits found across channels in one
+ * batch, RFC 4733 digits (also without their end), lost frames concealed, no-media
+ * events, and the event ring's limits. */
+#include <math.h>
+#include <string.h>
+
+#include "dsp/g711.h"
+#include "dsp/tone.h"
+#include "engine/media.h"
+#include "tests/check.h"
+
+#define MAX 3
+
+static md_channel_t chans[MAX];
+static md_media_t media[MAX];
+static md_chan_table_t t;
+static md_event_ring_t ring;
+
+static void send_audio(md_channel_t *ch, uint16_t seq, const int16_t *pcm, uint64_t now)
+{
+    uint8_t buf[12 + 160];
+    md_pkt_t p;
+    md_4733_digit_t d[2];
+    int nd;
+    memset(&p, 0, sizeof(p));
+    p.ip_version = 4;
+    p.src[0] = 10;
+    p.src[3] = 1;
+    p.sport = 4000;
+    md_rtp_write(buf, 0, 0, seq, (uint32_t)seq * 160, 0x1234);
+    md_ulaw_encode(buf + 12, pcm, 160);
+    md_chan_receive(ch, &p, 0, buf, sizeof(buf), now, d, &nd);
+}
+
+int main(void)
+{
+    md_event_ring_init(&ring);
+    md_chan_table_init(&t, chans, MAX, 30000);
+    md_chan_params_t prm = { .codec = MD_CODEC_PCMU, .pt = 0, .event_pt = 101, .jb_depth = 2,
+                             .learn = 1 };
+    for (int i = 0; i < MAX; i++) {
+        CHECK(md_chan_create(&t, &prm, NULL) == i);
+        md_media_init(&media[i], 1, 500);
+    }
+    md_worker_media_t w = { .table = &t, .media = media, .events = &ring,
+                            .isa = md_cpu_default_isa() };
+
+    /* Channel 0 dials "159"; channel 1 carries a 400 Hz tone with every fifth packet
+     * lost; channel 2 gets one RFC 4733 event whose end never comes, then nothing. */
+    static int16_t dial[8000 * 2];
+    long n = md_tone_dial(dial, sizeof(dial) / 2, "159", -12, 0, 80, 120);
+    CHECK(n > 0);
+    int16_t tone[160];
+    uint64_t now_ms = 0;
+    for (int f = 0; f < 60; f++, now_ms += 20) {
+        int16_t frame[160];
+        memset(frame, 0, sizeof(frame));
+        if ((long)(f + 1) * 160 <= n)
+            memcpy(frame, dial + f * 160, sizeof(frame));
+        send_audio(&chans[0], (uint16_t)f, frame, now_ms * 8);
+        for (int i = 0; i < 160; i++)
+            tone[i] = (int16_t)(8000 * sin(2 * M_PI * 400 * (f * 160 + i) / 8000.0));
+        if (f % 5 != 4 && f < 40)
+            send_audio(&chans[1], (uint16_t)f, tone, now_ms * 8);
+        if (f < 3) {
+            uint8_t buf[16];
+            md_pkt_t p;
+            md_4733_digit_t d[2];
+            int nd;
+            memset(&p, 0, sizeof(p));
+            p.ip_version = 4;
+            p.src[0] = 10;
+            p.src[3] = 2;
+            p.sport = 4100;
+            md_rtp_write(buf, 101, f == 0, (uint16_t)(100 + f), 8000, 0x99);
+            md_rtp_event_t ev = { .event = 11, .volume = 10, .duration = (uint16_t)(160 * (f + 1)) };
+            md_rtp_event_write(buf + 12, &ev);
+            CHECK(md_chan_receive(&chans[2], &p, 0, buf, 16, now_ms * 8, d, &nd) == MD_CHAN_EVENT);
+        }
+        CHECK(md_media_tick(&w, now_ms) == MAX);
+    }
+    /* Ten more seconds of silence on every channel. */
+    for (int f = 0; f < 50; f++, now_ms += 20)
+        md_media_tick(&w, now_ms);
+
+    char inband[8] = "";
+    int ni = 0, rfc = 0, no_media = 0;
+    md_event_t ev;
+    while (md_event_pop(&ring, &ev)) {
+        if (ev.type == MD_EV_DIGIT && ev.source == MD_DIGIT_INBAND && ev.channel == chans[0].id &&
+            ni < 7)
+            inband[ni++] = ev.digit;
+        if (ev.type == MD_EV_DIGIT && ev.source == MD_DIGIT_RFC4733) {
+            rfc++;
+            CHECK(ev.digit == '#' && ev.channel == chans[2].id && ev.duration_ms == 60);
+        }
+        if (ev.type == MD_EV_NO_MEDIA)
+            no_media++;
+        CHECK(!(ev.type == MD_EV_DIGIT && ev.channel == chans[1].id));
+    }
+    CHECKF(strcmp(inband, "159") == 0, "in-band digits '%s'", inband);
+    CHECK(rfc == 1);
+    /* Every channel went quiet at some point (2 after 60 ms, 1 after 800 ms, 0 after
+     * 1.2 s): one no-media event each, not one per tick. */
+    CHECKF(no_media == 3, "no-media events %d", no_media);
+    /* Channel 1 lost every fifth packet; channel 0 only the one frame when its stream
+     * stopped and the buffer drained. */
+    CHECKF(media[1].concealed >= 7 && media[0].concealed == 1, "concealed %llu / %llu",
+           (unsigned long long)media[1].concealed, (unsigned long long)media[0].concealed);
+
+    /* The ring: full at MD_EVENT_RING, the rest counted as lost. */
+    md_event_ring_init(&ring);
+    md_event_t e = { .type = MD_EV_DIGIT, .digit = '1' };
+    int pushed = 0;
+    for (int i = 0; i < MD_EVENT_RING + 5; i++)
+        pushed += md_event_push(&ring, &e) == 0;
+    CHECK(pushed == MD_EVENT_RING && ring.lost == 5);
+    int popped = 0;
+    while (md_event_pop(&ring, &e))
+        popped++;
+    CHECK(popped == MD_EVENT_RING);
+    return check_summary("media");
+}
