@@ -1,0 +1,77 @@
+/* Outgoing frames. */
+#include "engine/txpkt.h"
+
+#include <string.h>
+
+#include "engine/pkt.h"
+#include "engine/rtp.h"
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+size_t md_tx_header_len(const md_tx_template_t *t)
+{
+    return 14 + (t->vlan ? 4 : 0) + (t->ip_version == 6 ? 40 : 20) + 8 + 12;
+}
+
+size_t md_tx_build(md_tx_template_t *t, int marker, const uint8_t *payload, size_t len,
+                   uint32_t ts_step, uint8_t *out, size_t cap)
+{
+    size_t hl = md_tx_header_len(t), total = hl + len;
+    if (total > cap || len > 1400)
+        return 0;
+    size_t off = 12;
+    memcpy(out, t->dst_mac, 6);
+    memcpy(out + 6, t->src_mac, 6);
+    if (t->vlan) {
+        put16(out + 12, 0x8100);
+        put16(out + 14, t->vlan & 0x0FFF);
+        off = 16;
+    }
+    put16(out + off, t->ip_version == 6 ? 0x86DD : 0x0800);
+    off += 2;
+    uint8_t *ip = out + off;
+    uint16_t ulen = (uint16_t)(8 + 12 + len);
+    uint32_t psum;
+    if (t->ip_version == 6) {
+        memset(ip, 0, 8);
+        ip[0] = 0x60;
+        put16(ip + 4, ulen);
+        ip[6] = 17;
+        ip[7] = t->ttl;
+        memcpy(ip + 8, t->src_ip, 16);
+        memcpy(ip + 24, t->dst_ip, 16);
+        psum = md_pkt_sum(t->src_ip, 16, 0);
+        psum = md_pkt_sum(t->dst_ip, 16, psum);
+        off += 40;
+    } else {
+        memset(ip, 0, 20);
+        ip[0] = 0x45;
+        ip[1] = 0xB8;   /* DSCP EF: voice */
+        put16(ip + 2, (uint16_t)(20 + ulen));
+        put16(ip + 6, 0x4000);   /* don't fragment */
+        ip[8] = t->ttl;
+        ip[9] = 17;
+        memcpy(ip + 12, t->src_ip, 4);
+        memcpy(ip + 16, t->dst_ip, 4);
+        put16(ip + 10, (uint16_t)~md_pkt_fold(md_pkt_sum(ip, 20, 0)));
+        psum = md_pkt_sum(t->src_ip, 4, 0);
+        psum = md_pkt_sum(t->dst_ip, 4, psum);
+        off += 20;
+    }
+    uint8_t *u = out + off;
+    put16(u, t->src_port);
+    put16(u + 2, t->dst_port);
+    put16(u + 4, ulen);
+    put16(u + 6, 0);
+    md_rtp_write(u + 8, t->pt, marker, t->seq, t->ts, t->ssrc);
+    memcpy(u + 20, payload, len);
+    uint16_t c = (uint16_t)~md_pkt_fold(md_pkt_sum(u, ulen, psum + 17 + ulen));
+    put16(u + 6, c ? c : 0xFFFF);   /* 0 would mean "no checksum" */
+    t->seq++;
+    t->ts += ts_step;
+    return total;
+}
