@@ -213,6 +213,7 @@ static void bm_g711_spandsp(md_bench_state_t *st, void *arg)
 }
 
 void md_microbench_register_more(void);   /* mixer, Opus: bench/microbench_signal.c */
+void md_microbench_register_engine(void); /* bench/microbench_engine.c */
 
 int main(int argc, char **argv)
 {
@@ -232,5 +233,6 @@ int main(int argc, char **argv)
         md_bench_register(g711[1][k], bm_g711_spandsp, (void *)(intptr_t)k);
     }
     md_microbench_register_more();
+    md_microbench_register_engine();
     return md_bench_main(argc, argv);
 }
