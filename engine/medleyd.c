@@ -4,7 +4,11 @@
  * channels comes with issue 5.
  *
  *   medleyd [EAL options] -- --ip4 A.B.C.D [--ip6 ADDR] [--channels N] [--port-base P]
- *                            [--run-ms MS]
+ *                            [--learn-channels N] [--run-ms MS]
+ *
+ * --learn-channels N creates N PCMU channels at start (payload type 0, telephone-events
+ * on 101, in-band DTMF detection on) that learn their peer from the first packet: until
+ * the control API exists, that is how to send RTP to the engine (to ports P, P+2, ...).
  *
  * Without hugepages on the machine it adds --no-huge itself and says so. SIGTERM or
  * SIGINT stops it cleanly with exit status 0. */
@@ -86,7 +90,7 @@ int main(int argc, char **argv)
 
     md_iface_t ifc;
     memset(&ifc, 0, sizeof(ifc));
-    unsigned channels = 1024, port_base = 20000;
+    unsigned channels = 1024, port_base = 20000, learn_channels = 0;
     long run_ms = -1;
     for (int i = app; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -100,6 +104,8 @@ int main(int argc, char **argv)
             channels = (unsigned)atoi(v);
         else if (strcmp(argv[i], "--port-base") == 0 && atoi(v) >= 1024 && atoi(v) % 2 == 0)
             port_base = (unsigned)atoi(v);
+        else if (strcmp(argv[i], "--learn-channels") == 0 && atoi(v) >= 0)
+            learn_channels = (unsigned)atoi(v);
         else if (strcmp(argv[i], "--run-ms") == 0 && atol(v) >= 0)
             run_ms = atol(v);
         else
@@ -108,6 +114,11 @@ int main(int argc, char **argv)
     }
     if (!ifc.has_ip4 && !ifc.has_ip6)
         return usage();
+    if (learn_channels > channels) {
+        fprintf(stderr, "medleyd: --learn-channels %u is more than --channels %u\n",
+                learn_channels, channels);
+        return 2;
+    }
     if (port_base + 2 * channels > 65536) {
         fprintf(stderr, "medleyd: %u channels from port %u do not fit below 65536\n", channels,
                 port_base);
@@ -156,6 +167,21 @@ int main(int argc, char **argv)
         free(w);
         goto out;
     }
+    md_chan_params_t prm = { .codec = MD_CODEC_PCMU, .pt = 0, .event_pt = 101, .jb_depth = 3,
+                             .learn = 1 };
+    for (unsigned i = 0; i < learn_channels; i++) {
+        uint16_t p;
+        int idx = md_chan_create(&w->table, &prm, &p);
+        if (idx < 0) {
+            fprintf(stderr, "medleyd: channel %u could not be created\n", i);
+            rte_eth_dev_stop(port);
+            rte_eth_dev_close(port);
+            free(w);
+            goto out;
+        }
+        md_media_init(&media[idx], 1, 5000);
+        printf("medleyd: channel %u on UDP port %u\n", w->table.chans[idx].id, p);
+    }
     printf("medleyd: port %u up, %02x:%02x:%02x:%02x:%02x:%02x, %u channels from UDP port %u\n",
            port, mac.addr_bytes[0], mac.addr_bytes[1], mac.addr_bytes[2], mac.addr_bytes[3],
            mac.addr_bytes[4], mac.addr_bytes[5], channels, port_base);
@@ -173,9 +199,16 @@ int main(int argc, char **argv)
             next_tick += tick_cycles;
             md_event_t ev;
             while (md_event_pop(events, &ev))
-                if (ev.type == MD_EV_DIGIT)
-                    printf("digit %c channel %u source %s\n", ev.digit, ev.channel,
-                           ev.source == MD_DIGIT_INBAND ? "inband" : "rfc4733");
+                if (ev.type == MD_EV_DIGIT) {
+                    printf("digit %c channel %u source %s start_ms %llu duration_ms %u\n",
+                           ev.digit, ev.channel,
+                           ev.source == MD_DIGIT_INBAND ? "inband" : "rfc4733",
+                           (unsigned long long)ev.start_ms, ev.duration_ms);
+                    fflush(stdout);
+                } else if (ev.type == MD_EV_NO_MEDIA) {
+                    printf("no media on channel %u\n", ev.channel);
+                    fflush(stdout);
+                }
         }
         if (run_ms >= 0 && (now - start) * 1000 / hz >= (uint64_t)run_ms)
             break;
