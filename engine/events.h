@@ -10,6 +10,7 @@
 typedef enum {
     MD_EV_DIGIT = 1,        /* a DTMF digit */
     MD_EV_NO_MEDIA,         /* no RTP for the channel's media timeout */
+    MD_EV_PROMPT_DONE,      /* a play list finished (digit: the barge-in digit, or 0) */
 } md_event_type_t;
 
 typedef enum {

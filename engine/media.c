@@ -16,9 +16,56 @@ void md_media_init(md_media_t *m, int inband, uint32_t no_media_ms)
     md_dtmf_rx_init(&m->dtmf);
 }
 
+void md_media_play(md_media_t *m, const md_prompt_t *p, unsigned loops, int barge_in)
+{
+    m->play = p;
+    m->play_pos = 0;
+    m->loops_left = loops > 0 ? loops - 1 : 0;
+    m->barge_in = barge_in;
+}
+
+void md_media_stop(md_media_t *m)
+{
+    m->play = NULL;
+}
+
+static void prompt_done(md_worker_media_t *w, const md_channel_t *ch, md_media_t *m, char digit)
+{
+    md_event_t ev = { .type = MD_EV_PROMPT_DONE, .channel = ch->id, .digit = digit };
+    md_event_push(w->events, &ev);
+    m->play = NULL;
+}
+
+/* The next 20 ms of the play list into m->out. */
+static void play_frame(md_worker_media_t *w, const md_channel_t *ch, md_media_t *m)
+{
+    size_t filled = 0;
+    while (m->play != NULL && filled < MD_FRAME) {
+        size_t n = m->play->samples - m->play_pos;
+        if (n > MD_FRAME - filled)
+            n = MD_FRAME - filled;
+        memcpy(m->out + filled, m->play->pcm + m->play_pos, n * sizeof(int16_t));
+        filled += n;
+        m->play_pos += n;
+        if (m->play_pos == m->play->samples) {
+            if (m->loops_left > 0) {
+                m->loops_left--;
+                m->play_pos = 0;
+            } else {
+                prompt_done(w, ch, m, 0);
+            }
+        }
+    }
+    memset(m->out + filled, 0, (MD_FRAME - filled) * sizeof(int16_t));
+    m->have_out = filled > 0;
+}
+
 static void push_digit(md_worker_media_t *w, const md_channel_t *ch, char digit, int source,
                        uint64_t start_ms, uint32_t duration_ms)
 {
+    md_media_t *m = &w->media[ch - w->table->chans];
+    if (m->play != NULL && m->barge_in)
+        prompt_done(w, ch, m, digit);
     md_event_t ev = { .type = MD_EV_DIGIT, .channel = ch->id, .digit = digit,
                       .source = (uint8_t)source, .start_ms = start_ms,
                       .duration_ms = duration_ms };
@@ -72,6 +119,10 @@ unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
         } else if (now_ms * 8 - ch->last_rx <= (uint64_t)m->no_media_ms * 8) {
             m->no_media_sent = 0;
         }
+
+        m->have_out = 0;
+        if (m->play != NULL)
+            play_frame(w, ch, m);
 
         if (m->inband) {
             rxs[nb] = &m->dtmf;

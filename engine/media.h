@@ -13,6 +13,8 @@
 #include "dsp/plc.h"
 #include "engine/channel.h"
 #include "engine/events.h"
+#include "engine/prompt.h"
+#include "engine/txpkt.h"
 
 #define MD_FRAME 160   /* 20 ms at 8 kHz */
 
@@ -24,7 +26,21 @@ typedef struct {
     uint64_t frames, concealed;
     md_plc_t plc;
     md_dtmf_rx_t dtmf;
+
+    /* Output: a prompt being played, and what the tick produced this time. */
+    const md_prompt_t *play;
+    size_t play_pos;
+    unsigned loops_left;     /* plays after the current one */
+    int barge_in;            /* a digit stops the prompt */
+    int have_out;            /* out holds audio to send this tick */
+    int16_t out[MD_FRAME];
+    md_tx_template_t tx;     /* filled once the peer is known */
+    int tx_ready;
 } md_media_t;
+
+/* Plays prompt p (loops times in all, at least once), replacing what was playing. */
+void md_media_play(md_media_t *m, const md_prompt_t *p, unsigned loops, int barge_in);
+void md_media_stop(md_media_t *m);
 
 typedef struct {
     md_chan_table_t *table;

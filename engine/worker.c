@@ -4,6 +4,10 @@
 #include <errno.h>
 #include <string.h>
 
+#include <rte_ethdev.h>
+
+#include "dsp/g711.h"
+
 static int on_udp(void *arg, struct rte_mbuf *m, const md_pkt_t *p)
 {
     md_worker_t *w = arg;
@@ -17,6 +21,36 @@ static int on_udp(void *arg, struct rte_mbuf *m, const md_pkt_t *p)
     md_4733_digit_t d[2];
     int nd = 0;
     md_chan_receive(ch, p, is_rtcp, data + p->payload_off, p->payload_len, w->now_ms * 8, d, &nd);
+    md_media_t *med = &w->media[ch - w->table.chans];
+    if (ch->learnt && !is_rtcp) {
+        /* The way back to the peer: its MAC from this frame, its address as learnt. */
+        md_tx_template_t *t = &med->tx;
+        size_t alen = ch->src_version == 4 ? 4 : 16;
+        if (!med->tx_ready || t->dst_port != ch->src_port || memcmp(t->dst_ip, ch->src_ip, alen) != 0 ||
+            memcmp(t->dst_mac, data + 6, 6) != 0) {
+            memcpy(t->src_mac, w->dp.ifc.mac, 6);
+            memcpy(t->dst_mac, data + 6, 6);
+            t->vlan = p->vlan;
+            t->ip_version = ch->src_version;
+            memset(t->src_ip, 0, sizeof(t->src_ip));
+            memcpy(t->src_ip, ch->src_version == 4 ? w->dp.ifc.ip4 : w->dp.ifc.ip6, alen);
+            memset(t->dst_ip, 0, sizeof(t->dst_ip));
+            memcpy(t->dst_ip, ch->src_ip, alen);
+            t->src_port = ch->local_port;
+            t->dst_port = ch->src_port;
+            t->ttl = 64;
+            t->pt = ch->prm.pt;
+            if (!med->tx_ready) {
+                /* Random-looking but reproducible starting points (RFC 3550 wants them
+                 * unpredictable; a per-process secret comes with the control plane). */
+                uint32_t h = ch->id * 2654435761u ^ (uint32_t)w->now_ms;
+                t->ssrc = h;
+                t->seq = (uint16_t)(h >> 7);
+                t->ts = h * 69069u;
+            }
+            med->tx_ready = 1;
+        }
+    }
     for (int i = 0; i < nd; i++) {
         md_event_t ev = { .type = MD_EV_DIGIT, .channel = ch->id, .digit = d[i].digit,
                           .source = MD_DIGIT_RFC4733, .start_ms = d[i].start_ts / 8,
@@ -56,8 +90,56 @@ unsigned md_worker_poll(md_worker_t *w)
     return md_dp_poll(&w->dp);
 }
 
+static void flush(md_worker_t *w, struct rte_mbuf **burst, unsigned n)
+{
+    uint16_t sent = rte_eth_tx_burst(w->dp.port, w->dp.queue, burst, (uint16_t)n);
+    w->dp.st.tx += sent;
+    for (unsigned i = sent; i < n; i++) {
+        rte_pktmbuf_free(burst[i]);
+        w->dp.st.tx_dropped++;
+    }
+}
+
 void md_worker_tick(md_worker_t *w, uint64_t now_ms)
 {
+    struct rte_mbuf *burst[MD_DP_BURST];
+    unsigned n = 0;
+
     w->now_ms = now_ms;
     md_media_tick(&w->wm, now_ms);
+    /* Send what the tick produced. */
+    for (uint32_t i = 0; i < w->table.max; i++) {
+        md_channel_t *ch = &w->table.chans[i];
+        md_media_t *m = &w->media[i];
+        if (!ch->in_use || !m->have_out || !m->tx_ready)
+            continue;
+        uint8_t payload[MD_FRAME];
+        if (ch->prm.codec == MD_CODEC_PCMU)
+            md_ulaw_encode(payload, m->out, MD_FRAME);
+        else if (ch->prm.codec == MD_CODEC_PCMA)
+            md_alaw_encode(payload, m->out, MD_FRAME);
+        else
+            continue;   /* Opus output comes later */
+        struct rte_mbuf *mb = rte_pktmbuf_alloc(w->dp.pool);
+        if (mb == NULL) {
+            w->dp.st.tx_dropped++;
+            continue;
+        }
+        size_t len = md_tx_build(&m->tx, 0, payload, MD_FRAME, MD_FRAME,
+                                 rte_pktmbuf_mtod(mb, uint8_t *), rte_pktmbuf_tailroom(mb));
+        if (len == 0) {
+            rte_pktmbuf_free(mb);
+            w->dp.st.tx_dropped++;
+            continue;
+        }
+        mb->data_len = (uint16_t)len;
+        mb->pkt_len = (uint32_t)len;
+        burst[n++] = mb;
+        if (n == MD_DP_BURST) {
+            flush(w, burst, n);
+            n = 0;
+        }
+    }
+    if (n > 0)
+        flush(w, burst, n);
 }
