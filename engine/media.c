@@ -1,6 +1,7 @@
 /* The receive half of the media tick. */
 #include "engine/media.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "dsp/g711.h"
@@ -14,6 +15,29 @@ void md_media_init(md_media_t *m, int inband, uint32_t no_media_ms)
     m->no_media_ms = no_media_ms;
     md_plc_init(&m->plc);
     md_dtmf_rx_init(&m->dtmf);
+    m->bridge = -1;
+}
+
+int md_media_bridge(md_worker_media_t *w, uint32_t a, uint32_t b)
+{
+    if (a == b || a >= w->table->max || b >= w->table->max || !w->table->chans[a].in_use ||
+        !w->table->chans[b].in_use)
+        return -EINVAL;
+    md_media_unbridge(w, a);
+    md_media_unbridge(w, b);
+    w->media[a].bridge = (int32_t)b;
+    w->media[b].bridge = (int32_t)a;
+    return 0;
+}
+
+void md_media_unbridge(md_worker_media_t *w, uint32_t a)
+{
+    if (a >= w->table->max)
+        return;
+    int32_t b = w->media[a].bridge;
+    if (b >= 0 && (uint32_t)b < w->table->max && w->media[b].bridge == (int32_t)a)
+        w->media[b].bridge = -1;
+    w->media[a].bridge = -1;
 }
 
 void md_media_play(md_media_t *m, const md_prompt_t *p, unsigned loops, int barge_in)
@@ -152,6 +176,19 @@ unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
                     push_digit(w, owners[k], e.digit, MD_DIGIT_INBAND, e.start / 8,
                                (uint32_t)((e.end - e.start) / 8));
         }
+    }
+    /* Bridged audio, once every channel has this tick's frame. */
+    for (uint32_t i = 0; i < t->max; i++) {
+        md_media_t *m = &w->media[i];
+        if (!t->chans[i].in_use || m->bridge < 0 || m->play != NULL || m->have_out)
+            continue;
+        md_media_t *peer = &w->media[m->bridge];
+        if (!t->chans[m->bridge].in_use) {
+            m->bridge = -1;
+            continue;
+        }
+        memcpy(m->out, peer->pcm, sizeof(m->out));
+        m->have_out = 1;
     }
     return done;
 }

@@ -36,7 +36,10 @@ typedef struct {
     int16_t out[MD_FRAME];
     md_tx_template_t tx;     /* filled once the peer is known */
     int tx_ready;
+    int32_t bridge;          /* slot of the bridged channel, or -1 */
 } md_media_t;
+
+
 
 /* Plays prompt p (loops times in all, at least once), replacing what was playing. */
 void md_media_play(md_media_t *m, const md_prompt_t *p, unsigned loops, int barge_in);
@@ -48,6 +51,13 @@ typedef struct {
     md_event_ring_t *events;
     md_isa_t isa;
 } md_worker_media_t;
+
+/* Bridges two channel slots both ways: each sends what the other receives (decoded to
+ * linear audio, so different codecs transcode). A prompt playing on a channel takes
+ * precedence over the bridged audio. Both must be on the same worker. Returns 0 or
+ * -EINVAL (same slot, out of range, or not in use). */
+int md_media_bridge(md_worker_media_t *w, uint32_t a, uint32_t b);
+void md_media_unbridge(md_worker_media_t *w, uint32_t a);
 
 /* Sets up a slot's media state when its channel is created. */
 void md_media_init(md_media_t *m, int inband, uint32_t no_media_ms);
