@@ -36,6 +36,7 @@ static void restart(md_jb_t *jb, uint32_t ssrc, uint16_t seq)
     jb->next_seq = seq;
     jb->highest_seq = seq;
     jb->over_depth = 0;
+    jb->underruns = 0;
     jb->have_transit = 0;
 }
 
@@ -69,7 +70,12 @@ md_jb_put_t md_jb_put(md_jb_t *jb, uint32_t ssrc, uint16_t seq, uint32_t ts, int
         result = MD_JB_RESTARTED;
     } else {
         int16_t ahead = seq_diff(seq, jb->next_seq);
-        if (ahead < 0) {
+        if (ahead < 0 && !jb->playing) {
+            /* After an outage the sender's numbering went on from where it stopped while
+             * our clock did not: play out from this packet. */
+            restart(jb, ssrc, seq);
+            ahead = 0;
+        } else if (ahead < 0) {
             jb->st.late++;
             return MD_JB_LATE;
         }
@@ -136,13 +142,18 @@ md_jb_get_t md_jb_get(md_jb_t *jb, uint8_t *out, size_t *len, uint32_t *ts)
         jb->over_depth = 0;
     }
     if (seq_diff(jb->highest_seq, jb->next_seq) < 0) {
-        /* Drained: nothing queued. Wait for the stream to come back (prefill again). */
-        jb->playing = 0;
+        /* Drained: nothing queued. A late burst is concealed frame by frame; only a
+         * real outage (MD_JB_OUTAGE frames in a row: silence suppression, a pause)
+         * sends the buffer back to prefill, so that jitter never opens a hole of a
+         * whole depth in the audio. */
         jb->st.lost++;
         jb->next_seq++;
         jb->highest_seq = (uint16_t)(jb->next_seq - 1);
+        if (++jb->underruns >= MD_JB_OUTAGE)
+            jb->playing = 0;
         return MD_JB_LOST;
     }
+    jb->underruns = 0;
     unsigned slot = jb->next_seq % MD_JB_SLOTS;
     md_jb_get_t r;
     if (jb->full[slot] && jb->seq[slot] == jb->next_seq) {

@@ -15,6 +15,7 @@
 
 #define MD_JB_SLOTS 16            /* frames the ring can hold (320 ms at 20 ms) */
 #define MD_JB_MAX_PAYLOAD 320     /* bytes per frame: 20 ms of G.711 at 16 kHz, Opus */
+#define MD_JB_OUTAGE 10           /* empty ticks in a row that count as an outage */
 
 typedef enum {
     MD_JB_STORED = 0,
@@ -54,6 +55,7 @@ typedef struct {
     uint16_t next_seq;       /* the frame the next get() plays */
     uint16_t highest_seq;    /* highest stored so far */
     unsigned over_depth;     /* consecutive ticks with the queue above depth + 2 */
+    unsigned underruns;      /* consecutive ticks with nothing queued */
     /* RFC 3550 jitter: previous transit time. */
     int have_transit;
     int64_t transit;

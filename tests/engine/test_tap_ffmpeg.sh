@@ -46,7 +46,7 @@ pid=
 fails=0
 [ $rc -eq 0 ] || { echo "FAIL: medleyd exit $rc"; fails=$((fails + 1)); }
 digits=$(awk '/^digit / && $6 == "inband" { printf "%s", $2 }' "$work/md.out")
-[ "$digits" = "1357" ] || { echo "FAIL: digits '$digits'"; cat "$work/md.out"; fails=$((fails + 1)); }
+[ "$digits" = "1357" ] || { echo "FAIL: digits '$digits'"; grep -v "tap_\\|qdisc\\|eth_dev" "$work/md.out"; fails=$((fails + 1)); }
 grep -q "replies [1-9]" "$work/md.out" || { echo "FAIL: no ARP reply sent"; fails=$((fails + 1)); }
 echo "tap-ffmpeg: digits $digits, $fails failed"
 [ $fails -eq 0 ]
