@@ -18,6 +18,12 @@ void md_media_init(md_media_t *m, int inband, uint32_t no_media_ms)
     m->bridge = -1;
 }
 
+void md_media_strip_dtmf(md_media_t *m, int on)
+{
+    m->strip_dtmf = on && m->inband;
+    m->mute_from = m->mute_to = 0;
+}
+
 int md_media_bridge(md_worker_media_t *w, uint32_t a, uint32_t b)
 {
     if (a == b || a >= w->table->max || b >= w->table->max || !w->table->chans[a].in_use ||
@@ -96,6 +102,39 @@ static void push_digit(md_worker_media_t *w, const md_channel_t *ch, char digit,
     md_event_push(w->events, &ev);
 }
 
+/* An event of a channel's in-band detector. */
+static void inband_event(md_worker_media_t *w, md_channel_t *ch, const md_dtmf_event_t *e)
+{
+    md_media_t *m = &w->media[ch - w->table->chans];
+    if (e->kind == MD_DTMF_BEGIN) {
+        if (m->strip_dtmf) {
+            m->mute_from = e->start > 80 ? e->start - 80 : 0;
+            m->mute_to = UINT64_MAX;
+        }
+        return;
+    }
+    if (m->strip_dtmf)
+        m->mute_to = e->end + 80;
+    push_digit(w, ch, e->digit, MD_DIGIT_INBAND, e->start / 8, (uint32_t)((e->end - e->start) / 8));
+}
+
+/* This tick's forwarded audio of a stripping channel: the frame MD_STRIP_DELAY ticks old,
+ * with the muted range silenced. */
+static void strip_frame(md_media_t *m)
+{
+    uint64_t f = m->frames - 1;   /* the frame just decoded */
+    memcpy(m->delay[f % (MD_STRIP_DELAY + 1)], m->pcm, sizeof(m->pcm));
+    if (f < MD_STRIP_DELAY) {
+        memset(m->stripped, 0, sizeof(m->stripped));
+        return;
+    }
+    uint64_t old = f - MD_STRIP_DELAY, first = old * MD_FRAME;
+    memcpy(m->stripped, m->delay[old % (MD_STRIP_DELAY + 1)], sizeof(m->stripped));
+    for (unsigned i = 0; i < MD_FRAME; i++)
+        if (first + i >= m->mute_from && first + i < m->mute_to)
+            m->stripped[i] = 0;
+}
+
 unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
 {
     md_dtmf_rx_t *rxs[256];
@@ -160,9 +199,7 @@ unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
             for (unsigned k = 0; k < nb; k++) {
                 md_dtmf_event_t e;
                 while (md_dtmf_rx_event(rxs[k], &e))
-                    if (e.kind == MD_DTMF_END)
-                        push_digit(w, owners[k], e.digit, MD_DIGIT_INBAND, e.start / 8,
-                                   (uint32_t)((e.end - e.start) / 8));
+                    inband_event(w, owners[k], &e);
             }
             nb = 0;
         }
@@ -172,11 +209,12 @@ unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
         for (unsigned k = 0; k < nb; k++) {
             md_dtmf_event_t e;
             while (md_dtmf_rx_event(rxs[k], &e))
-                if (e.kind == MD_DTMF_END)
-                    push_digit(w, owners[k], e.digit, MD_DIGIT_INBAND, e.start / 8,
-                               (uint32_t)((e.end - e.start) / 8));
+                inband_event(w, owners[k], &e);
         }
     }
+    for (uint32_t i = 0; i < t->max; i++)
+        if (t->chans[i].in_use && w->media[i].strip_dtmf)
+            strip_frame(&w->media[i]);
     /* Bridged audio, once every channel has this tick's frame. */
     for (uint32_t i = 0; i < t->max; i++) {
         md_media_t *m = &w->media[i];
@@ -187,7 +225,7 @@ unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
             m->bridge = -1;
             continue;
         }
-        memcpy(m->out, peer->pcm, sizeof(m->out));
+        memcpy(m->out, peer->strip_dtmf ? peer->stripped : peer->pcm, sizeof(m->out));
         m->have_out = 1;
     }
     return done;

@@ -17,6 +17,7 @@
 #include "engine/txpkt.h"
 
 #define MD_FRAME 160   /* 20 ms at 8 kHz */
+#define MD_STRIP_DELAY 3
 
 typedef struct {
     int16_t pcm[MD_FRAME];      /* this tick's decoded audio */
@@ -37,6 +38,16 @@ typedef struct {
     md_tx_template_t tx;     /* filled once the peer is known */
     int tx_ready;
     int32_t bridge;          /* slot of the bridged channel, or -1 */
+
+    /* In-band DTMF stripping of what this channel forwards to a bridge: its audio goes
+     * out MD_STRIP_DELAY frames late, with every digit muted from 10 ms before its
+     * estimated start to 10 ms after its end. The detector knows a digit about 40 ms
+     * after it starts, at most 60 ms counting the frame boundary, so the delay line
+     * holds it back long enough that no fragment of a tone leaks. */
+    int strip_dtmf;
+    int16_t delay[MD_STRIP_DELAY + 1][MD_FRAME];
+    int16_t stripped[MD_FRAME];   /* this tick's forwarded audio */
+    uint64_t mute_from, mute_to;  /* sample range to mute, in this channel's samples */
 } md_media_t;
 
 
@@ -58,6 +69,10 @@ typedef struct {
  * -EINVAL (same slot, out of range, or not in use). */
 int md_media_bridge(md_worker_media_t *w, uint32_t a, uint32_t b);
 void md_media_unbridge(md_worker_media_t *w, uint32_t a);
+
+/* Strip in-band DTMF from the audio this channel forwards to a bridged peer (adds
+ * MD_STRIP_DELAY frames of delay to that path). Needs in-band detection on. */
+void md_media_strip_dtmf(md_media_t *m, int on);
 
 /* Sets up a slot's media state when its channel is created. */
 void md_media_init(md_media_t *m, int inband, uint32_t no_media_ms);
