@@ -18,6 +18,17 @@ void md_media_init(md_media_t *m, int inband, uint32_t no_media_ms)
     m->bridge = -1;
 }
 
+int md_media_overlay(md_media_t *m, const md_prompt_t *p, float gain_db)
+{
+    md_gain_t g;
+    if (md_gain_from_db(gain_db, &g) != 0)
+        return -EINVAL;
+    m->overlay = p;
+    m->overlay_pos = 0;
+    m->overlay_gain = g;
+    return 0;
+}
+
 void md_media_strip_dtmf(md_media_t *m, int on)
 {
     m->strip_dtmf = on && m->inband;
@@ -227,6 +238,25 @@ unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
         }
         memcpy(m->out, peer->strip_dtmf ? peer->stripped : peer->pcm, sizeof(m->out));
         m->have_out = 1;
+    }
+    /* Overlays go on top of whatever the channel sends this tick. */
+    for (uint32_t i = 0; i < t->max; i++) {
+        md_media_t *m = &w->media[i];
+        if (!t->chans[i].in_use || m->overlay == NULL)
+            continue;
+        if (!m->have_out)
+            memset(m->out, 0, sizeof(m->out));
+        size_t n = m->overlay->samples - m->overlay_pos;
+        if (n > MD_FRAME)
+            n = MD_FRAME;
+        md_mix_add_gain(m->out, m->overlay->pcm + m->overlay_pos, n, m->overlay_gain);
+        m->overlay_pos += n;
+        m->have_out = 1;
+        if (m->overlay_pos == m->overlay->samples) {
+            md_event_t ev = { .type = MD_EV_PROMPT_DONE, .channel = t->chans[i].id };
+            md_event_push(w->events, &ev);
+            m->overlay = NULL;
+        }
     }
     return done;
 }

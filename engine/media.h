@@ -12,6 +12,7 @@
 #include "dsp/dtmf.h"
 #include "dsp/plc.h"
 #include "engine/channel.h"
+#include "dsp/mixer.h"
 #include "engine/events.h"
 #include "engine/prompt.h"
 #include "engine/txpkt.h"
@@ -44,6 +45,12 @@ typedef struct {
      * estimated start to 10 ms after its end. The detector knows a digit about 40 ms
      * after it starts, at most 60 ms counting the frame boundary, so the delay line
      * holds it back long enough that no fragment of a tone leaks. */
+    /* A prompt mixed over whatever else the channel sends (an announcement over music or
+     * over the bridged party), at a gain. */
+    const md_prompt_t *overlay;
+    size_t overlay_pos;
+    md_gain_t overlay_gain;
+
     int strip_dtmf;
     int16_t delay[MD_STRIP_DELAY + 1][MD_FRAME];
     int16_t stripped[MD_FRAME];   /* this tick's forwarded audio */
@@ -69,6 +76,10 @@ typedef struct {
  * -EINVAL (same slot, out of range, or not in use). */
 int md_media_bridge(md_worker_media_t *w, uint32_t a, uint32_t b);
 void md_media_unbridge(md_worker_media_t *w, uint32_t a);
+
+/* Mixes prompt p once over the channel's other output at gain_db (see dsp/mixer.h);
+ * a prompt-done event follows. Returns 0 or -EINVAL for a gain out of range. */
+int md_media_overlay(md_media_t *m, const md_prompt_t *p, float gain_db);
 
 /* Strip in-band DTMF from the audio this channel forwards to a bridged peer (adds
  * MD_STRIP_DELAY frames of delay to that path). Needs in-band detection on. */
