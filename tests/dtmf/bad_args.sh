@@ -20,6 +20,8 @@ check medley --frame 12x
 check medley --frame 99999999999999999999
 check medley --frame
 check medley --seed -3
+check medley --step 0
+check medley --step 103
 check medley --bogus
 check medley --parms 1 -1 -1 -99
 check medley --expect-spandsp

@@ -3,6 +3,7 @@
  *
  *   dtmf-conformance medley|medley-batch|spandsp [options]
  *     --quick            every 7th tone alignment instead of all 102 (for sanitizer builds)
+ *     --step N           every Nth alignment (--quick is --step 7)
  *     --frame N          samples per detector call, 1..8000 (default 160)
  *     --seed N           random phases and digit strings (default fixed)
  *     --parms F T R L    SpanDSP only: dtmf_rx_parms(filter_dialtone, twist,
@@ -41,7 +42,8 @@
 
 /* ---- options and state ---- */
 
-static int quick;
+static int quick;   /* a sample of the alignments: --quick or --step */
+static int align_step = 1;
 static det_cfg_t cfg = { .kind = DET_MEDLEY, .frame = 160 };
 
 static double sig_x[MAX_SAMPLES];
@@ -186,7 +188,7 @@ static void report(const req_t *q)
 
 /* ---- the cases ---- */
 
-#define ALIGN_STEP (quick ? 7 : 1)
+#define ALIGN_STEP align_step
 #define FOR_ALIGN(a) for (int a = 0; a < 102; a += ALIGN_STEP)
 #define FOR_CODEC(c) for (sg_codec_t c = SG_LINEAR; c < SG_CODECS; c = (sg_codec_t)(c + 1))
 
@@ -574,7 +576,7 @@ static int usage(const char *msg)
 {
     fprintf(stderr, "dtmf-conformance: %s\n"
             "usage: dtmf-conformance medley|medley-batch|spandsp [--quick] [--frame N] "
-            "[--seed N] [--parms FILTER TWIST REVERSE THRESHOLD] [--expect-spandsp]\n", msg);
+            "[--step N] [--seed N] [--parms FILTER TWIST REVERSE THRESHOLD] [--expect-spandsp]\n", msg);
     return 2;
 }
 
@@ -588,6 +590,12 @@ int main(int argc, char **argv)
         long v;
         if (strcmp(argv[i], "--quick") == 0) {
             quick = 1;
+            align_step = 7;
+        } else if (strcmp(argv[i], "--step") == 0) {
+            if (i + 1 >= argc || parse_long(argv[++i], 1, 102, &v) != 0)
+                return usage("--step takes 1 to 102");
+            align_step = (int)v;
+            quick = align_step > 1;
         } else if (strcmp(argv[i], "--expect-spandsp") == 0) {
             expect_spandsp = 1;
         } else if (strcmp(argv[i], "--frame") == 0) {
@@ -627,8 +635,12 @@ int main(int argc, char **argv)
         res[k].cap = MAX_DIGITS;
     }
 
-    printf("DTMF conformance (ITU-T Q.24, AT&T column): %s, %u-sample frames, %s alignments",
-           det_kind_name(cfg.kind), cfg.frame, quick ? "every 7th of 102" : "all 102");
+    printf("DTMF conformance (ITU-T Q.24, AT&T column): %s, %u-sample frames, ", det_kind_name(cfg.kind),
+           cfg.frame);
+    if (align_step > 1)
+        printf("one alignment in %d of 102", align_step);
+    else
+        printf("all 102 alignments");
     if (cfg.kind == DET_SPANDSP && cfg.spandsp_set_parms)
         printf(", dtmf_rx_parms(%d, %d, %d, %d)", cfg.spandsp_parms[0], cfg.spandsp_parms[1],
                cfg.spandsp_parms[2], cfg.spandsp_parms[3]);
