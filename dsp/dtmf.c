@@ -10,14 +10,15 @@
  *   - twist: per window the high tone between 12 dB below and 7 dB above the low tone (in
  *     a 10 ms window the stronger tone's leakage moves the weaker one's level by up to
  *     2.5 dB, and a tone 1.5% off reads up to 0.9 dB low); at onset, measured exactly,
- *     between 9 dB below and 5 dB above (Q.24 asks to accept -8 to +4);
+ *     between 8.5 dB below and 4.5 dB above (Q.24 asks to accept -8 to +4; a musical
+ *     note's octave 9 dB under another note is not a digit);
  *   - the two tones carry at least 70% of the window's high-passed energy for a strong
  *     window, 40% for the digit to count as still present. For a tone that covers only
  *     part of the window that ratio is the covered fraction, so six consecutive strong
  *     windows means at least about 34 ms of tone: 40 ms tones always pass, 23 ms never;
  *   - onset: on the last six strong windows, the four middle ones (which the tone covers
  *     completely) give each tone's frequency from their phase advance; both must be
- *     within 1.7% of nominal (Q.24: accept 1.5%, reject 3.5%; musical notes 1.7-1.8% off
+ *     within 1.6% of nominal (Q.24: accept 1.5%, reject 3.5%; musical notes 1.7-1.8% off
  *     a DTMF frequency exist, G5 and G#6), and each tone must be steady in amplitude and
  *     phase advance, which speech rarely is;
  *   - end: four consecutive windows without the digit (a 10 ms drop-out makes at most
@@ -36,10 +37,10 @@
 #define K_OFF 4         /* consecutive windows without the digit to end it */
 #define RHO_STRONG 0.70f
 #define RHO_PRESENT 0.40f
-#define FREQ_TOLERANCE 0.017    /* relative frequency error accepted at onset */
+#define FREQ_TOLERANCE 0.016    /* relative frequency error accepted at onset */
 #define STEADY_RATIO 2.0f       /* max/min window power of a tone across the check */
-#define EXACT_TWIST_NORMAL_DB 9.0    /* at onset, from the leakage-free amplitudes */
-#define EXACT_TWIST_REVERSE_DB 5.0
+#define EXACT_TWIST_NORMAL_DB 8.5    /* at onset, from the leakage-free amplitudes */
+#define EXACT_TWIST_REVERSE_DB 4.5
 
 static const double bin_hz[MD_DTMF_BINS] = { 697, 770, 852, 941, 1209, 1336, 1477, 1633 };
 static const char digit_chars[16] = "123A456B789C*0#D";
@@ -249,8 +250,8 @@ static double highpass_gain(double w)
  * Q.24 battery (221,000 onsets, twists from -8 to +4 dB, all three codecs), they give
  * each tone's frequency to within 0.62% and, for tones within 1.45% of nominal, the
  * twist to within 0.8 dB. So a pair read within 0.8% of nominal (hence truly within
- * 1.42%) with a twist read within -6.5 to +2.5 dB certainly passes the exact check (1.7%,
- * -9 to +5 dB); it is accepted here if it is also steady. Anything else, passing or
+ * 1.42%) with a twist read within -6.5 to +2.5 dB certainly passes the exact check (1.6%,
+ * -8.5 to +4.5 dB); it is accepted here if it is also steady. Anything else, passing or
  * not, goes to the exact model. */
 static int clearly_ok(double complex y[2][CHECK_SUBS], const int bins[2])
 {
@@ -366,7 +367,7 @@ static int pair_ok(const md_dtmf_rx_t *rx, int row, int col)
         level[t] = 2.0 * mag / CHECK_SUBS / sqrt(highpass_gain(w[t] + d[t]));
     }
     /* The exact twist. The window test before this one allows 12 dB / 7 dB, since a
-     * 10 ms window misreads levels by up to 2.5 dB; here Q.24's -8 / +4 dB get 1 dB of
+     * 10 ms window misreads levels by up to 2.5 dB; here Q.24's -8 / +4 dB get 0.5 dB of
      * margin. That rejects, for instance, a musical note whose octave lands on a row
      * frequency 6 dB below a note on a column frequency. */
     double twist_db = 20.0 * log10(level[1] / level[0]);
