@@ -2,8 +2,8 @@
  *
  * Bit-exact with the ITU-T tables and with SpanDSP's linear_to_ulaw() and friends (the
  * tests compare all 65536 inputs). Encoding looks a 16-bit sample up in a 64 KiB table,
- * decoding a code in a 256-entry table; the tables are built once when the program loads,
- * before main(), and only read afterwards. */
+ * decoding a code in a 256-entry table. The tables are const arrays generated at build
+ * time (dsp/g711_gen.c), so there is nothing to initialise and they are read-only. */
 #ifndef MD_DSP_G711_H
 #define MD_DSP_G711_H
 
@@ -12,10 +12,10 @@
 
 #define MD_G711_FRAME 160   /* samples in 20 ms at 8 kHz, the usual frame */
 
-extern uint8_t md_ulaw_enc_table[65536];
-extern uint8_t md_alaw_enc_table[65536];
-extern int16_t md_ulaw_dec_table[256];
-extern int16_t md_alaw_dec_table[256];
+extern const uint8_t md_ulaw_enc_table[65536];
+extern const uint8_t md_alaw_enc_table[65536];
+extern const int16_t md_ulaw_dec_table[256];
+extern const int16_t md_alaw_dec_table[256];
 
 static inline uint8_t md_ulaw_encode1(int16_t s)
 {

@@ -6,6 +6,11 @@
 #include "dsp/g711.h"
 #include "tests/check.h"
 
+/* The tables are const (generated at build time), so nothing can scribble on them. */
+_Static_assert(__builtin_types_compatible_p(__typeof__(&md_ulaw_enc_table[0]), const uint8_t *) &&
+               __builtin_types_compatible_p(__typeof__(&md_alaw_dec_table[0]), const int16_t *),
+               "G.711 tables must be const");
+
 int main(void)
 {
     int bad_ue = 0, bad_ae = 0;
@@ -57,6 +62,20 @@ int main(void)
     for (int i = 0; i < MD_G711_FRAME; i++)
         bad += code[i] != md_alaw_encode1(pcm[i]) || back[i] != md_alaw_decode1(code[i]);
     CHECK(bad == 0);
+
+    /* Any length, including 0 and odd ones, writes exactly n outputs. */
+    for (size_t n = 0; n < 40; n += 3) {
+        uint8_t c[48];
+        int16_t d[48];
+        memset(c, 0xA5, sizeof(c));
+        memset(d, 0x5A, sizeof(d));
+        md_alaw_encode(c, pcm, n);
+        md_ulaw_decode(d, c, n);
+        int ok = c[n] == 0xA5 && (uint16_t)d[n] == 0x5A5A;
+        for (size_t i = 0; i < n; i++)
+            ok &= c[i] == md_alaw_encode1(pcm[i]) && d[i] == md_ulaw_decode1(c[i]);
+        CHECKF(ok, "length %zu", n);
+    }
 
     /* Quantisation error stays within half a step of the segment (G.711's promise). */
     int worst = 0;
