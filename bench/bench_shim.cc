@@ -50,12 +50,23 @@ extern "C" void md_bench_skip(md_bench_state_t *st, const char *why)
     st->state->SkipWithError(why);
 }
 
+static bool any_failed;
+
+extern "C" void md_bench_fail(md_bench_state_t *st, const char *why)
+{
+    any_failed = true;
+    st->state->SkipWithError(why);
+}
+
 extern "C" int md_bench_main(int argc, char **argv)
 {
     benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv))
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
+        benchmark::Shutdown();
         return 2;
-    benchmark::RunSpecifiedBenchmarks();
+    }
+    // Returns how many benchmarks matched; none (a bad regex included) was reported.
+    size_t ran = benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
-    return 0;
+    return (ran == 0 || any_failed) ? 1 : 0;
 }

@@ -41,7 +41,14 @@ void md_bench_resume_timing(md_bench_state_t *st);
 /* Marks the benchmark as skipped with a reason (for example, a path the CPU lacks). */
 void md_bench_skip(md_bench_state_t *st, const char *why);
 
-/* Parses Google Benchmark's options, runs what was registered; returns the exit status. */
+/* Marks the benchmark as failed (wrong output, set-up error): shown like a skip, and
+ * md_bench_main() then returns 1, so a smoke run in CI catches a kernel that got fast
+ * by doing the wrong thing. */
+void md_bench_fail(md_bench_state_t *st, const char *why);
+
+/* Parses Google Benchmark's options, runs what was registered; returns the exit status:
+ * 0, 1 if a benchmark failed or the filter matched none (a typo should not pass as a
+ * run), 2 for an unknown option. */
 int md_bench_main(int argc, char **argv);
 
 #ifdef __cplusplus

@@ -9,9 +9,11 @@
  * Both DTMF benchmarks run on the same signal: per channel 8 s of audio with a digit
  * (70 ms, -10 dBm0 per tone) every second and syllable-modulated noise (speech-like
  * level changes at -25 dBm0) in between, each channel starting at a different point. */
+#include <errno.h>
 #include <math.h>
 #include <spandsp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +28,10 @@
 #define SIGNAL_SECONDS 8
 #define SIGNAL_SAMPLES (8000 * SIGNAL_SECONDS)
 
+#define TONE_START 4000   /* in each second of the signal */
+#define TONE_LEN 560
+static const char signal_digits[] = "159#26*0";
+
 static int16_t *signal_pcm;   /* SIGNAL_SAMPLES + one frame of wrap-around */
 
 static uint32_t rng = 2463534242u;
@@ -38,10 +44,11 @@ static double urand(void)
     return rng / 4294967296.0;
 }
 
-static void make_signal(void)
+static int make_signal(void)
 {
-    static const char digits[] = "159#26*0";
     signal_pcm = calloc(SIGNAL_SAMPLES + FRAME, sizeof(int16_t));
+    if (!signal_pcm)
+        return -ENOMEM;
     double lp = 0;
     for (int i = 0; i < SIGNAL_SAMPLES; i++) {
         /* Noise, low-passed a little, with a 4 Hz syllable envelope. */
@@ -50,12 +57,13 @@ static void make_signal(void)
         signal_pcm[i] = (int16_t)(md_dbm0_to_amplitude(-25) * 2.5 * lp * env);
     }
     for (int k = 0; k < SIGNAL_SECONDS; k++) {
-        int16_t tone[560];
-        md_tone_dial(tone, 560, (char[]){ digits[k], 0 }, -10, 0, 70, 0);
-        for (int i = 0; i < 560; i++)
-            signal_pcm[k * 8000 + 4000 + i] = tone[i];
+        int16_t tone[TONE_LEN];
+        md_tone_dial(tone, TONE_LEN, (char[]){ signal_digits[k], 0 }, -10, 0, 70, 0);
+        for (int i = 0; i < TONE_LEN; i++)
+            signal_pcm[k * 8000 + TONE_START + i] = tone[i];
     }
     memcpy(signal_pcm + SIGNAL_SAMPLES, signal_pcm, FRAME * sizeof(int16_t));
+    return 0;
 }
 
 #define SIGNAL_PERIOD (SIGNAL_SAMPLES / FRAME * FRAME)
@@ -88,32 +96,104 @@ static const int16_t *cursor_next(cursor_t *cur, int c)
     return p;
 }
 
-static int spandsp_digits;
+/* ---- DTMF ----
+ *
+ * Both detectors are checked after the timed loop, channel by channel: every digit
+ * reported must be the one being played when it was reported, and the count must lie
+ * between the tones fed whole (with 130 ms to spare for the decision) and the tones
+ * fed at all. A detector that got fast by missing digits, or by reporting speech as
+ * digits, fails the run (and the smoke test in CI) instead of posting a good number. */
+
+
+/* How many tones start before sample x of a channel's (unwrapped) walk. */
+static long tones_before(long x)
+{
+    return x <= TONE_START ? 0 : (x - TONE_START + 7999) / 8000;
+}
+
+typedef struct {
+    long start;       /* where the channel's walk starts in the signal */
+    long fed;         /* samples given to its detector so far */
+    long digits;      /* digits reported */
+    long wrong;       /* reported while another digit (or none) was playing */
+} dtmf_check_t;
+
+static void dtmf_check_init(dtmf_check_t *k, int c)
+{
+    memset(k, 0, sizeof(*k));
+    k->start = ((long)c * 1237) % SIGNAL_PERIOD;
+}
+
+/* A digit reported after k->fed samples: the tone that started last (a detector reports
+ * within a few hundred ms of a start, and tones are a second apart). */
+static void dtmf_check_digit(dtmf_check_t *k, char d)
+{
+    long at = k->start + k->fed;
+    long j = tones_before(at + 1) - 1;   /* the last tone starting at or before 'at' */
+    k->digits++;
+    if (j < 0 || signal_digits[j % 8] != d)
+        k->wrong++;
+}
+
+/* Returns 0, or fills msg and returns -1. */
+static int dtmf_check_end(const dtmf_check_t *k, int nch, long *total, char *msg, size_t cap)
+{
+    long sum = 0;
+    for (int c = 0; c < nch; c++) {
+        long o = k[c].start, e = o + k[c].fed;
+        long lo = e - TONE_LEN - 1040 > o ? tones_before(e - TONE_LEN - 1040 + 1) - tones_before(o) : 0;
+        long hi = tones_before(e) - tones_before(o - TONE_LEN + 1);
+        sum += k[c].digits;
+        if (k[c].wrong || k[c].digits < lo || k[c].digits > hi) {
+            snprintf(msg, cap, "channel %d: %ld digits (%ld wrong), expected %ld to %ld", c,
+                     k[c].digits, k[c].wrong, lo, hi);
+            return -1;
+        }
+    }
+    *total = sum;
+    return 0;
+}
+
+static dtmf_check_t spandsp_check[NCH];
 
 static void spandsp_cb(void *user, const char *d, int len)
 {
-    (void)user;
-    (void)d;
-    spandsp_digits += len;
+    for (int i = 0; i < len; i++)
+        dtmf_check_digit(user, d[i]);
 }
 
 static void bm_dtmf_spandsp(md_bench_state_t *st, void *arg)
 {
     (void)arg;
     dtmf_rx_state_t *rx[NCH];
-    for (int c = 0; c < NCH; c++)
-        rx[c] = dtmf_rx_init(NULL, spandsp_cb, NULL);
+    for (int c = 0; c < NCH; c++) {
+        dtmf_check_init(&spandsp_check[c], c);
+        rx[c] = dtmf_rx_init(NULL, spandsp_cb, &spandsp_check[c]);
+        if (!rx[c]) {
+            while (c-- > 0)
+                dtmf_rx_free(rx[c]);
+            md_bench_fail(st, "dtmf_rx_init failed");
+            return;
+        }
+    }
     long f = 0;
     cursor_t cur;
     cursor_init(&cur);
-    spandsp_digits = 0;
     while (md_bench_keep_running(st)) {
-        for (int c = 0; c < NCH; c++)
+        for (int c = 0; c < NCH; c++) {
+            /* Counted before the call: a digit found in this frame is dated at its end. */
+            spandsp_check[c].fed += FRAME;
             dtmf_rx(rx[c], cursor_next(&cur, c), FRAME);
+        }
         f++;
     }
     md_bench_set_items_per_iteration(st, NCH);
-    md_bench_counter(st, "digits_per_channel_second", spandsp_digits / (double)NCH / (f * 0.02 + 1e-9));
+    char msg[128];
+    long digits;
+    if (dtmf_check_end(spandsp_check, NCH, &digits, msg, sizeof(msg)) != 0)
+        md_bench_fail(st, msg);
+    else
+        md_bench_counter(st, "digits_per_channel_second", digits / (double)NCH / (f * 0.02));
     for (int c = 0; c < NCH; c++)
         dtmf_rx_free(rx[c]);
 }
@@ -126,13 +206,15 @@ static void bm_dtmf_medley(md_bench_state_t *st, void *arg)
         return;
     }
     static md_dtmf_rx_t rx[NCH];
+    static dtmf_check_t check[NCH];
     md_dtmf_rx_t *rp[NCH];
     const int16_t *xp[NCH];
     for (int c = 0; c < NCH; c++) {
         md_dtmf_rx_init(&rx[c]);
         rp[c] = &rx[c];
+        dtmf_check_init(&check[c], c);
     }
-    long f = 0, digits = 0;
+    long f = 0;
     cursor_t cur;
     cursor_init(&cur);
     while (md_bench_keep_running(st)) {
@@ -141,73 +223,125 @@ static void bm_dtmf_medley(md_bench_state_t *st, void *arg)
         md_dtmf_rx_process(rp, xp, NCH, FRAME, isa);
         for (int c = 0; c < NCH; c++) {
             md_dtmf_event_t ev;
+            check[c].fed += FRAME;
             while (md_dtmf_rx_event(&rx[c], &ev))
-                digits += ev.kind == MD_DTMF_END;
+                if (ev.kind == MD_DTMF_BEGIN)
+                    dtmf_check_digit(&check[c], ev.digit);
         }
         f++;
     }
     md_bench_set_items_per_iteration(st, NCH);
-    md_bench_counter(st, "digits_per_channel_second", digits / (double)NCH / (f * 0.02 + 1e-9));
+    char msg[128];
+    long digits;
+    if (dtmf_check_end(check, NCH, &digits, msg, sizeof(msg)) != 0)
+        md_bench_fail(st, msg);
+    else
+        md_bench_counter(st, "digits_per_channel_second", digits / (double)NCH / (f * 0.02));
 }
 
 /* ---- G.711 ---- */
 
 enum { G711_ULAW_ENC, G711_ULAW_DEC, G711_ALAW_ENC, G711_ALAW_DEC };
 
+static uint8_t g711_code[NCH][FRAME];
+static int16_t g711_out[NCH][FRAME];
+
+/* Input codes for the decoders: each channel's frame, encoded by SpanDSP. */
+static void g711_prepare(int which)
+{
+    for (int c = 0; c < NCH; c++) {
+        const int16_t *x = frame_of(c, 0);
+        for (int i = 0; i < FRAME; i++)
+            g711_code[c][i] = which == G711_ULAW_DEC ? linear_to_ulaw(x[i]) : linear_to_alaw(x[i]);
+    }
+}
+
+/* After the timed loop: the output must be what SpanDSP's per-sample functions give
+ * (tests/codec checks all 65536 inputs; this proves the timed loop did the work). */
+static void g711_verify(md_bench_state_t *st, int which)
+{
+    long bad = 0;
+    for (int c = 0; c < NCH; c++) {
+        const int16_t *x = frame_of(c, 0);
+        for (int i = 0; i < FRAME; i++) {
+            switch (which) {
+            case G711_ULAW_ENC:
+                bad += g711_code[c][i] != linear_to_ulaw(x[i]);
+                break;
+            case G711_ULAW_DEC:
+                bad += g711_out[c][i] != ulaw_to_linear(g711_code[c][i]);
+                break;
+            case G711_ALAW_ENC:
+                bad += g711_code[c][i] != linear_to_alaw(x[i]);
+                break;
+            default:
+                bad += g711_out[c][i] != alaw_to_linear(g711_code[c][i]);
+                break;
+            }
+        }
+    }
+    if (bad) {
+        char msg[64];
+        snprintf(msg, sizeof(msg), "%ld samples differ from SpanDSP's G.711", bad);
+        md_bench_fail(st, msg);
+    }
+}
+
 static void bm_g711_medley(md_bench_state_t *st, void *arg)
 {
     int which = (int)(intptr_t)arg;
-    static uint8_t code[NCH][FRAME];
-    static int16_t out[NCH][FRAME];
-    md_ulaw_encode(code[0], signal_pcm, FRAME);
+    g711_prepare(which);
+    memset(g711_out, 0, sizeof(g711_out));
+    if (which == G711_ULAW_ENC || which == G711_ALAW_ENC)
+        memset(g711_code, 0, sizeof(g711_code));
     while (md_bench_keep_running(st)) {
         for (int c = 0; c < NCH; c++) {
             switch (which) {
             case G711_ULAW_ENC:
-                md_ulaw_encode(code[c], frame_of(c, 0), FRAME);
+                md_ulaw_encode(g711_code[c], frame_of(c, 0), FRAME);
                 break;
             case G711_ULAW_DEC:
-                md_ulaw_decode(out[c], code[c], FRAME);
+                md_ulaw_decode(g711_out[c], g711_code[c], FRAME);
                 break;
             case G711_ALAW_ENC:
-                md_alaw_encode(code[c], frame_of(c, 0), FRAME);
+                md_alaw_encode(g711_code[c], frame_of(c, 0), FRAME);
                 break;
             default:
-                md_alaw_decode(out[c], code[c], FRAME);
+                md_alaw_decode(g711_out[c], g711_code[c], FRAME);
                 break;
             }
         }
-        __asm__ volatile("" : : "r"(code), "r"(out) : "memory");
+        __asm__ volatile("" : : "r"(g711_code), "r"(g711_out) : "memory");
     }
     md_bench_set_items_per_iteration(st, NCH);
+    g711_verify(st, which);
 }
 
 static void bm_g711_spandsp(md_bench_state_t *st, void *arg)
 {
     int which = (int)(intptr_t)arg;
-    static uint8_t code[NCH][FRAME];
-    static int16_t out[NCH][FRAME];
+    g711_prepare(which);
     while (md_bench_keep_running(st)) {
         for (int c = 0; c < NCH; c++) {
             const int16_t *x = frame_of(c, 0);
             for (int i = 0; i < FRAME; i++) {
                 switch (which) {
                 case G711_ULAW_ENC:
-                    code[c][i] = linear_to_ulaw(x[i]);
+                    g711_code[c][i] = linear_to_ulaw(x[i]);
                     break;
                 case G711_ULAW_DEC:
-                    out[c][i] = ulaw_to_linear(code[c][i]);
+                    g711_out[c][i] = ulaw_to_linear(g711_code[c][i]);
                     break;
                 case G711_ALAW_ENC:
-                    code[c][i] = linear_to_alaw(x[i]);
+                    g711_code[c][i] = linear_to_alaw(x[i]);
                     break;
                 default:
-                    out[c][i] = alaw_to_linear(code[c][i]);
+                    g711_out[c][i] = alaw_to_linear(g711_code[c][i]);
                     break;
                 }
             }
         }
-        __asm__ volatile("" : : "r"(code), "r"(out) : "memory");
+        __asm__ volatile("" : : "r"(g711_code), "r"(g711_out) : "memory");
     }
     md_bench_set_items_per_iteration(st, NCH);
 }
@@ -220,7 +354,10 @@ int main(int argc, char **argv)
     static const char *g711_names[] = { "ulaw_encode", "ulaw_decode", "alaw_encode", "alaw_decode" };
     static char names[3][32], g711[2][4][40];
 
-    make_signal();
+    if (make_signal() != 0) {
+        fprintf(stderr, "medley-microbench: out of memory for the test signal\n");
+        return 1;
+    }
     md_bench_register("dtmf/spandsp", bm_dtmf_spandsp, NULL);
     for (int isa = 0; isa < MD_ISA_COUNT; isa++) {
         snprintf(names[isa], sizeof(names[isa]), "dtmf/medley/%s", md_isa_name((md_isa_t)isa));

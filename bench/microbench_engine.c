@@ -3,6 +3,7 @@
  * the media tick: take the frame, decode G.711, run the batched in-band DTMF detector.
  * 1024 channels, one frame each per iteration; items are channel-frames. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,13 +27,19 @@ static void bm_engine_rx(md_bench_state_t *st, void *arg)
     static uint8_t frames[NCH][256];
     static uint16_t flen[NCH];
     md_chan_table_t t;
-    md_chan_table_init(&t, chans, NCH, 20000);
+    if (!chans || !media || !events || !peers || md_chan_table_init(&t, chans, NCH, 20000) != 0) {
+        md_bench_fail(st, "set-up failed (memory or channel table)");
+        goto out;
+    }
     md_event_ring_init(events);
     md_chan_params_t prm = { .codec = MD_CODEC_PCMU, .pt = 0, .event_pt = 101, .jb_depth = 2,
                              .learn = 1 };
     for (int c = 0; c < NCH; c++) {
         uint16_t port;
-        md_chan_create(&t, &prm, &port);
+        if (md_chan_create(&t, &prm, &port) < 0) {
+            md_bench_fail(st, "md_chan_create failed");
+            goto out;
+        }
         md_media_init(&media[c], 1, 0);
         md_tx_template_t *p = &peers[c];
         memset(p, 0, sizeof(*p));
@@ -49,12 +56,14 @@ static void bm_engine_rx(md_bench_state_t *st, void *arg)
     }
     md_worker_media_t w = { .table = &t, .media = media, .events = events,
                             .isa = md_cpu_default_isa() };
-    /* Speech-like audio with a digit now and then, encoded once per channel phase. */
-    int16_t pcm[160];
+    /* Noise, with a 60 ms digit '5' (one continuous tone over frames 10-12) in every
+     * second, encoded once; channel c starts c frames into the cycle. */
+    int16_t pcm[160], tone[480];
     uint8_t ulaw[50][160];
+    md_tone_dial(tone, 480, "5", -10, 0, 60, 0);
     for (int k = 0; k < 50; k++) {
-        if (k == 10 || k == 11 || k == 12) {
-            md_tone_dial(pcm, 160, "5", -10, 0, 20, 0);
+        if (k >= 10 && k <= 12) {
+            memcpy(pcm, tone + (k - 10) * 160, sizeof(pcm));
         } else {
             for (int i = 0; i < 160; i++)
                 pcm[i] = (int16_t)(((k * 160 + i) * 7919 % 2001) - 1000);
@@ -62,7 +71,7 @@ static void bm_engine_rx(md_bench_state_t *st, void *arg)
         md_ulaw_encode(ulaw[k], pcm, 160);
     }
     uint64_t now = 0;
-    long f = 0;
+    long f = 0, digits = 0, wrong = 0;
     while (md_bench_keep_running(st)) {
         md_bench_pause_timing(st);   /* building the frames is the peer's work */
         for (int c = 0; c < NCH; c++) {
@@ -82,13 +91,34 @@ static void bm_engine_rx(md_bench_state_t *st, void *arg)
         }
         md_media_tick(&w, now);
         md_event_t ev;
-        while (md_event_pop(events, &ev))
-            ;
+        while (md_event_pop(events, &ev)) {
+            digits += ev.type == MD_EV_DIGIT;
+            wrong += ev.type != MD_EV_DIGIT || ev.digit != '5' || ev.source != MD_DIGIT_INBAND;
+        }
         now += 20;
         f++;
     }
     md_bench_set_items_per_iteration(st, NCH);
     md_bench_counter(st, "bytes_per_channel", (double)(sizeof(md_channel_t) + sizeof(md_media_t)));
+    /* Channel c sends the tone in iterations f with (f + c) % 50 in 10..12, so its tones
+     * start at s0 + 50 m (s0 = (10 - c) mod 50). Whole tones with 10 frames to spare for
+     * the jitter buffer and the detector must be reported; a tone cut by the start of
+     * the run (c % 50 is 11 or 12) may be. */
+    long lo = 0, hi = 0;
+    for (int c = 0; c < NCH; c++) {
+        long s0 = (10 - c % 50 + 50) % 50;
+        lo += f - 13 >= s0 ? (f - 13 - s0) / 50 + 1 : 0;
+        hi += (f - 1 >= s0 ? (f - 1 - s0) / 50 + 1 : 0) + (c % 50 == 11 || c % 50 == 12);
+    }
+    if (wrong || digits < lo || digits > hi || events->lost) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "%ld digits (%ld wrong events, %llu lost), expected %ld to %ld",
+                 digits, wrong, (unsigned long long)events->lost, lo, hi);
+        md_bench_fail(st, msg);
+    } else {
+        md_bench_counter(st, "digits", (double)digits);
+    }
+out:
     free(chans);
     free(media);
     free(events);

@@ -48,6 +48,18 @@ static void bm_mix_conference(md_bench_state_t *st, void *arg)
         __asm__ volatile("" : : "r"(out) : "memory");
     }
     md_bench_set_items_per_iteration(st, NCONF);
+    /* Everyone hears everyone else, saturated. */
+    for (int k = 0; k < NCONF; k++)
+        for (int i = 0; i < FRAME; i++) {
+            int32_t v = 0;
+            for (int j = 0; j < NCONF; j++)
+                v += j == k ? 0 : in[j][i];
+            v = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+            if (out[k][i] != v) {
+                md_bench_fail(st, "mixer output is not the sum of the others");
+                return;
+            }
+        }
 }
 
 static void bm_mix_gain(md_bench_state_t *st, void *arg)
@@ -55,7 +67,10 @@ static void bm_mix_gain(md_bench_state_t *st, void *arg)
     (void)arg;
     int16_t frame[FRAME];
     md_gain_t g;
-    md_gain_from_db(-6, &g);
+    if (md_gain_from_db(-6, &g) != 0) {
+        md_bench_fail(st, "md_gain_from_db(-6) failed");
+        return;
+    }
     make_voice(8000);
     while (md_bench_keep_running(st)) {
         for (int i = 0; i < FRAME; i++)
@@ -64,6 +79,12 @@ static void bm_mix_gain(md_bench_state_t *st, void *arg)
         __asm__ volatile("" : : "r"(frame) : "memory");
     }
     md_bench_set_items_per_iteration(st, 1);
+    /* -6 dB is a factor of 0.501: allow the rounding of the gain's fixed point. */
+    for (int i = 0; i < FRAME; i++)
+        if (fabs(frame[i] - voice_frames[3][i] * 0.50119) > 1.0 + abs(voice_frames[3][i]) * 1e-3) {
+            md_bench_fail(st, "gain output is not the input at -6 dB");
+            return;
+        }
 }
 
 static void bm_opus(md_bench_state_t *st, void *arg)
@@ -72,28 +93,46 @@ static void bm_opus(md_bench_state_t *st, void *arg)
     unsigned rate = (mode & 2) ? 16000 : 8000;
     size_t need = md_opus_memory_size(rate);
     void *mem = aligned_alloc(16, (need + 15) & ~(size_t)15);
-    md_opus_t o;
-    uint8_t pkt[50][MD_OPUS_MAX_PACKET];
+    static md_opus_t o;
+    static uint8_t pkt[50][MD_OPUS_MAX_PACKET];
     int len[50];
     int16_t pcm[320];
+    if (!mem) {
+        md_bench_fail(st, "out of memory for the Opus state");
+        return;
+    }
     make_voice(rate);
     if (md_opus_init(&o, mem, need, rate, rate == 8000 ? 16000 : 24000, 10) != 0) {
-        md_bench_skip(st, "opus init failed");
+        md_bench_fail(st, "md_opus_init failed");
         free(mem);
         return;
     }
-    for (int k = 0; k < 50; k++)
+    for (int k = 0; k < 50; k++) {
         len[k] = md_opus_encode(&o, voice_frames[k], pkt[k], sizeof(pkt[k]));
-    long f = 0;
+        if (len[k] <= 0) {
+            md_bench_fail(st, "md_opus_encode failed while preparing packets");
+            free(mem);
+            return;
+        }
+    }
+    long f = 0, bad = 0, bytes = 0;
     while (md_bench_keep_running(st)) {
-        int k = (int)(f++ % 50);
-        if (mode & 1)
-            md_opus_decode(&o, pkt[k], (size_t)len[k], pcm);
-        else
-            md_opus_encode(&o, voice_frames[k], pkt[0], sizeof(pkt[0]));
+        int k = (int)(f++ % 50), r;
+        if (mode & 1) {
+            r = md_opus_decode(&o, pkt[k], (size_t)len[k], pcm);
+            bad += r != (int)rate / 50;
+        } else {
+            r = md_opus_encode(&o, voice_frames[k], pkt[0], sizeof(pkt[0]));
+            bad += r <= 0;
+            bytes += r;
+        }
         __asm__ volatile("" : : "r"(pcm), "r"(pkt) : "memory");
     }
     md_bench_set_items_per_iteration(st, 1);
+    if (bad)
+        md_bench_fail(st, "an Opus call failed in the timed loop");
+    else if (!(mode & 1))
+        md_bench_counter(st, "bytes_per_frame", bytes / (double)f);
     free(mem);
 }
 
