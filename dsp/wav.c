@@ -95,10 +95,23 @@ static int parse_fmt(const uint8_t *p, uint32_t size, md_wav_info_t *info, char 
     unsigned align = rd16(p + 12);
 
     if (tag == WAVE_FORMAT_EXTENSIBLE) {
+        /* The real tag is the first field of the sub-format GUID; the rest of the GUID
+         * is the fixed KSDATAFORMAT_SUBTYPE tail for the GUIDs that wrap a format tag. */
+        static const uint8_t guid_tail[12] = { 0, 0, 0x00, 0x00, 0x10, 0x00,
+                                               0x80, 0x00, 0x00, 0xAA, 0x00, 0x38 };
         if (size < 40)
             return fail(err, errlen, -EINVAL,
                         "truncated extensible fmt chunk (%u bytes, need 40)", size);
-        tag = rd16(p + 24);   /* first two bytes of the sub-format GUID */
+        if (rd16(p + 16) < 22)
+            return fail(err, errlen, -EINVAL,
+                        "extensible fmt extension too short (%u bytes, need 22)", rd16(p + 16));
+        if (memcmp(p + 26, guid_tail, sizeof(guid_tail)) != 0 || p[38] != 0x9B ||
+            p[39] != 0x71)
+            return fail(err, errlen, -ENOTSUP, "unsupported extensible sub-format GUID");
+        if (rd16(p + 18) > bits)
+            return fail(err, errlen, -EINVAL, "bad valid bits %u in %u-bit samples",
+                        rd16(p + 18), bits);
+        tag = rd16(p + 24);
     }
     if (tag != MD_WAV_PCM16 && tag != MD_WAV_ALAW && tag != MD_WAV_ULAW)
         return fail(err, errlen, -ENOTSUP,
@@ -140,6 +153,7 @@ int md_wav_parse(const uint8_t *buf, size_t len, md_wav_info_t *info, int16_t **
     if (memcmp(buf, "RIFF", 4) != 0 || memcmp(buf + 8, "WAVE", 4) != 0)
         return fail(err, errlen, -EINVAL, "not a RIFF/WAVE file");
 
+    uint32_t riff_size = rd32(buf + 4);
     size_t off = 12;
     while (data == NULL) {
         if (len - off < 8) {
@@ -166,10 +180,17 @@ int md_wav_parse(const uint8_t *buf, size_t len, md_wav_info_t *info, int16_t **
         } else if (memcmp(id, "data", 4) == 0) {
             if (!have_fmt)
                 return fail(err, errlen, -EINVAL, "data chunk before fmt chunk");
-            /* A streaming writer that never came back leaves 0 or 0xFFFFFFFF; a cut
-             * file has less than announced. Either way, take what is there. */
+            /* A cut file, or a streaming writer that never came back to patch the size
+             * (0xFFFFFFFF, or anything too big), has less than announced: take what is
+             * there. A size of 0 is ambiguous: an empty recording, or one whose writer
+             * left its header as first written. Such a writer leaves the RIFF size at
+             * 0, 0xFFFFFFFF or the header alone; a RIFF size that reaches past this
+             * header means chunks follow an empty data chunk, and they are no audio. */
             data = buf + off;
-            data_len = (size == 0 || size > avail) ? avail : size;
+            data_len = size > avail ? avail : size;
+            if (size == 0 && (riff_size == 0 || riff_size == 0xFFFFFFFF ||
+                              (uint64_t)riff_size + 8 <= off))
+                data_len = avail;
             break;
         } else if (size > avail) {
             return fail(err, errlen, -EINVAL, "truncated '%c%c%c%c' chunk at byte %zu",

@@ -2,7 +2,7 @@
  *
  * Reading accepts what real writers produce (extra chunks before or after the data,
  * WAVE_FORMAT_EXTENSIBLE, odd chunk padding, a data size left at 0 or 0xFFFFFFFF by a
- * streaming writer, a final partial frame) and rejects everything else with a message
+ * streaming writer, a file cut short, a final partial frame) and rejects everything else with a message
  * that names the problem. It never reads outside the buffer it is given. */
 #ifndef MD_DSP_WAV_H
 #define MD_DSP_WAV_H

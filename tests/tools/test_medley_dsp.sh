@@ -33,6 +33,28 @@ done
 check "quiet file runs" "$tool" dtmf "$work/q.wav" >"$work/out"
 check "quiet file prints nothing" [ ! -s "$work/out" ]
 
+# Files from another writer (sox) in every supported format, rate and channel count:
+# medley-dsp reads the right format, rate, channels and length. And the other way: sox
+# reads medley's files as what they claim to be.
+for enc in signed-integer:16:pcm16 u-law:8:ulaw a-law:8:alaw; do
+    e=${enc%%:*}; rest=${enc#*:}; bits=${rest%%:*}; name=${rest#*:}
+    for rate in 8000 16000; do
+        for ch in 1 2; do
+            sox -n -r $rate -c $ch -e $e -b $bits "$work/s.wav" synth 0.25 sine 440
+            "$tool" info "$work/s.wav" >"$work/out" 2>"$work/err"
+            check "info on sox $name $rate $ch: exit status" [ $? -eq 0 ]
+            check "info on sox $name $rate $ch: fields" [ "$(cut -f2 "$work/out" | tr '\n' ' ')" = "$name $rate $ch $((rate / 4)) 250 " ]
+        done
+    done
+done
+for opt in "" --ulaw --alaw; do
+    "$tool" dial "123" "$work/m.wav" --on 50 --off 50 $opt
+    check "sox reads medley's file ($opt): length" [ "$(sox --i -s "$work/m.wav")" = 2400 ]
+    check "sox reads medley's file ($opt): rate" [ "$(sox --i -r "$work/m.wav")" = 8000 ]
+    case $opt in --ulaw) want=u-law ;; --alaw) want=a-law ;; *) want="signed integer pcm" ;; esac
+    check "sox reads medley's file ($opt): encoding" sh -c "sox --i -e '$work/m.wav' | tr A-Z a-z | grep -q '^$want'"
+done
+
 expect_error() {   # expect_error DESCRIPTION WORD-IN-MESSAGE ARGS...
     desc=$1
     word=$2
