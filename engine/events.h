@@ -21,6 +21,7 @@ typedef enum {
 typedef struct {
     md_event_type_t type;
     uint32_t channel;       /* channel id */
+    uint32_t slot;          /* the channel's slot in its worker's table */
     char digit;
     uint8_t source;         /* md_digit_source_t */
     uint64_t start_ms;      /* on the worker's clock */

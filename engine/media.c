@@ -59,10 +59,37 @@ void md_media_unbridge(md_worker_media_t *w, uint32_t a)
 
 void md_media_play(md_media_t *m, const md_prompt_t *p, unsigned loops, int barge_in)
 {
+    md_play_item_t item = { .prompt = p, .loops = (uint16_t)(loops > 65535 ? 65535 : loops) };
+    if (p == NULL) {
+        md_media_stop(m);
+        return;
+    }
+    m->list[0] = item;
+    m->list_len = 1;
+    m->list_pos = 0;
+    m->gap_left = 0;
     m->play = p;
     m->play_pos = 0;
     m->loops_left = loops > 0 ? loops - 1 : 0;
     m->barge_in = barge_in;
+}
+
+int md_media_play_list(md_media_t *m, const md_play_item_t *items, unsigned n, int barge_in)
+{
+    if (n == 0 || n > MD_PLAY_MAX)
+        return -EINVAL;
+    for (unsigned i = 0; i < n; i++)
+        if (items[i].prompt == NULL || items[i].prompt->samples == 0)
+            return -EINVAL;
+    memcpy(m->list, items, n * sizeof(items[0]));
+    m->list_len = n;
+    m->list_pos = 0;
+    m->gap_left = 0;
+    m->play = items[0].prompt;
+    m->play_pos = 0;
+    m->loops_left = items[0].loops > 0 ? items[0].loops - 1u : 0;
+    m->barge_in = barge_in;
+    return 0;
 }
 
 void md_media_stop(md_media_t *m)
@@ -72,7 +99,8 @@ void md_media_stop(md_media_t *m)
 
 static void prompt_done(md_worker_media_t *w, const md_channel_t *ch, md_media_t *m, char digit)
 {
-    md_event_t ev = { .type = MD_EV_PROMPT_DONE, .channel = ch->id, .digit = digit };
+    md_event_t ev = { .type = MD_EV_PROMPT_DONE, .channel = ch->id,
+                      .slot = (uint32_t)(ch - w->table->chans), .digit = digit };
     md_event_push(w->events, &ev);
     m->play = NULL;
 }
@@ -82,6 +110,13 @@ static void play_frame(md_worker_media_t *w, const md_channel_t *ch, md_media_t 
 {
     size_t filled = 0;
     while (m->play != NULL && filled < MD_FRAME) {
+        if (m->gap_left > 0) {
+            size_t g = m->gap_left < MD_FRAME - filled ? m->gap_left : MD_FRAME - filled;
+            memset(m->out + filled, 0, g * sizeof(int16_t));
+            filled += g;
+            m->gap_left -= (uint32_t)g;
+            continue;
+        }
         size_t n = m->play->samples - m->play_pos;
         if (n > MD_FRAME - filled)
             n = MD_FRAME - filled;
@@ -92,6 +127,12 @@ static void play_frame(md_worker_media_t *w, const md_channel_t *ch, md_media_t 
             if (m->loops_left > 0) {
                 m->loops_left--;
                 m->play_pos = 0;
+            } else if (m->list_pos + 1 < m->list_len) {
+                const md_play_item_t *next = &m->list[++m->list_pos];
+                m->gap_left = (uint32_t)m->list[m->list_pos - 1].gap_ms * 8;
+                m->play = next->prompt;
+                m->play_pos = 0;
+                m->loops_left = next->loops > 0 ? next->loops - 1u : 0;
             } else {
                 prompt_done(w, ch, m, 0);
             }
@@ -107,7 +148,8 @@ static void push_digit(md_worker_media_t *w, const md_channel_t *ch, char digit,
     md_media_t *m = &w->media[ch - w->table->chans];
     if (m->play != NULL && m->barge_in)
         prompt_done(w, ch, m, digit);
-    md_event_t ev = { .type = MD_EV_DIGIT, .channel = ch->id, .digit = digit,
+    md_event_t ev = { .type = MD_EV_DIGIT, .channel = ch->id,
+                      .slot = (uint32_t)(ch - w->table->chans), .digit = digit,
                       .source = (uint8_t)source, .start_ms = start_ms,
                       .duration_ms = duration_ms };
     md_event_push(w->events, &ev);
@@ -187,7 +229,8 @@ unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
         /* No media. */
         if (m->no_media_ms && ch->learnt && !m->no_media_sent &&
             now_ms * 8 - ch->last_rx > (uint64_t)m->no_media_ms * 8) {
-            md_event_t ev = { .type = MD_EV_NO_MEDIA, .channel = ch->id };
+            md_event_t ev = { .type = MD_EV_NO_MEDIA, .channel = ch->id,
+                              .slot = (uint32_t)(ch - w->table->chans) };
             md_event_push(w->events, &ev);
             m->no_media_sent = 1;
         } else if (now_ms * 8 - ch->last_rx <= (uint64_t)m->no_media_ms * 8) {
@@ -253,7 +296,8 @@ unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
         m->overlay_pos += n;
         m->have_out = 1;
         if (m->overlay_pos == m->overlay->samples) {
-            md_event_t ev = { .type = MD_EV_PROMPT_DONE, .channel = t->chans[i].id };
+            md_event_t ev = { .type = MD_EV_PROMPT_DONE, .channel = t->chans[i].id,
+                              .slot = i };
             md_event_push(w->events, &ev);
             m->overlay = NULL;
         }

@@ -19,6 +19,15 @@
 
 #define MD_FRAME 160   /* 20 ms at 8 kHz */
 #define MD_STRIP_DELAY 3
+#define MD_PLAY_MAX 8   /* prompts in one play list */
+
+/* One entry of a play list: a prompt played loops times (at least once), then gap_ms of
+ * silence before the next entry. */
+typedef struct {
+    const md_prompt_t *prompt;
+    uint16_t loops;
+    uint16_t gap_ms;
+} md_play_item_t;
 
 typedef struct {
     int16_t pcm[MD_FRAME];      /* this tick's decoded audio */
@@ -34,6 +43,9 @@ typedef struct {
     size_t play_pos;
     unsigned loops_left;     /* plays after the current one */
     int barge_in;            /* a digit stops the prompt */
+    md_play_item_t list[MD_PLAY_MAX];   /* the play list; play is list[list_pos] */
+    unsigned list_len, list_pos;
+    uint32_t gap_left;       /* samples of silence before list[list_pos] starts */
     int have_out;            /* out holds audio to send this tick */
     int16_t out[MD_FRAME];
     md_tx_template_t tx;     /* filled once the peer is known */
@@ -61,6 +73,10 @@ typedef struct {
 
 /* Plays prompt p (loops times in all, at least once), replacing what was playing. */
 void md_media_play(md_media_t *m, const md_prompt_t *p, unsigned loops, int barge_in);
+/* Plays a list of n (1..MD_PLAY_MAX) prompts in order; one prompt-done event at the end
+ * of the list (or at the barge-in digit). Returns 0 or -EINVAL (bad n, NULL prompt,
+ * empty prompt). */
+int md_media_play_list(md_media_t *m, const md_play_item_t *items, unsigned n, int barge_in);
 void md_media_stop(md_media_t *m);
 
 typedef struct {

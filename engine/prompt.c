@@ -130,18 +130,9 @@ static int16_t *downsample(const int16_t *in, size_t n, size_t *out_n)
     return out;
 }
 
-int md_prompt_load(md_prompt_store_t *s, const char *name, const char *path, char *err,
-                   size_t errlen)
+int md_prompt_decode_file(const char *path, int16_t **pcm_out, size_t *samples, char *err,
+                          size_t errlen)
 {
-    if (strlen(name) >= MD_PROMPT_NAME || name[0] == '\0') {
-        snprintf(err, errlen, "prompt name must be 1 to %d characters", MD_PROMPT_NAME - 1);
-        return -ENAMETOOLONG;
-    }
-    md_prompt_t *slot = (md_prompt_t *)md_prompt_find(s, name);
-    if (slot == NULL && s->count == s->cap) {
-        snprintf(err, errlen, "prompt store full (%u prompts)", s->cap);
-        return -ENOSPC;
-    }
     uint8_t *buf;
     size_t len;
     int rc = md_uring_read_file(path, &buf, &len);
@@ -180,6 +171,28 @@ int md_prompt_load(md_prompt_store_t *s, const char *name, const char *path, cha
         pcm = d;
         n = m;
     }
+    *pcm_out = pcm;
+    *samples = n;
+    return 0;
+}
+
+int md_prompt_load(md_prompt_store_t *s, const char *name, const char *path, char *err,
+                   size_t errlen)
+{
+    if (strlen(name) >= MD_PROMPT_NAME || name[0] == '\0') {
+        snprintf(err, errlen, "prompt name must be 1 to %d characters", MD_PROMPT_NAME - 1);
+        return -ENAMETOOLONG;
+    }
+    md_prompt_t *slot = (md_prompt_t *)md_prompt_find(s, name);
+    if (slot == NULL && s->count == s->cap) {
+        snprintf(err, errlen, "prompt store full (%u prompts)", s->cap);
+        return -ENOSPC;
+    }
+    int16_t *pcm;
+    size_t n;
+    int rc = md_prompt_decode_file(path, &pcm, &n, err, errlen);
+    if (rc != 0)
+        return rc;
     if (slot == NULL) {
         slot = &s->items[s->count++];
         snprintf(slot->name, sizeof(slot->name), "%s", name);

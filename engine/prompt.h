@@ -33,6 +33,11 @@ void md_prompt_store_free(md_prompt_store_t *s);
 int md_prompt_load(md_prompt_store_t *s, const char *name, const char *path, char *err,
                    size_t errlen);
 
+/* Reads and decodes one WAV file to 8 kHz mono (a malloc()ed buffer in *pcm). Returns 0
+ * or a negative errno code with a message naming the file and the problem. */
+int md_prompt_decode_file(const char *path, int16_t **pcm, size_t *samples, char *err,
+                          size_t errlen);
+
 const md_prompt_t *md_prompt_find(const md_prompt_store_t *s, const char *name);
 
 /* Reads a whole file with io_uring into a malloc()ed buffer. Returns 0 or -errno. */

@@ -1,0 +1,707 @@
+/* The Engine service: request checks, the mapping to control commands, replies, events. */
+#include "control/api.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control/api/medley.pb-c.h"
+
+#define MAX_FILTER 64
+
+struct md_api_sub {
+    md_grpc_call_t *call;
+    uint32_t channels[MAX_FILTER];
+    unsigned n_channels;
+    uint32_t types;            /* bit per EventType; 0: all */
+    uint64_t seq;              /* events meant for this subscriber, lost ones included */
+    uint64_t lost_pending;     /* lost since the last EVENTS_LOST notice */
+    md_api_sub_t *next;
+};
+
+void md_api_init(md_api_t *a, md_ctl_t *ctl)
+{
+    memset(a, 0, sizeof(*a));
+    a->ctl = ctl;
+    a->max_subs = 64;
+}
+
+/* ---- replies ---- */
+
+static void set_error(md_grpc_reply_t *r, md_grpc_status_t st, const char *fmt, const char *arg)
+{
+    r->status = st;
+    snprintf(r->message, sizeof(r->message), fmt, arg);
+}
+
+/* The gRPC status for an engine error code. */
+static md_grpc_status_t status_of(int rc)
+{
+    switch (rc) {
+    case -ENOENT: return MD_GRPC_NOT_FOUND;
+    case -ENOSPC: return MD_GRPC_RESOURCE_EXHAUSTED;
+    case -EINVAL: return MD_GRPC_INVALID_ARGUMENT;
+    case -EBUSY: return MD_GRPC_FAILED_PRECONDITION;
+    case -ETIMEDOUT:
+    case -EAGAIN: return MD_GRPC_UNAVAILABLE;
+    case -ENOTSUP: return MD_GRPC_INVALID_ARGUMENT;
+    case -ENAMETOOLONG: return MD_GRPC_INVALID_ARGUMENT;
+    default: return MD_GRPC_INTERNAL;
+    }
+}
+
+static void engine_error(md_grpc_reply_t *r, int rc, const char *what)
+{
+    r->status = status_of(rc);
+    if (rc == -ETIMEDOUT)
+        snprintf(r->message, sizeof(r->message), "%s: the worker did not answer in time", what);
+    else if (rc == -ENOSPC)
+        snprintf(r->message, sizeof(r->message), "%s: every channel is in use (admission limit)", what);
+    else
+        snprintf(r->message, sizeof(r->message), "%s: %s", what, strerror(-rc));
+}
+
+static void pack(md_grpc_reply_t *r, const ProtobufCMessage *m)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    r->buf = malloc(n ? n : 1);
+    if (r->buf == NULL) {
+        r->status = MD_GRPC_RESOURCE_EXHAUSTED;
+        snprintf(r->message, sizeof(r->message), "out of memory for the reply");
+        return;
+    }
+    r->len = protobuf_c_message_pack(m, r->buf);
+}
+
+static void pack_empty(md_grpc_reply_t *r)
+{
+    Medley__V1__Empty e = MEDLEY__V1__EMPTY__INIT;
+    pack(r, &e.base);
+}
+
+#define UNPACK(type, fn, var, req, len, r)                                             \
+    type *var = fn(NULL, len, req);                                                    \
+    if (var == NULL) {                                                                 \
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "request is not a valid %s message", #type); \
+        return;                                                                        \
+    }
+
+static md_ctl_chan_t *find_or_fail(md_api_t *a, uint32_t id, md_grpc_reply_t *r)
+{
+    md_ctl_chan_t *rec = md_ctl_find(a->ctl, id);
+    if (rec == NULL) {
+        r->status = MD_GRPC_NOT_FOUND;
+        snprintf(r->message, sizeof(r->message), "no channel %u", id);
+    }
+    return rec;
+}
+
+/* ---- channels ---- */
+
+static Medley__V1__Codec codec_out(md_codec_t c)
+{
+    switch (c) {
+    case MD_CODEC_PCMU: return MEDLEY__V1__CODEC__PCMU;
+    case MD_CODEC_PCMA: return MEDLEY__V1__CODEC__PCMA;
+    case MD_CODEC_OPUS8: return MEDLEY__V1__CODEC__OPUS8;
+    case MD_CODEC_OPUS16: return MEDLEY__V1__CODEC__OPUS16;
+    }
+    return MEDLEY__V1__CODEC__CODEC_UNSPECIFIED;
+}
+
+/* Fills a Channel message; strings point into the caller's buffers. */
+static void channel_msg(md_api_t *a, const md_ctl_chan_t *rec, const md_chan_info_t *info,
+                        Medley__V1__Channel *ch, Medley__V1__ChannelStats *st, char *remote,
+                        size_t remote_len)
+{
+    ch->channel = rec->api_id;
+    ch->local_port = rec->local_port;
+    ch->local_address = a->local_ip4[0] ? a->local_ip4 : a->local_ip6;
+    ch->codec = codec_out(rec->codec);
+    ch->tag = (char *)rec->tag;
+    ch->learnt = info->learnt;
+    remote[0] = '\0';
+    if (info->src_version == 4)
+        inet_ntop(AF_INET, info->src_ip, remote, (socklen_t)remote_len);
+    else if (info->src_version == 6)
+        inet_ntop(AF_INET6, info->src_ip, remote, (socklen_t)remote_len);
+    ch->remote_address = remote;
+    ch->remote_port = info->src_port;
+    ch->playing = info->playing;
+    ch->bridged_to = 0;
+    if (info->bridged_id != 0) {
+        /* The peer's API id: it is on the same worker; find its record by local id. */
+        const md_ctl_worker_t *w = &a->ctl->workers[rec->worker];
+        for (uint32_t s = 0; s < w->max; s++) {
+            const md_ctl_chan_t *p = &a->ctl->chans[w->base + s];
+            if (p->api_id != 0 && p->local_id == info->bridged_id) {
+                ch->bridged_to = p->api_id;
+                break;
+            }
+        }
+    }
+    st->rx_packets = info->st.rx_packets;
+    st->rx_bytes = info->st.rx_bytes;
+    st->wrong_source = info->st.wrong_source;
+    st->bad_rtp = info->st.bad_rtp;
+    st->wrong_pt = info->st.wrong_pt;
+    st->rtcp = info->st.rtcp;
+    st->digits_rfc4733 = info->st.events;
+    st->lost = info->jb.lost;
+    st->late = info->jb.late;
+    st->duplicates = info->jb.duplicates;
+    st->jitter_ms = info->jb.jitter / 8.0;
+    st->frames = info->frames;
+    st->concealed = info->concealed;
+    ch->stats = st;
+}
+
+static void create_channel(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    UNPACK(Medley__V1__CreateChannelRequest, medley__v1__create_channel_request__unpack, q, req,
+           len, r);
+    md_cmd_t cmd;
+    memset(&cmd, 0, sizeof(cmd));
+    md_chan_params_t *p = &cmd.prm;
+    char msg[160] = "";
+    switch (q->codec) {
+    case MEDLEY__V1__CODEC__PCMU: p->codec = MD_CODEC_PCMU; p->pt = 0; break;
+    case MEDLEY__V1__CODEC__PCMA: p->codec = MD_CODEC_PCMA; p->pt = 8; break;
+    case MEDLEY__V1__CODEC__OPUS8:
+    case MEDLEY__V1__CODEC__OPUS16:
+        set_error(r, MD_GRPC_UNIMPLEMENTED, "%s", "codec: Opus channels are not carried by the media tick yet");
+        goto out;
+    default:
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "codec: required (PCMU or PCMA)");
+        goto out;
+    }
+    if (q->payload_type > 127)
+        snprintf(msg, sizeof(msg), "payload_type %u: must be 0-127", q->payload_type);
+    else if (q->payload_type != 0)
+        p->pt = (uint8_t)q->payload_type;
+    if (!msg[0] && q->event_payload_type != 0 &&
+        (q->event_payload_type > 127 || q->event_payload_type == p->pt))
+        snprintf(msg, sizeof(msg), "event_payload_type %u: must be 1-127 and differ from the audio's %u",
+                 q->event_payload_type, p->pt);
+    p->event_pt = (uint8_t)q->event_payload_type;
+    if (!msg[0] && q->jitter_depth_frames > 14)
+        snprintf(msg, sizeof(msg), "jitter_depth_frames %u: must be 1-14 (0 = default 3)",
+                 q->jitter_depth_frames);
+    p->jb_depth = (uint8_t)(q->jitter_depth_frames ? q->jitter_depth_frames : 3);
+    if (!msg[0] && q->remote_address[0] != '\0') {
+        if (inet_pton(AF_INET, q->remote_address, p->remote_ip) == 1)
+            p->ip_version = 4;
+        else if (inet_pton(AF_INET6, q->remote_address, p->remote_ip) == 1)
+            p->ip_version = 6;
+        else
+            snprintf(msg, sizeof(msg), "remote_address '%.60s': not an IPv4 or IPv6 address",
+                     q->remote_address);
+        if (!msg[0] && (q->remote_port == 0 || q->remote_port > 65535))
+            snprintf(msg, sizeof(msg), "remote_port %u: must be 1-65535 with a remote_address",
+                     q->remote_port);
+        p->remote_port = (uint16_t)q->remote_port;
+        if (p->ip_version == 4 && !a->local_ip4[0] && !msg[0])
+            snprintf(msg, sizeof(msg), "remote_address %s: the engine has no IPv4 address",
+                     q->remote_address);
+        if (p->ip_version == 6 && !a->local_ip6[0] && !msg[0])
+            snprintf(msg, sizeof(msg), "remote_address %s: the engine has no IPv6 address",
+                     q->remote_address);
+    } else if (!msg[0]) {
+        if (q->remote_port != 0)
+            snprintf(msg, sizeof(msg), "remote_port %u given without remote_address", q->remote_port);
+        p->learn = 1;
+    }
+    p->relearn = (uint8_t)q->allow_relearn;
+    if (!msg[0] && q->no_media_timeout_ms > 3600000)
+        snprintf(msg, sizeof(msg), "no_media_timeout_ms %u: at most 3600000", q->no_media_timeout_ms);
+    if (!msg[0] && q->strip_dtmf && !q->inband_dtmf)
+        snprintf(msg, sizeof(msg), "strip_dtmf needs inband_dtmf (the detector finds what to strip)");
+    if (!msg[0] && strlen(q->tag) >= MD_CTL_TAG)
+        snprintf(msg, sizeof(msg), "tag: at most %d bytes", MD_CTL_TAG - 1);
+    if (msg[0]) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", msg);
+        goto out;
+    }
+    cmd.inband = (uint8_t)q->inband_dtmf;
+    cmd.strip_dtmf = (uint8_t)q->strip_dtmf;
+    cmd.no_media_ms = q->no_media_timeout_ms;
+    md_ctl_chan_t *rec;
+    md_chan_info_t info;
+    int rc = md_ctl_create(a->ctl, &cmd, q->near_channel, q->tag, &rec, &info);
+    if (rc == -ENOENT && q->near_channel != 0) {
+        r->status = MD_GRPC_NOT_FOUND;
+        snprintf(r->message, sizeof(r->message), "near_channel %u: no such channel", q->near_channel);
+        goto out;
+    }
+    if (rc != 0) {
+        engine_error(r, rc, "create channel");
+        goto out;
+    }
+    Medley__V1__Channel ch = MEDLEY__V1__CHANNEL__INIT;
+    Medley__V1__ChannelStats st = MEDLEY__V1__CHANNEL_STATS__INIT;
+    char remote[INET6_ADDRSTRLEN];
+    channel_msg(a, rec, &info, &ch, &st, remote, sizeof(remote));
+    pack(r, &ch.base);
+out:
+    medley__v1__create_channel_request__free_unpacked(q, NULL);
+}
+
+static void delete_channel(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    UNPACK(Medley__V1__ChannelRef, medley__v1__channel_ref__unpack, q, req, len, r);
+    md_ctl_chan_t *rec = find_or_fail(a, q->channel, r);
+    if (rec != NULL) {
+        int rc = md_ctl_delete(a->ctl, rec);
+        if (rc != 0)
+            engine_error(r, rc, "delete channel");
+        else
+            pack_empty(r);
+    }
+    medley__v1__channel_ref__free_unpacked(q, NULL);
+}
+
+/* Asks the worker for a channel's state. */
+static int channel_info(md_api_t *a, md_ctl_chan_t *rec, md_chan_info_t *info)
+{
+    md_cmd_t cmd;
+    md_cmd_reply_t rep;
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.type = MD_CMD_GET;
+    cmd.slot = rec->slot;
+    cmd.id = rec->local_id;
+    int rc = md_ctl_exec(a->ctl, rec->worker, &cmd, &rep);
+    if (rc == 0)
+        *info = rep.info;
+    return rc;
+}
+
+static void get_channel(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    UNPACK(Medley__V1__ChannelRef, medley__v1__channel_ref__unpack, q, req, len, r);
+    md_ctl_chan_t *rec = find_or_fail(a, q->channel, r);
+    md_chan_info_t info;
+    if (rec != NULL) {
+        int rc = channel_info(a, rec, &info);
+        if (rc != 0) {
+            engine_error(r, rc, "get channel");
+        } else {
+            Medley__V1__Channel ch = MEDLEY__V1__CHANNEL__INIT;
+            Medley__V1__ChannelStats st = MEDLEY__V1__CHANNEL_STATS__INIT;
+            char remote[INET6_ADDRSTRLEN];
+            channel_msg(a, rec, &info, &ch, &st, remote, sizeof(remote));
+            pack(r, &ch.base);
+        }
+    }
+    medley__v1__channel_ref__free_unpacked(q, NULL);
+}
+
+static void list_channels(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    UNPACK(Medley__V1__ListChannelsRequest, medley__v1__list_channels_request__unpack, q, req, len, r);
+    medley__v1__list_channels_request__free_unpacked(q, NULL);
+    md_ctl_t *c = a->ctl;
+    uint32_t n = c->used;
+    Medley__V1__Channel *chs = calloc(n ? n : 1, sizeof(*chs));
+    Medley__V1__Channel **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
+    Medley__V1__ChannelStats *sts = calloc(n ? n : 1, sizeof(*sts));
+    char (*remotes)[INET6_ADDRSTRLEN] = calloc(n ? n : 1, INET6_ADDRSTRLEN);
+    if (chs == NULL || ptrs == NULL || sts == NULL || remotes == NULL) {
+        set_error(r, MD_GRPC_RESOURCE_EXHAUSTED, "%s", "out of memory listing channels");
+        goto out;
+    }
+    uint32_t k = 0;
+    for (uint32_t g = 0; g < c->max_total && k < n; g++) {
+        md_ctl_chan_t *rec = &c->chans[g];
+        md_chan_info_t info;
+        if (rec->api_id == 0)
+            continue;
+        int rc = channel_info(a, rec, &info);
+        if (rc != 0) {
+            engine_error(r, rc, "list channels");
+            goto out;
+        }
+        Medley__V1__Channel init = MEDLEY__V1__CHANNEL__INIT;
+        Medley__V1__ChannelStats sinit = MEDLEY__V1__CHANNEL_STATS__INIT;
+        chs[k] = init;
+        sts[k] = sinit;
+        channel_msg(a, rec, &info, &chs[k], &sts[k], remotes[k], INET6_ADDRSTRLEN);
+        ptrs[k] = &chs[k];
+        k++;
+    }
+    Medley__V1__ChannelList list = MEDLEY__V1__CHANNEL_LIST__INIT;
+    list.n_channels = k;
+    list.channels = ptrs;
+    list.max_channels = c->max_total;
+    pack(r, &list.base);
+out:
+    free(chs);
+    free(ptrs);
+    free(sts);
+    free(remotes);
+}
+
+/* ---- playback and bridges ---- */
+
+static void play(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    UNPACK(Medley__V1__PlayRequest, medley__v1__play_request__unpack, q, req, len, r);
+    md_ctl_chan_t *rec = find_or_fail(a, q->channel, r);
+    char err[200] = "";
+    int rc = 0;
+    if (rec == NULL)
+        goto out;
+    if (q->n_items == 0 || q->n_items > MD_PLAY_MAX) {
+        snprintf(err, sizeof(err), "items: 1 to %d prompts, not %zu", MD_PLAY_MAX, q->n_items);
+        rc = -EINVAL;
+    } else if (q->overlay && q->n_items != 1) {
+        snprintf(err, sizeof(err), "overlay: exactly one item");
+        rc = -EINVAL;
+    } else if (q->overlay && !(q->overlay_gain_db >= -60.0f && q->overlay_gain_db <= 12.0f)) {
+        snprintf(err, sizeof(err), "overlay_gain_db %g: must be -60 to +12", (double)q->overlay_gain_db);
+        rc = -EINVAL;
+    }
+    const char *names[MD_PLAY_MAX];
+    uint16_t loops[MD_PLAY_MAX], gaps[MD_PLAY_MAX];
+    for (size_t i = 0; rc == 0 && i < q->n_items; i++) {
+        names[i] = q->items[i]->prompt;
+        if (q->items[i]->loops > 65535 || q->items[i]->gap_ms > 60000) {
+            snprintf(err, sizeof(err), "items[%zu]: loops at most 65535, gap_ms at most 60000", i);
+            rc = -EINVAL;
+        }
+        loops[i] = (uint16_t)q->items[i]->loops;
+        gaps[i] = (uint16_t)q->items[i]->gap_ms;
+    }
+    if (rc == 0)
+        rc = q->overlay ? md_ctl_overlay(a->ctl, rec, names[0], q->overlay_gain_db, err, sizeof(err))
+                        : md_ctl_play(a->ctl, rec, names, loops, gaps, (unsigned)q->n_items,
+                                      q->barge_in, err, sizeof(err));
+    if (rc != 0) {
+        r->status = status_of(rc);
+        snprintf(r->message, sizeof(r->message), "%s", err[0] ? err : strerror(-rc));
+    } else {
+        pack_empty(r);
+    }
+out:
+    medley__v1__play_request__free_unpacked(q, NULL);
+}
+
+static void stop_play(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    UNPACK(Medley__V1__ChannelRef, medley__v1__channel_ref__unpack, q, req, len, r);
+    md_ctl_chan_t *rec = find_or_fail(a, q->channel, r);
+    if (rec != NULL) {
+        int rc = md_ctl_stop(a->ctl, rec);
+        if (rc != 0)
+            engine_error(r, rc, "stop");
+        else
+            pack_empty(r);
+    }
+    medley__v1__channel_ref__free_unpacked(q, NULL);
+}
+
+static void bridge(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    UNPACK(Medley__V1__BridgeRequest, medley__v1__bridge_request__unpack, q, req, len, r);
+    md_ctl_chan_t *ra = find_or_fail(a, q->a, r);
+    md_ctl_chan_t *rb = ra != NULL ? find_or_fail(a, q->b, r) : NULL;
+    if (ra != NULL && rb != NULL) {
+        if (ra == rb) {
+            set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "a and b are the same channel");
+        } else if (ra->worker != rb->worker) {
+            set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s",
+                      "the channels are on different workers: create b with near_channel = a");
+        } else {
+            md_cmd_t cmd;
+            md_cmd_reply_t rep;
+            memset(&cmd, 0, sizeof(cmd));
+            cmd.type = MD_CMD_BRIDGE;
+            cmd.slot = ra->slot;
+            cmd.id = ra->local_id;
+            cmd.slot2 = rb->slot;
+            cmd.id2 = rb->local_id;
+            int rc = md_ctl_exec(a->ctl, ra->worker, &cmd, &rep);
+            if (rc == -EBUSY)
+                set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s",
+                          "a channel is already bridged to another: unbridge it first");
+            else if (rc != 0)
+                engine_error(r, rc, "bridge");
+            else
+                pack_empty(r);
+        }
+    }
+    medley__v1__bridge_request__free_unpacked(q, NULL);
+}
+
+static void unbridge(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    UNPACK(Medley__V1__ChannelRef, medley__v1__channel_ref__unpack, q, req, len, r);
+    md_ctl_chan_t *rec = find_or_fail(a, q->channel, r);
+    if (rec != NULL) {
+        md_cmd_t cmd;
+        md_cmd_reply_t rep;
+        memset(&cmd, 0, sizeof(cmd));
+        cmd.type = MD_CMD_UNBRIDGE;
+        cmd.slot = rec->slot;
+        cmd.id = rec->local_id;
+        int rc = md_ctl_exec(a->ctl, rec->worker, &cmd, &rep);
+        if (rc != 0)
+            engine_error(r, rc, "unbridge");
+        else
+            pack_empty(r);
+    }
+    medley__v1__channel_ref__free_unpacked(q, NULL);
+}
+
+/* ---- prompts and stats ---- */
+
+static void load_prompt(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    UNPACK(Medley__V1__LoadPromptRequest, medley__v1__load_prompt_request__unpack, q, req, len, r);
+    char err[256];
+    const md_prompt_t *p;
+    int rc = q->path[0] == '\0' ? -EINVAL : md_ctl_load_prompt(a->ctl, q->name, q->path, &p, err, sizeof(err));
+    if (q->path[0] == '\0')
+        snprintf(err, sizeof(err), "path: required");
+    if (rc != 0) {
+        /* A file that cannot be opened is NOT_FOUND; bad content INVALID_ARGUMENT. */
+        r->status = rc == -ENOENT ? MD_GRPC_NOT_FOUND
+                    : rc == -ENOSPC ? MD_GRPC_RESOURCE_EXHAUSTED
+                    : rc == -EACCES || rc == -EPERM ? MD_GRPC_PERMISSION_DENIED
+                    : rc == -ENOMEM ? MD_GRPC_RESOURCE_EXHAUSTED
+                                    : MD_GRPC_INVALID_ARGUMENT;
+        snprintf(r->message, sizeof(r->message), "%s", err);
+    } else {
+        Medley__V1__Prompt m = MEDLEY__V1__PROMPT__INIT;
+        m.name = (char *)p->name;
+        m.duration_ms = (uint32_t)(p->samples / 8);
+        pack(r, &m.base);
+    }
+    medley__v1__load_prompt_request__free_unpacked(q, NULL);
+}
+
+static void list_prompts(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    UNPACK(Medley__V1__Empty, medley__v1__empty__unpack, q, req, len, r);
+    medley__v1__empty__free_unpacked(q, NULL);
+    unsigned n = a->ctl->n_current, k = 0;
+    Medley__V1__Prompt *ps = calloc(n ? n : 1, sizeof(*ps));
+    Medley__V1__Prompt **pp = calloc(n ? n : 1, sizeof(*pp));
+    if (ps == NULL || pp == NULL) {
+        set_error(r, MD_GRPC_RESOURCE_EXHAUSTED, "%s", "out of memory listing prompts");
+    } else {
+        for (md_ctl_prompt_t *p = a->ctl->prompts; p != NULL && k < n; p = p->next) {
+            if (!p->current)
+                continue;
+            Medley__V1__Prompt init = MEDLEY__V1__PROMPT__INIT;
+            ps[k] = init;
+            ps[k].name = p->p.name;
+            ps[k].duration_ms = (uint32_t)(p->p.samples / 8);
+            pp[k] = &ps[k];
+            k++;
+        }
+        Medley__V1__PromptList list = MEDLEY__V1__PROMPT_LIST__INIT;
+        list.n_prompts = k;
+        list.prompts = pp;
+        pack(r, &list.base);
+    }
+    free(ps);
+    free(pp);
+}
+
+static void get_stats(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    UNPACK(Medley__V1__Empty, medley__v1__empty__unpack, q, req, len, r);
+    medley__v1__empty__free_unpacked(q, NULL);
+    Medley__V1__EngineStats st = MEDLEY__V1__ENGINE_STATS__INIT;
+    md_api_engine_counts_t counts = { 0, 0, 0 };
+    if (a->counts != NULL)
+        a->counts(a->counts_arg, &counts);
+    st.channels = a->ctl->used;
+    st.max_channels = a->ctl->max_total;
+    st.rx_packets = counts.rx_packets;
+    st.tx_packets = counts.tx_packets;
+    st.dropped_packets = counts.dropped_packets;
+    for (unsigned i = 0; i < a->ctl->n_workers; i++)
+        st.events_lost += a->ctl->workers[i].events->lost;
+    st.workers = a->ctl->n_workers;
+    st.subscribers = a->n_subs;
+    pack(r, &st.base);
+}
+
+/* ---- events ---- */
+
+static void stream_events(void *app, md_grpc_call_t *call, const uint8_t *req, size_t len,
+                          md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    UNPACK(Medley__V1__EventFilter, medley__v1__event_filter__unpack, q, req, len, r);
+    md_api_sub_t *s = NULL;
+    if (a->n_subs >= a->max_subs) {
+        r->status = MD_GRPC_RESOURCE_EXHAUSTED;
+        snprintf(r->message, sizeof(r->message), "at most %u event subscribers", a->max_subs);
+    } else if (q->n_channels > MAX_FILTER) {
+        r->status = MD_GRPC_INVALID_ARGUMENT;
+        snprintf(r->message, sizeof(r->message), "channels: at most %d in a filter", MAX_FILTER);
+    } else if ((s = calloc(1, sizeof(*s))) == NULL) {
+        set_error(r, MD_GRPC_RESOURCE_EXHAUSTED, "%s", "out of memory");
+    } else {
+        for (size_t i = 0; i < q->n_types; i++) {
+            if (q->types[i] <= 0 || q->types[i] > 4) {
+                r->status = MD_GRPC_INVALID_ARGUMENT;
+                snprintf(r->message, sizeof(r->message), "types[%zu] = %d: not an event type", i,
+                         (int)q->types[i]);
+                free(s);
+                s = NULL;
+                break;
+            }
+            s->types |= 1u << q->types[i];
+        }
+    }
+    if (s != NULL) {
+        memcpy(s->channels, q->channels, q->n_channels * sizeof(uint32_t));
+        s->n_channels = (unsigned)q->n_channels;
+        s->call = call;
+        s->next = a->subs;
+        a->subs = s;
+        a->n_subs++;
+    }
+    medley__v1__event_filter__free_unpacked(q, NULL);
+}
+
+void md_api_gone(void *app, md_grpc_call_t *call)
+{
+    md_api_t *a = app;
+    for (md_api_sub_t **pp = &a->subs; *pp != NULL; pp = &(*pp)->next)
+        if ((*pp)->call == call) {
+            md_api_sub_t *s = *pp;
+            *pp = s->next;
+            free(s);
+            a->n_subs--;
+            return;
+        }
+}
+
+static int send_event(md_api_sub_t *s, Medley__V1__Event *e)
+{
+    uint8_t buf[128];
+    size_t n = medley__v1__event__pack(e, buf);
+    return md_grpc_stream_send(s->call, buf, n);
+}
+
+/* A pending EVENTS_LOST notice goes out before the next event, as soon as it fits. */
+static int flush_lost(md_api_sub_t *s)
+{
+    if (s->lost_pending == 0)
+        return 0;
+    Medley__V1__Event e = MEDLEY__V1__EVENT__INIT;
+    e.type = MEDLEY__V1__EVENT_TYPE__EVENTS_LOST;
+    e.lost = s->lost_pending;
+    e.sequence = s->seq;
+    if (send_event(s, &e) != 0)
+        return -1;
+    s->lost_pending = 0;
+    return 0;
+}
+
+static int wants(const md_api_sub_t *s, uint32_t channel, Medley__V1__EventType type)
+{
+    if (s->types != 0 && !(s->types & (1u << type)))
+        return 0;
+    if (s->n_channels == 0)
+        return 1;
+    for (unsigned i = 0; i < s->n_channels; i++)
+        if (s->channels[i] == channel)
+            return 1;
+    return 0;
+}
+
+unsigned md_api_pump_events(md_api_t *a)
+{
+    unsigned n = 0;
+    for (md_api_sub_t *s = a->subs; s != NULL; s = s->next)
+        flush_lost(s);
+    for (unsigned w = 0; w < a->ctl->n_workers; w++) {
+        md_event_t ev;
+        while (md_event_pop(a->ctl->workers[w].events, &ev)) {
+            n++;
+            a->events_in++;
+            uint32_t id = md_ctl_event_channel(a->ctl, w, &ev);
+            if (id == 0)
+                continue;   /* the channel was deleted meanwhile */
+            Medley__V1__Event e = MEDLEY__V1__EVENT__INIT;
+            char digit[2] = { ev.digit, 0 };
+            e.channel = id;
+            e.digit = digit;
+            switch (ev.type) {
+            case MD_EV_DIGIT:
+                e.type = MEDLEY__V1__EVENT_TYPE__DIGIT;
+                e.source = ev.source == MD_DIGIT_INBAND ? MEDLEY__V1__DIGIT_SOURCE__INBAND
+                                                        : MEDLEY__V1__DIGIT_SOURCE__RFC4733;
+                e.start_ms = ev.start_ms;
+                e.duration_ms = ev.duration_ms;
+                break;
+            case MD_EV_PROMPT_DONE:
+                e.type = MEDLEY__V1__EVENT_TYPE__PROMPT_DONE;
+                break;
+            case MD_EV_NO_MEDIA:
+                e.type = MEDLEY__V1__EVENT_TYPE__NO_MEDIA;
+                break;
+            default:
+                continue;
+            }
+            for (md_api_sub_t *s = a->subs; s != NULL; s = s->next) {
+                if (!wants(s, id, e.type))
+                    continue;
+                s->seq++;
+                e.sequence = s->seq;
+                if (flush_lost(s) != 0 || send_event(s, &e) != 0)
+                    s->lost_pending++;
+            }
+            if (a->on_event != NULL)
+                a->on_event(a->on_event_arg, id, &ev);
+        }
+    }
+    return n;
+}
+
+void md_api_close(md_api_t *a)
+{
+    while (a->subs != NULL) {
+        md_api_sub_t *s = a->subs;
+        a->subs = s->next;
+        md_grpc_stream_finish(s->call, MD_GRPC_UNAVAILABLE, "medleyd is stopping");
+        free(s);
+    }
+    a->n_subs = 0;
+}
+
+#define SVC "/medley.v1.Engine/"
+const md_grpc_method_t md_api_methods[] = {
+    { SVC "CreateChannel", create_channel, NULL },
+    { SVC "DeleteChannel", delete_channel, NULL },
+    { SVC "GetChannel", get_channel, NULL },
+    { SVC "ListChannels", list_channels, NULL },
+    { SVC "Play", play, NULL },
+    { SVC "StopPlay", stop_play, NULL },
+    { SVC "Bridge", bridge, NULL },
+    { SVC "Unbridge", unbridge, NULL },
+    { SVC "LoadPrompt", load_prompt, NULL },
+    { SVC "ListPrompts", list_prompts, NULL },
+    { SVC "GetStats", get_stats, NULL },
+    { SVC "StreamEvents", NULL, stream_events },
+};
+const unsigned md_api_n_methods = sizeof(md_api_methods) / sizeof(md_api_methods[0]);

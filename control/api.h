@@ -1,0 +1,47 @@
+/* The Engine service of control/api/medley.proto: every method checks its request,
+ * turns it into control commands (control/ctl.h) and answers with real gRPC status
+ * codes. Events from the workers are fanned out to StreamEvents subscribers, each with
+ * its own bounded queue: a subscriber that does not read loses events (counted, and told
+ * with an EVENTS_LOST event when it catches up), and the engine never waits for it. */
+#ifndef MD_CONTROL_API_H
+#define MD_CONTROL_API_H
+
+#include <stdint.h>
+
+#include "control/ctl.h"
+#include "control/grpc.h"
+
+typedef struct {
+    uint64_t rx_packets, tx_packets, dropped_packets;
+} md_api_engine_counts_t;
+
+typedef struct md_api_sub md_api_sub_t;
+
+typedef struct {
+    md_ctl_t *ctl;
+    char local_ip4[16], local_ip6[46];
+    /* Packet counters of the data plane, read on demand (NULL: zeros). */
+    void (*counts)(void *arg, md_api_engine_counts_t *out);
+    void *counts_arg;
+    /* Optional: every event after it went to the subscribers (medleyd prints digits). */
+    void (*on_event)(void *arg, uint32_t channel, const md_event_t *ev);
+    void *on_event_arg;
+    md_api_sub_t *subs;
+    unsigned n_subs, max_subs;
+    uint64_t events_in;
+} md_api_t;
+
+void md_api_init(md_api_t *a, md_ctl_t *ctl);
+
+/* The method table for md_grpc_config_t (app = the md_api_t, gone = md_api_gone). */
+extern const md_grpc_method_t md_api_methods[];
+extern const unsigned md_api_n_methods;
+void md_api_gone(void *app, md_grpc_call_t *call);
+
+/* Moves the workers' events to the subscribers. Call from the control loop. */
+unsigned md_api_pump_events(md_api_t *a);
+
+/* Ends every subscription (at shutdown, before md_grpc_stop()). */
+void md_api_close(md_api_t *a);
+
+#endif

@@ -1,0 +1,341 @@
+/* The control side of commands and prompts. Runs on the control thread only. */
+#define _GNU_SOURCE
+#include "control/ctl.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define GEN_MASK ((1u << (32 - MD_CTL_ID_BITS)) - 1)
+#define SLOT_MASK ((1u << MD_CTL_ID_BITS) - 1)
+
+int md_ctl_init(md_ctl_t *c, const md_ctl_worker_t *workers, unsigned n, unsigned max_prompts)
+{
+    memset(c, 0, sizeof(*c));
+    if (n == 0 || max_prompts == 0)
+        return -EINVAL;
+    uint64_t total = 0;
+    for (unsigned i = 0; i < n; i++)
+        total += workers[i].max;
+    if (total == 0 || total > SLOT_MASK)
+        return -EINVAL;
+    c->workers = calloc(n, sizeof(*c->workers));
+    c->chans = calloc(total, sizeof(*c->chans));
+    c->gen = calloc(total, sizeof(*c->gen));
+    if (c->workers == NULL || c->chans == NULL || c->gen == NULL) {
+        md_ctl_free(c);
+        return -ENOMEM;
+    }
+    uint32_t base = 0;
+    for (unsigned i = 0; i < n; i++) {
+        c->workers[i] = workers[i];
+        c->workers[i].base = base;
+        c->workers[i].used = 0;
+        base += workers[i].max;
+    }
+    c->n_workers = n;
+    c->max_total = (uint32_t)total;
+    c->max_prompts = max_prompts;
+    c->timeout_ms = 1000;
+    return 0;
+}
+
+static void prompt_unref(md_ctl_t *c, md_ctl_prompt_t *p)
+{
+    if (p == NULL || --p->refs > 0 || p->current)
+        return;
+    for (md_ctl_prompt_t **pp = &c->prompts; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    free(p->p.pcm);
+    free(p);
+}
+
+void md_ctl_free(md_ctl_t *c)
+{
+    md_ctl_prompt_t *p = c->prompts;
+    while (p != NULL) {
+        md_ctl_prompt_t *next = p->next;
+        free(p->p.pcm);
+        free(p);
+        p = next;
+    }
+    free(c->workers);
+    free(c->chans);
+    free(c->gen);
+    memset(c, 0, sizeof(*c));
+}
+
+md_ctl_chan_t *md_ctl_find(md_ctl_t *c, uint32_t api_id)
+{
+    uint32_t g = api_id & SLOT_MASK;
+    if (api_id == 0 || g >= c->max_total || c->chans[g].api_id != api_id)
+        return NULL;
+    return &c->chans[g];
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int md_ctl_exec(md_ctl_t *c, unsigned worker, md_cmd_t *cmd, md_cmd_reply_t *rep)
+{
+    md_ctl_worker_t *w = &c->workers[worker];
+    cmd->seq = ++c->seq;
+    if (w->ring == NULL) {
+        md_cmd_exec(w->wm, cmd, rep);
+        return rep->status;
+    }
+    if (md_cmd_send(w->ring, cmd) != 0)
+        return -EAGAIN;
+    /* The worker serves its command ring between receive bursts: microseconds. Replies
+     * to commands that timed out earlier are skipped by their sequence number. */
+    uint64_t deadline = now_ns() + (uint64_t)c->timeout_ms * 1000000u;
+    for (;;) {
+        if (md_cmd_take_reply(w->ring, rep)) {
+            if (rep->seq == cmd->seq)
+                return rep->status;
+            continue;
+        }
+        if (now_ns() > deadline) {
+            c->timeouts++;
+            return -ETIMEDOUT;
+        }
+        struct timespec nap = { 0, 20000 };
+        nanosleep(&nap, NULL);
+    }
+}
+
+int md_ctl_create(md_ctl_t *c, md_cmd_t *cmd, uint32_t near, const char *tag,
+                  md_ctl_chan_t **out, md_chan_info_t *info)
+{
+    unsigned wi = 0;
+    if (near != 0) {
+        md_ctl_chan_t *n = md_ctl_find(c, near);
+        if (n == NULL)
+            return -ENOENT;
+        wi = n->worker;
+    } else {
+        for (unsigned i = 1; i < c->n_workers; i++)
+            if (c->workers[i].max - c->workers[i].used > c->workers[wi].max - c->workers[wi].used)
+                wi = i;
+    }
+    md_cmd_reply_t rep;
+    cmd->type = MD_CMD_CREATE;
+    int rc = md_ctl_exec(c, wi, cmd, &rep);
+    if (rc != 0)
+        return rc;
+    uint32_t g = c->workers[wi].base + rep.info.slot;
+    md_ctl_chan_t *rec = &c->chans[g];
+    c->gen[g] = (uint16_t)((c->gen[g] + 1) & GEN_MASK);
+    if (c->gen[g] == 0)
+        c->gen[g] = 1;
+    memset(rec, 0, sizeof(*rec));
+    rec->api_id = ((uint32_t)c->gen[g] << MD_CTL_ID_BITS) | g;
+    rec->worker = (uint16_t)wi;
+    rec->slot = rep.info.slot;
+    rec->local_id = rep.info.id;
+    rec->local_port = rep.info.local_port;
+    rec->codec = cmd->prm.codec;
+    snprintf(rec->tag, sizeof(rec->tag), "%s", tag != NULL ? tag : "");
+    c->workers[wi].used++;
+    c->used++;
+    *out = rec;
+    if (info != NULL)
+        *info = rep.info;
+    return 0;
+}
+
+static void release_play(md_ctl_t *c, md_ctl_chan_t *rec)
+{
+    for (unsigned i = 0; i < rec->n_play; i++)
+        prompt_unref(c, rec->play[i]);
+    rec->n_play = 0;
+}
+
+static int simple(md_ctl_t *c, md_ctl_chan_t *rec, md_cmd_type_t type, md_cmd_reply_t *rep)
+{
+    md_cmd_t cmd;
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.type = type;
+    cmd.slot = rec->slot;
+    cmd.id = rec->local_id;
+    return md_ctl_exec(c, rec->worker, &cmd, rep);
+}
+
+int md_ctl_delete(md_ctl_t *c, md_ctl_chan_t *rec)
+{
+    md_cmd_reply_t rep;
+    int rc = simple(c, rec, MD_CMD_DELETE, &rep);
+    if (rc != 0 && rc != -ENOENT)
+        return rc;
+    release_play(c, rec);
+    prompt_unref(c, rec->overlay);
+    rec->overlay = NULL;
+    rec->api_id = 0;
+    c->workers[rec->worker].used--;
+    c->used--;
+    return 0;
+}
+
+static md_ctl_prompt_t *current_prompt(const md_ctl_t *c, const char *name)
+{
+    for (md_ctl_prompt_t *p = c->prompts; p != NULL; p = p->next)
+        if (p->current && strcmp(p->p.name, name) == 0)
+            return p;
+    return NULL;
+}
+
+const md_prompt_t *md_ctl_prompt(const md_ctl_t *c, const char *name)
+{
+    md_ctl_prompt_t *p = current_prompt(c, name);
+    return p != NULL ? &p->p : NULL;
+}
+
+int md_ctl_play(md_ctl_t *c, md_ctl_chan_t *rec, const char *const *names, const uint16_t *loops,
+                const uint16_t *gaps, unsigned n, int barge_in, char *err, size_t errlen)
+{
+    if (n == 0 || n > MD_PLAY_MAX) {
+        snprintf(err, errlen, "a play list has 1 to %d items, not %u", MD_PLAY_MAX, n);
+        return -EINVAL;
+    }
+    md_ctl_prompt_t *ps[MD_PLAY_MAX];
+    md_cmd_t cmd;
+    memset(&cmd, 0, sizeof(cmd));
+    for (unsigned i = 0; i < n; i++) {
+        ps[i] = current_prompt(c, names[i]);
+        if (ps[i] == NULL) {
+            snprintf(err, errlen, "no prompt named '%s' (load it first)", names[i]);
+            return -ENOENT;
+        }
+        cmd.items[i].prompt = &ps[i]->p;
+        cmd.items[i].loops = loops[i];
+        cmd.items[i].gap_ms = gaps != NULL ? gaps[i] : 0;
+    }
+    cmd.type = MD_CMD_PLAY;
+    cmd.slot = rec->slot;
+    cmd.id = rec->local_id;
+    cmd.n_items = n;
+    cmd.barge_in = (uint8_t)(barge_in != 0);
+    md_cmd_reply_t rep;
+    int rc = md_ctl_exec(c, rec->worker, &cmd, &rep);
+    if (rc != 0) {
+        snprintf(err, errlen, "the worker refused the play list (%s)", strerror(-rc));
+        return rc;
+    }
+    /* The worker now plays the new list: the old one is no longer read. */
+    for (unsigned i = 0; i < n; i++)
+        ps[i]->refs++;
+    release_play(c, rec);
+    memcpy(rec->play, ps, n * sizeof(ps[0]));
+    rec->n_play = n;
+    return 0;
+}
+
+int md_ctl_overlay(md_ctl_t *c, md_ctl_chan_t *rec, const char *name, float gain_db, char *err,
+                   size_t errlen)
+{
+    md_ctl_prompt_t *p = current_prompt(c, name);
+    if (p == NULL) {
+        snprintf(err, errlen, "no prompt named '%s' (load it first)", name);
+        return -ENOENT;
+    }
+    md_cmd_t cmd;
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.type = MD_CMD_OVERLAY;
+    cmd.slot = rec->slot;
+    cmd.id = rec->local_id;
+    cmd.items[0].prompt = &p->p;
+    cmd.n_items = 1;
+    cmd.gain_db = gain_db;
+    md_cmd_reply_t rep;
+    int rc = md_ctl_exec(c, rec->worker, &cmd, &rep);
+    if (rc != 0) {
+        snprintf(err, errlen, "overlay gain %.1f dB refused (%s)", gain_db, strerror(-rc));
+        return rc;
+    }
+    p->refs++;
+    prompt_unref(c, rec->overlay);
+    rec->overlay = p;
+    return 0;
+}
+
+int md_ctl_stop(md_ctl_t *c, md_ctl_chan_t *rec)
+{
+    md_cmd_reply_t rep;
+    int rc = simple(c, rec, MD_CMD_STOP, &rep);
+    if (rc != 0)
+        return rc;
+    release_play(c, rec);
+    prompt_unref(c, rec->overlay);
+    rec->overlay = NULL;
+    return 0;
+}
+
+static int name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n >= MD_PROMPT_NAME)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = name[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == '-' || ch == '/'))
+            return 0;
+    }
+    return 1;
+}
+
+int md_ctl_load_prompt(md_ctl_t *c, const char *name, const char *path, const md_prompt_t **out,
+                       char *err, size_t errlen)
+{
+    if (!name_ok(name)) {
+        snprintf(err, errlen, "prompt name '%.80s': 1 to %d of letters, digits, '.', '_', '-', '/'",
+                 name, MD_PROMPT_NAME - 1);
+        return -EINVAL;
+    }
+    md_ctl_prompt_t *old = current_prompt(c, name);
+    if (old == NULL && c->n_current >= c->max_prompts) {
+        snprintf(err, errlen, "prompt store full (%u prompts)", c->max_prompts);
+        return -ENOSPC;
+    }
+    md_ctl_prompt_t *p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    int rc = md_prompt_decode_file(path, &p->p.pcm, &p->p.samples, err, errlen);
+    if (rc != 0) {
+        free(p);
+        return rc;   /* the old version, if any, stays */
+    }
+    snprintf(p->p.name, sizeof(p->p.name), "%s", name);
+    p->current = 1;
+    p->next = c->prompts;
+    c->prompts = p;
+    if (old != NULL) {
+        old->current = 0;
+        old->refs++;          /* prompt_unref() frees it now if no channel holds it */
+        prompt_unref(c, old);
+    } else {
+        c->n_current++;
+    }
+    if (out != NULL)
+        *out = &p->p;
+    return 0;
+}
+
+uint32_t md_ctl_event_channel(const md_ctl_t *c, unsigned worker, const md_event_t *ev)
+{
+    if (worker >= c->n_workers || ev->slot >= c->workers[worker].max)
+        return 0;
+    const md_ctl_chan_t *rec = &c->chans[c->workers[worker].base + ev->slot];
+    return rec->api_id != 0 && rec->local_id == ev->channel ? rec->api_id : 0;
+}

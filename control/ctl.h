@@ -1,0 +1,98 @@
+/* The control thread's view of the engine: which workers there are, which channels the
+ * API has created on them, the prompts, and the round trip of a command to a worker.
+ *
+ * API channel ids name a record here: the low 22 bits are the record's index, the high
+ * 10 bits a generation that changes each time the record is reused, so a stale id
+ * (a channel deleted, its record given to a new call) is NOT_FOUND, never the new call.
+ *
+ * Prompts are immutable once loaded. Reloading a name installs a new version; the old
+ * one is freed when no channel's worker can still be reading it (the control thread
+ * knows: it hands prompts to workers only in play commands, and a reply to a later play,
+ * stop or delete on that channel proves the worker let go). */
+#ifndef MD_CONTROL_CTL_H
+#define MD_CONTROL_CTL_H
+
+#include <stdint.h>
+
+#include "engine/cmd.h"
+#include "engine/events.h"
+#include "engine/prompt.h"
+
+typedef struct {
+    md_worker_media_t *wm;      /* the worker's channels, for direct execution */
+    md_cmd_ring_t *ring;        /* NULL: the worker runs in this thread: execute directly */
+    md_event_ring_t *events;
+    uint32_t max;               /* its channel slots */
+    uint32_t used;
+    uint32_t base;              /* first global slot of this worker */
+} md_ctl_worker_t;
+
+typedef struct md_ctl_prompt {
+    md_prompt_t p;
+    unsigned refs;              /* channel play lists that hold it */
+    int current;                /* the version the name stands for now */
+    struct md_ctl_prompt *next;
+} md_ctl_prompt_t;
+
+#define MD_CTL_TAG 64
+
+typedef struct {
+    uint32_t api_id;            /* 0: free */
+    uint16_t worker;
+    uint32_t slot, local_id;
+    uint16_t local_port;
+    md_codec_t codec;
+    char tag[MD_CTL_TAG];
+    md_ctl_prompt_t *play[MD_PLAY_MAX];
+    unsigned n_play;
+    md_ctl_prompt_t *overlay;
+} md_ctl_chan_t;
+
+typedef struct {
+    md_ctl_worker_t *workers;
+    unsigned n_workers;
+    md_ctl_chan_t *chans;       /* one record per global slot */
+    uint16_t *gen;              /* generation per record */
+    uint32_t max_total, used;
+    md_ctl_prompt_t *prompts;   /* every version still alive */
+    unsigned n_current, max_prompts;
+    uint32_t seq;
+    unsigned timeout_ms;        /* a worker that does not answer a command in time */
+    uint64_t timeouts;
+} md_ctl_t;
+
+#define MD_CTL_ID_BITS 22
+
+/* workers: n descriptions (wm, ring, events, max). Returns 0 or -ENOMEM / -EINVAL. */
+int md_ctl_init(md_ctl_t *c, const md_ctl_worker_t *workers, unsigned n, unsigned max_prompts);
+void md_ctl_free(md_ctl_t *c);
+
+/* The record of an API id, or NULL. */
+md_ctl_chan_t *md_ctl_find(md_ctl_t *c, uint32_t api_id);
+
+/* Sends a command to a channel's worker (cmd->slot and cmd->id are filled from rec) and
+ * waits for the reply. Returns the command's status, or -ETIMEDOUT / -EAGAIN. */
+int md_ctl_exec(md_ctl_t *c, unsigned worker, md_cmd_t *cmd, md_cmd_reply_t *rep);
+
+/* Creates a channel on the worker with the fewest channels, or on near's worker when
+ * near != 0 (channels to be bridged must share a worker). */
+int md_ctl_create(md_ctl_t *c, md_cmd_t *cmd, uint32_t near, const char *tag,
+                  md_ctl_chan_t **out, md_chan_info_t *info);
+int md_ctl_delete(md_ctl_t *c, md_ctl_chan_t *rec);
+/* names: n prompt names; loops, gaps as in md_play_item_t. Unknown name: -ENOENT with
+ * the name in err. */
+int md_ctl_play(md_ctl_t *c, md_ctl_chan_t *rec, const char *const *names, const uint16_t *loops,
+                const uint16_t *gaps, unsigned n, int barge_in, char *err, size_t errlen);
+int md_ctl_overlay(md_ctl_t *c, md_ctl_chan_t *rec, const char *name, float gain_db, char *err,
+                   size_t errlen);
+int md_ctl_stop(md_ctl_t *c, md_ctl_chan_t *rec);
+
+/* Loads (or reloads) a prompt. Names: 1-63 of [A-Za-z0-9._/-]. */
+int md_ctl_load_prompt(md_ctl_t *c, const char *name, const char *path, const md_prompt_t **out,
+                       char *err, size_t errlen);
+const md_prompt_t *md_ctl_prompt(const md_ctl_t *c, const char *name);
+
+/* The API id of a worker's event, or 0 if the channel is gone. */
+uint32_t md_ctl_event_channel(const md_ctl_t *c, unsigned worker, const md_event_t *ev);
+
+#endif

@@ -1,0 +1,435 @@
+/* medleyd: the media engine's process. It brings up DPDK and one port, runs one worker
+ * (on the next lcore when the EAL gives more than one, else interleaved on the main
+ * lcore), and serves the gRPC API (control/api/medley.proto) from the main lcore: the
+ * control thread. The workers answer ARP, neighbour solicitation and ping for the
+ * engine's addresses and terminate RTP on the channels the API creates.
+ *
+ *   medleyd [EAL options] -- --ip4 A.B.C.D [--ip6 ADDR] [--channels N] [--port-base P]
+ *           [--api-unix PATH] [--api-tcp HOST:PORT] [--api-token-file FILE]
+ *           [--learn-channels N] [--run-ms MS]
+ *
+ * The API listens on a Unix socket (file permissions are its access control) and/or on
+ * TCP, where a bearer token is required: from --api-token-file or the environment
+ * variable MEDLEY_API_TOKEN. --learn-channels N creates N PCMU channels at start (payload
+ * type 0, telephone-events on 101, in-band DTMF on) that learn their peer from the first
+ * packet, for tests without an API client. Digits are printed on stdout as they come.
+ *
+ * Without hugepages on the machine it adds --no-huge itself and says so. SIGTERM or
+ * SIGINT stops it cleanly with exit status 0. With one lcore, the worker and the control
+ * loop share it (fine for tests; a production worker has an lcore of its own, where
+ * nothing blocks). */
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+
+#include "control/api.h"
+#include "control/ctl.h"
+#include "control/grpc.h"
+#include "engine/cmd.h"
+#include "engine/worker.h"
+
+static volatile sig_atomic_t stop;
+
+/* One worker and how it is reached. */
+typedef struct {
+    md_worker_t *w;
+    md_cmd_ring_t *ring;     /* NULL when the worker shares the main lcore */
+    uint64_t hz, start, next_tick, tick_cycles;
+    volatile int running;
+} worker_ctx_t;
+
+/* One pass of the worker's loop: receive, commands, and the 20 ms tick when due. */
+static void worker_step(worker_ctx_t *x)
+{
+    md_worker_poll(x->w);
+    if (x->ring != NULL)
+        md_cmd_serve(x->ring, &x->w->wm);
+    uint64_t now = rte_get_timer_cycles();
+    if (now >= x->next_tick) {
+        md_worker_tick(x->w, (now - x->start) * 1000 / x->hz);
+        x->next_tick += x->tick_cycles;
+        /* After a stall, catch up on the clock instead of bursting ticks. */
+        if (now > x->next_tick + 5 * x->tick_cycles)
+            x->next_tick = now + x->tick_cycles;
+    }
+}
+
+static int worker_lcore_main(void *arg)
+{
+    worker_ctx_t *x = arg;
+    while (x->running)
+        worker_step(x);
+    return 0;
+}
+
+static void print_event(void *arg, uint32_t channel, const md_event_t *ev)
+{
+    (void)arg;
+    if (ev->type == MD_EV_DIGIT)
+        printf("digit %c channel %u source %s start_ms %llu duration_ms %u\n", ev->digit,
+               channel, ev->source == MD_DIGIT_INBAND ? "inband" : "rfc4733",
+               (unsigned long long)ev->start_ms, ev->duration_ms);
+    else if (ev->type == MD_EV_NO_MEDIA)
+        printf("no media on channel %u\n", channel);
+    else if (ev->type == MD_EV_PROMPT_DONE)
+        printf("prompt done on channel %u\n", channel);
+    fflush(stdout);
+}
+
+static void engine_counts(void *arg, md_api_engine_counts_t *out)
+{
+    const md_worker_t *w = arg;
+    out->rx_packets = w->dp.st.rx;
+    out->tx_packets = w->dp.st.tx;
+    out->dropped_packets = w->dp.st.rx - w->dp.st.verdict[MD_PKT_ARP] -
+                           w->dp.st.verdict[MD_PKT_ICMP] - w->dp.st.verdict[MD_PKT_ICMP6] -
+                           (w->dp.st.verdict[MD_PKT_UDP] - w->udp_no_channel);
+}
+
+/* The API token: from a file (first line) or the environment. */
+static int read_token(const char *file, char *tok, size_t len)
+{
+    tok[0] = '\0';
+    if (file != NULL) {
+        FILE *f = fopen(file, "r");
+        if (f == NULL || fgets(tok, (int)len, f) == NULL) {
+            fprintf(stderr, "medleyd: cannot read the API token from %s\n", file);
+            if (f != NULL)
+                fclose(f);
+            return -1;
+        }
+        fclose(f);
+        tok[strcspn(tok, "\r\n")] = '\0';
+    } else if (getenv("MEDLEY_API_TOKEN") != NULL) {
+        snprintf(tok, len, "%s", getenv("MEDLEY_API_TOKEN"));
+    }
+    return 0;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+/* Hugepages are usable if some are reserved and hugetlbfs is mounted. */
+static int have_hugepages(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    long total = 0;
+    char line[128];
+    if (f == NULL)
+        return 0;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "HugePages_Total: %ld", &total) == 1)
+            break;
+    fclose(f);
+    if (total <= 0)
+        return 0;
+    f = fopen("/proc/mounts", "r");
+    int mounted = 0;
+    while (f != NULL && fgets(line, sizeof(line), f))
+        if (strstr(line, " hugetlbfs ") != NULL)
+            mounted = 1;
+    if (f != NULL)
+        fclose(f);
+    return mounted;
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: medleyd [EAL options] -- --ip4 A.B.C.D [--ip6 ADDR] [--channels N]"
+                    " [--port-base P] [--api-unix PATH] [--api-tcp HOST:PORT]"
+                    " [--api-token-file FILE] [--learn-channels N] [--run-ms MS]\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    /* EAL arguments: ours plus --no-huge when the machine has no hugepages. */
+    char *eal_argv[64];
+    int eal_argc = 0, app = argc, user_no_huge = 0;
+    for (int i = 0; i < argc && eal_argc < 60; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            app = i + 1;
+            break;
+        }
+        if (strcmp(argv[i], "--no-huge") == 0)
+            user_no_huge = 1;
+        eal_argv[eal_argc++] = argv[i];
+    }
+    int huge = !user_no_huge && have_hugepages();
+    if (!huge && !user_no_huge) {
+        eal_argv[eal_argc++] = "--no-huge";
+        eal_argv[eal_argc++] = "--no-shconf";
+    }
+    eal_argv[eal_argc] = NULL;
+    printf("medleyd: %s\n", huge ? "using hugepages"
+                                 : "no hugepages: running with --no-huge (fine for tests, "
+                                   "slower for production)");
+
+    md_iface_t ifc;
+    memset(&ifc, 0, sizeof(ifc));
+    unsigned channels = 1024, port_base = 20000, learn_channels = 0;
+    long run_ms = -1;
+    const char *api_unix = NULL, *api_tcp = NULL, *token_file = NULL;
+    for (int i = app; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (v == NULL)
+            return usage();
+        if (strcmp(argv[i], "--ip4") == 0 && inet_pton(AF_INET, v, ifc.ip4) == 1)
+            ifc.has_ip4 = 1;
+        else if (strcmp(argv[i], "--ip6") == 0 && inet_pton(AF_INET6, v, ifc.ip6) == 1)
+            ifc.has_ip6 = 1;
+        else if (strcmp(argv[i], "--channels") == 0 && atoi(v) > 0 && atoi(v) <= 32768)
+            channels = (unsigned)atoi(v);
+        else if (strcmp(argv[i], "--port-base") == 0 && atoi(v) >= 1024 && atoi(v) % 2 == 0)
+            port_base = (unsigned)atoi(v);
+        else if (strcmp(argv[i], "--learn-channels") == 0 && atoi(v) >= 0)
+            learn_channels = (unsigned)atoi(v);
+        else if (strcmp(argv[i], "--run-ms") == 0 && atol(v) >= 0)
+            run_ms = atol(v);
+        else if (strcmp(argv[i], "--api-unix") == 0)
+            api_unix = v;
+        else if (strcmp(argv[i], "--api-tcp") == 0 && strrchr(v, ':') != NULL)
+            api_tcp = v;
+        else if (strcmp(argv[i], "--api-token-file") == 0)
+            token_file = v;
+        else
+            return usage();
+        i++;
+    }
+    if (!ifc.has_ip4 && !ifc.has_ip6)
+        return usage();
+    if (learn_channels > channels) {
+        fprintf(stderr, "medleyd: --learn-channels %u is more than --channels %u\n",
+                learn_channels, channels);
+        return 2;
+    }
+    if (port_base + 2 * channels > 65536) {
+        fprintf(stderr, "medleyd: %u channels from port %u do not fit below 65536\n", channels,
+                port_base);
+        return 2;
+    }
+    char token[256], tcp_host[128];
+    unsigned tcp_port = 0;
+    if (read_token(token_file, token, sizeof(token)) != 0)
+        return 2;
+    if (api_tcp != NULL) {
+        const char *colon = strrchr(api_tcp, ':');
+        tcp_port = (unsigned)atoi(colon + 1);
+        size_t hl = (size_t)(colon - api_tcp);
+        if (hl >= sizeof(tcp_host) || tcp_port > 65535)
+            return usage();
+        memcpy(tcp_host, api_tcp, hl);
+        tcp_host[hl] = '\0';
+        /* [::1]:50051 */
+        if (hl >= 2 && tcp_host[0] == '[' && tcp_host[hl - 1] == ']') {
+            memmove(tcp_host, tcp_host + 1, hl - 2);
+            tcp_host[hl - 2] = '\0';
+        }
+        if (token[0] == '\0') {
+            fprintf(stderr, "medleyd: --api-tcp needs a bearer token: --api-token-file FILE or "
+                            "MEDLEY_API_TOKEN\n");
+            return 2;
+        }
+    }
+
+    if (rte_eal_init(eal_argc, eal_argv) < 0) {
+        fprintf(stderr, "medleyd: DPDK EAL initialisation failed\n");
+        return 1;
+    }
+    int status = 1;
+    md_channel_t *chans = calloc(channels, sizeof(md_channel_t));
+    md_media_t *media = calloc(channels, sizeof(md_media_t));
+    md_event_ring_t *events = calloc(1, sizeof(md_event_ring_t));
+    struct rte_mempool *pool =
+        rte_pktmbuf_pool_create("medley_mbufs", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                (int)rte_socket_id());
+    if (chans == NULL || media == NULL || events == NULL || pool == NULL) {
+        fprintf(stderr, "medleyd: out of memory for %u channels\n", channels);
+        goto out;
+    }
+    if (rte_eth_dev_count_avail() == 0) {
+        fprintf(stderr, "medleyd: no DPDK port (give one, e.g. --vdev=net_tap0)\n");
+        goto out;
+    }
+    uint16_t port = 0;
+    RTE_ETH_FOREACH_DEV(port)
+        break;
+    struct rte_eth_conf conf;
+    memset(&conf, 0, sizeof(conf));
+    if (rte_eth_dev_configure(port, 1, 1, &conf) != 0 ||
+        rte_eth_rx_queue_setup(port, 0, 1024, rte_eth_dev_socket_id(port), NULL, pool) != 0 ||
+        rte_eth_tx_queue_setup(port, 0, 1024, rte_eth_dev_socket_id(port), NULL) != 0 ||
+        rte_eth_dev_start(port) != 0) {
+        fprintf(stderr, "medleyd: port %u could not be started\n", port);
+        goto out;
+    }
+    struct rte_ether_addr mac;
+    rte_eth_macaddr_get(port, &mac);
+    memcpy(ifc.mac, mac.addr_bytes, 6);
+    md_event_ring_init(events);
+    md_worker_t *w = calloc(1, sizeof(md_worker_t));
+    if (w == NULL || md_worker_init(w, port, pool, &ifc, chans, media, channels,
+                                    (uint16_t)port_base, events) != 0) {
+        fprintf(stderr, "medleyd: worker set-up failed\n");
+        free(w);
+        goto out;
+    }
+    /* The control plane's view of the worker. */
+    worker_ctx_t x = { .w = w, .hz = rte_get_timer_hz(), .running = 1 };
+    x.start = rte_get_timer_cycles();
+    x.next_tick = x.start;
+    x.tick_cycles = x.hz / 50;
+    unsigned worker_lcore = rte_get_next_lcore(rte_lcore_id(), 1, 0);
+    int own_lcore = worker_lcore < RTE_MAX_LCORE;
+    md_cmd_ring_t *ring = own_lcore ? calloc(1, sizeof(md_cmd_ring_t)) : NULL;
+    if (own_lcore && ring == NULL) {
+        fprintf(stderr, "medleyd: out of memory\n");
+        rte_eth_dev_stop(port);
+        rte_eth_dev_close(port);
+        free(w);
+        goto out;
+    }
+    if (ring != NULL)
+        md_cmd_ring_init(ring);
+    x.ring = ring;
+    md_ctl_t ctl;
+    md_ctl_worker_t cw = { .wm = &w->wm, .ring = ring, .events = events, .max = channels };
+    md_api_t api;
+    md_grpc_server_t *srv = NULL;
+    if (md_ctl_init(&ctl, &cw, 1, 1024) != 0) {
+        fprintf(stderr, "medleyd: control set-up failed\n");
+        rte_eth_dev_stop(port);
+        rte_eth_dev_close(port);
+        free(ring);
+        free(w);
+        goto out;
+    }
+    md_api_init(&api, &ctl);
+    if (ifc.has_ip4)
+        inet_ntop(AF_INET, ifc.ip4, api.local_ip4, sizeof(api.local_ip4));
+    if (ifc.has_ip6)
+        inet_ntop(AF_INET6, ifc.ip6, api.local_ip6, sizeof(api.local_ip6));
+    api.counts = engine_counts;
+    api.counts_arg = w;
+    api.on_event = print_event;
+
+    if (api_unix != NULL || api_tcp != NULL) {
+        md_grpc_config_t gc = {
+            .tcp_host = api_tcp != NULL ? tcp_host : NULL, .tcp_port = (uint16_t)tcp_port,
+            .unix_path = api_unix, .unix_mode = 0660, .token = token[0] ? token : NULL,
+            .max_message = 1 << 20, .max_streams = 32, .max_connections = 64,
+            .stream_queue = 256 * 1024, .methods = md_api_methods,
+            .n_methods = md_api_n_methods, .app = &api, .gone = md_api_gone,
+        };
+        char err[256];
+        if (md_grpc_start(&srv, &gc, err, sizeof(err)) != 0) {
+            fprintf(stderr, "medleyd: %s\n", err);
+            md_ctl_free(&ctl);
+            rte_eth_dev_stop(port);
+            rte_eth_dev_close(port);
+            free(ring);
+            free(w);
+            status = 2;
+            goto out;
+        }
+        if (api_unix != NULL)
+            printf("medleyd: API on unix:%s\n", api_unix);
+        if (api_tcp != NULL)
+            printf("medleyd: API on tcp %s port %u (bearer token required)\n", tcp_host,
+                   md_grpc_tcp_port(srv));
+    } else {
+        printf("medleyd: no API (give --api-unix PATH and/or --api-tcp HOST:PORT)\n");
+    }
+
+    for (unsigned i = 0; i < learn_channels; i++) {
+        md_cmd_t cmd;
+        memset(&cmd, 0, sizeof(cmd));
+        cmd.prm = (md_chan_params_t){ .codec = MD_CODEC_PCMU, .pt = 0, .event_pt = 101,
+                                      .jb_depth = 3, .learn = 1 };
+        cmd.inband = 1;
+        cmd.no_media_ms = 5000;
+        md_ctl_chan_t *rec;
+        md_chan_info_t info;
+        /* The worker is not running yet: execute directly whatever the mode. */
+        ctl.workers[0].ring = NULL;
+        int rc = md_ctl_create(&ctl, &cmd, 0, "learn", &rec, &info);
+        ctl.workers[0].ring = ring;
+        if (rc != 0) {
+            fprintf(stderr, "medleyd: channel %u could not be created\n", i);
+            break;
+        }
+        printf("medleyd: channel %u on UDP port %u\n", rec->api_id, info.local_port);
+    }
+    printf("medleyd: port %u up, %02x:%02x:%02x:%02x:%02x:%02x, %u channels from UDP port %u, "
+           "worker on %s\n",
+           port, mac.addr_bytes[0], mac.addr_bytes[1], mac.addr_bytes[2], mac.addr_bytes[3],
+           mac.addr_bytes[4], mac.addr_bytes[5], channels, port_base,
+           own_lcore ? "its own lcore" : "the main lcore");
+    fflush(stdout);
+
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+    if (own_lcore && rte_eal_remote_launch(worker_lcore_main, &x, worker_lcore) != 0) {
+        fprintf(stderr, "medleyd: cannot start the worker on lcore %u\n", worker_lcore);
+        stop = 1;
+    }
+    uint64_t next_control = 0, control_cycles = x.hz / 1000;
+    while (!stop) {
+        uint64_t now = rte_get_timer_cycles();
+        if (!own_lcore) {
+            /* One lcore: the worker's loop, with the control loop every millisecond. */
+            worker_step(&x);
+            if (now < next_control)
+                continue;
+            next_control = now + control_cycles;
+            if (srv != NULL)
+                md_grpc_poll(srv, 0);
+        } else if (srv != NULL) {
+            md_grpc_poll(srv, 1);
+        } else {
+            rte_delay_us_sleep(1000);
+        }
+        md_api_pump_events(&api);
+        if (srv != NULL)
+            md_grpc_poll(srv, 0);   /* send what the events queued */
+        if (run_ms >= 0 && (now - x.start) * 1000 / x.hz >= (uint64_t)run_ms)
+            break;
+    }
+    if (own_lcore) {
+        x.running = 0;
+        rte_eal_wait_lcore(worker_lcore);
+    }
+    md_api_pump_events(&api);
+    md_api_close(&api);
+    md_grpc_stop(srv);
+    md_ctl_free(&ctl);
+    free(ring);
+    printf("medleyd: stopping; rx %llu, replies %llu, dropped %llu\n",
+           (unsigned long long)w->dp.st.rx, (unsigned long long)w->dp.st.replies,
+           (unsigned long long)(w->dp.st.rx - w->dp.st.verdict[MD_PKT_UDP] -
+                                w->dp.st.verdict[MD_PKT_ARP] - w->dp.st.verdict[MD_PKT_ICMP] -
+                                w->dp.st.verdict[MD_PKT_ICMP6]));
+    rte_eth_dev_stop(port);
+    rte_eth_dev_close(port);
+    free(w);
+    status = 0;
+out:
+    free(chans);
+    free(media);
+    free(events);
+    rte_eal_cleanup();
+    return status;
+}

@@ -1,0 +1,154 @@
+/* Commands applied on the worker. Every command names its channel by slot and id, and
+ * the id is checked: a command for a channel that was deleted (and whose slot may now
+ * hold another call) fails with -ENOENT instead of touching the new call. */
+#include "engine/cmd.h"
+
+#include <errno.h>
+#include <string.h>
+
+void md_cmd_ring_init(md_cmd_ring_t *r)
+{
+    memset(r, 0, sizeof(*r));
+}
+
+int md_cmd_send(md_cmd_ring_t *r, const md_cmd_t *c)
+{
+    uint32_t tail = atomic_load_explicit(&r->cmd_tail, memory_order_relaxed);
+    /* Outstanding = sent and not yet replied-and-taken: bounds the reply ring too. */
+    uint32_t taken = atomic_load_explicit(&r->rep_head, memory_order_acquire);
+    if (tail - taken >= MD_CMD_RING)
+        return -EAGAIN;
+    r->cmd[tail % MD_CMD_RING] = *c;
+    atomic_store_explicit(&r->cmd_tail, tail + 1, memory_order_release);
+    return 0;
+}
+
+int md_cmd_take_reply(md_cmd_ring_t *r, md_cmd_reply_t *rep)
+{
+    uint32_t head = atomic_load_explicit(&r->rep_head, memory_order_relaxed);
+    uint32_t tail = atomic_load_explicit(&r->rep_tail, memory_order_acquire);
+    if (head == tail)
+        return 0;
+    *rep = r->rep[head % MD_CMD_RING];
+    atomic_store_explicit(&r->rep_head, head + 1, memory_order_release);
+    return 1;
+}
+
+unsigned md_cmd_serve(md_cmd_ring_t *r, md_worker_media_t *w)
+{
+    uint32_t head = atomic_load_explicit(&r->cmd_head, memory_order_relaxed);
+    uint32_t tail = atomic_load_explicit(&r->cmd_tail, memory_order_acquire);
+    unsigned n = 0;
+    while (head != tail) {
+        /* The reply slot is free: md_cmd_send() keeps fewer than MD_CMD_RING outstanding. */
+        uint32_t rt = atomic_load_explicit(&r->rep_tail, memory_order_relaxed);
+        md_cmd_exec(w, &r->cmd[head % MD_CMD_RING], &r->rep[rt % MD_CMD_RING]);
+        head++;
+        atomic_store_explicit(&r->cmd_head, head, memory_order_release);
+        atomic_store_explicit(&r->rep_tail, rt + 1, memory_order_release);
+        n++;
+    }
+    return n;
+}
+
+/* The channel a command names, or NULL. */
+static md_channel_t *named(md_worker_media_t *w, uint32_t slot, uint32_t id)
+{
+    if (slot >= w->table->max)
+        return NULL;
+    md_channel_t *ch = &w->table->chans[slot];
+    return ch->in_use && ch->id == id ? ch : NULL;
+}
+
+static void describe(md_worker_media_t *w, uint32_t slot, md_chan_info_t *info)
+{
+    const md_channel_t *ch = &w->table->chans[slot];
+    const md_media_t *m = &w->media[slot];
+    memset(info, 0, sizeof(*info));
+    info->slot = slot;
+    info->id = ch->id;
+    info->local_port = ch->local_port;
+    info->learnt = (uint8_t)ch->learnt;
+    info->src_version = ch->src_version;
+    memcpy(info->src_ip, ch->src_ip, sizeof(info->src_ip));
+    info->src_port = ch->src_port;
+    if (m->bridge >= 0 && (uint32_t)m->bridge < w->table->max)
+        info->bridged_id = w->table->chans[m->bridge].id;
+    info->playing = m->play != NULL;
+    info->st = ch->st;
+    info->jb = ch->jb.st;
+    info->frames = m->frames;
+    info->concealed = m->concealed;
+}
+
+static int exec_create(md_worker_media_t *w, const md_cmd_t *c, md_cmd_reply_t *rep)
+{
+    uint16_t port;
+    if (c->strip_dtmf && !c->inband)
+        return -EINVAL;   /* stripping needs the detector to know where the digits are */
+    int slot = md_chan_create(w->table, &c->prm, &port);
+    if (slot < 0)
+        return slot;
+    md_media_init(&w->media[slot], c->inband, c->no_media_ms);
+    md_media_strip_dtmf(&w->media[slot], c->strip_dtmf);
+    describe(w, (uint32_t)slot, &rep->info);
+    return 0;
+}
+
+void md_cmd_exec(md_worker_media_t *w, const md_cmd_t *c, md_cmd_reply_t *rep)
+{
+    memset(rep, 0, sizeof(*rep));
+    rep->seq = c->seq;
+    if (c->type == MD_CMD_CREATE) {
+        rep->status = exec_create(w, c, rep);
+        return;
+    }
+    md_channel_t *ch = named(w, c->slot, c->id);
+    if (ch == NULL) {
+        rep->status = -ENOENT;
+        return;
+    }
+    md_media_t *m = &w->media[c->slot];
+    int st = 0;
+    switch (c->type) {
+    case MD_CMD_DELETE:
+        md_media_unbridge(w, c->slot);
+        md_media_stop(m);
+        m->overlay = NULL;
+        st = md_chan_delete(w->table, c->slot);
+        break;
+    case MD_CMD_GET:
+        describe(w, c->slot, &rep->info);
+        break;
+    case MD_CMD_PLAY:
+        st = md_media_play_list(m, c->items, c->n_items, c->barge_in);
+        break;
+    case MD_CMD_OVERLAY:
+        st = c->n_items == 1 && c->items[0].prompt != NULL
+                 ? md_media_overlay(m, c->items[0].prompt, c->gain_db)
+                 : -EINVAL;
+        break;
+    case MD_CMD_STOP:
+        md_media_stop(m);
+        m->overlay = NULL;
+        break;
+    case MD_CMD_BRIDGE:
+        if (named(w, c->slot2, c->id2) == NULL)
+            st = -ENOENT;
+        else if (c->slot == c->slot2)
+            st = -EINVAL;
+        else if ((m->bridge >= 0 && (uint32_t)m->bridge != c->slot2) ||
+                 (w->media[c->slot2].bridge >= 0 && (uint32_t)w->media[c->slot2].bridge != c->slot))
+            st = -EBUSY;
+        else
+            st = md_media_bridge(w, c->slot, c->slot2);
+        break;
+    case MD_CMD_UNBRIDGE:
+        md_media_unbridge(w, c->slot);
+        break;
+    default:
+        st = -EINVAL;
+        break;
+    }
+    rep->status = st;
+}

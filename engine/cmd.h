@@ -1,0 +1,89 @@
+/* Commands from the control thread to a worker, and the worker's replies.
+ *
+ * The control thread never touches a worker's channels: it sends a command down a
+ * single-producer single-consumer ring, the worker applies it between two receive
+ * bursts (md_cmd_exec()) and sends the reply back up another ring. Both rings are
+ * lock-free and fixed-size; the worker never blocks on them (a full reply ring cannot
+ * happen: the control thread has at most MD_CMD_RING commands outstanding).
+ *
+ * md_cmd_exec() itself is plain C on the channel table and media state, so it is tested
+ * without DPDK and can be called directly when one thread is both control and worker. */
+#ifndef MD_ENGINE_CMD_H
+#define MD_ENGINE_CMD_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "engine/channel.h"
+#include "engine/media.h"
+
+typedef enum {
+    MD_CMD_CREATE = 1,   /* prm, inband, no_media_ms, strip_dtmf -> slot, id, port */
+    MD_CMD_DELETE,       /* slot, id */
+    MD_CMD_GET,          /* slot, id -> info */
+    MD_CMD_PLAY,         /* slot, id, items[n], barge_in */
+    MD_CMD_OVERLAY,      /* slot, id, items[0], gain_db */
+    MD_CMD_STOP,         /* slot, id */
+    MD_CMD_BRIDGE,       /* slot, id, slot2, id2 */
+    MD_CMD_UNBRIDGE,     /* slot, id */
+} md_cmd_type_t;
+
+typedef struct {
+    md_cmd_type_t type;
+    uint32_t seq;                 /* copied into the reply */
+    uint32_t slot, id;            /* the channel: slot checked against id */
+    uint32_t slot2, id2;          /* the other channel of a bridge */
+    md_chan_params_t prm;
+    uint8_t inband, strip_dtmf, barge_in;
+    uint32_t no_media_ms;
+    md_play_item_t items[MD_PLAY_MAX];
+    unsigned n_items;
+    float gain_db;
+} md_cmd_t;
+
+/* What a channel looks like from outside (MD_CMD_CREATE and MD_CMD_GET). */
+typedef struct {
+    uint32_t slot, id;
+    uint16_t local_port;
+    uint8_t learnt;
+    uint8_t src_version;
+    uint8_t src_ip[16];
+    uint16_t src_port;
+    uint32_t bridged_id;          /* 0: not bridged */
+    uint8_t playing;
+    md_chan_stats_t st;
+    md_jb_stats_t jb;
+    uint64_t frames, concealed;
+} md_chan_info_t;
+
+typedef struct {
+    uint32_t seq;
+    int status;                   /* 0 or a negative errno code */
+    md_chan_info_t info;
+} md_cmd_reply_t;
+
+#define MD_CMD_RING 64  /* power of two */
+
+typedef struct {
+    _Atomic uint32_t cmd_head, cmd_tail;
+    _Atomic uint32_t rep_head, rep_tail;
+    md_cmd_t cmd[MD_CMD_RING];
+    md_cmd_reply_t rep[MD_CMD_RING];
+} md_cmd_ring_t;
+
+void md_cmd_ring_init(md_cmd_ring_t *r);
+
+/* Control side: send a command (-EAGAIN if MD_CMD_RING are outstanding), take a reply
+ * (1 and *rep filled, or 0 if none yet). */
+int md_cmd_send(md_cmd_ring_t *r, const md_cmd_t *c);
+int md_cmd_take_reply(md_cmd_ring_t *r, md_cmd_reply_t *rep);
+
+/* Worker side: apply every pending command and post the replies. Returns how many. */
+unsigned md_cmd_serve(md_cmd_ring_t *r, md_worker_media_t *w);
+
+/* Applies one command to a worker's channels and fills the reply. Errors: -EINVAL (bad
+ * parameters), -ENOENT (no such channel: wrong slot or id), -ENOSPC (every channel in
+ * use), -EBUSY (bridging a channel already bridged elsewhere). */
+void md_cmd_exec(md_worker_media_t *w, const md_cmd_t *c, md_cmd_reply_t *rep);
+
+#endif
