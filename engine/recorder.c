@@ -877,6 +877,16 @@ int md_recorder_create(md_recorder_t **out, const md_recorder_config_t *cfg, cha
         free(iov);
         rec->fixed_files = io_uring_register_files_sparse(&rec->ring, rec->max) == 0;
     }
+    if (cfg->io_workers > 0) {
+        unsigned vals[2] = { cfg->io_workers, cfg->io_workers };
+        code = io_uring_register_iowq_max_workers(&rec->ring, vals);
+        if (code < 0) {
+            io_uring_queue_exit(&rec->ring);
+            free_all(rec);
+            return fail(err, errlen, code, "recorder: cannot limit io_uring workers: %s",
+                        strerror(-code));
+        }
+    }
     rec->use_openat2 = !cfg->no_openat2;
     rec->now = rec->last_scan = mono_ns();
     code = pthread_create(&rec->thread, NULL, io_main, rec);

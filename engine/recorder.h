@@ -56,6 +56,9 @@ typedef struct {
     size_t ring_bytes;            /* per producer ring; 0: 1 MiB (about 3000 mono frames) */
     size_t buffer_bytes;          /* per recording; 0: 16 KiB (2 s of G.711 mono) */
     unsigned flush_ms;            /* 0: 500; at most 1000 */
+    unsigned io_workers;          /* 0: the kernel's default; else at most this many
+                                   * io_uring kernel workers (io-wq) for writes that
+                                   * cannot complete inline (ext4 buffered writes) */
     int no_register;              /* 1: do not register buffers and files with io_uring */
     int no_openat2;               /* 1: resolve paths without openat2 (for tests) */
 } md_recorder_config_t;
