@@ -96,6 +96,9 @@ int main(int argc, char **argv)
         }
         printf("raised RLIMIT_NOFILE from %llu to %llu for %u open recordings\n",
                (unsigned long long)old, (unsigned long long)want, n);
+    } else {
+        printf("RLIMIT_NOFILE is %llu, enough for %u open recordings (not raised)\n",
+               (unsigned long long)rl.rlim_cur, n);
     }
 
     if (mkdir(base, 0755) != 0 && errno != EEXIST) {
