@@ -382,7 +382,7 @@ static void play(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
     if (rc == 0)
         rc = q->overlay ? md_ctl_overlay(a->ctl, rec, names[0], q->overlay_gain_db, err, sizeof(err))
                         : md_ctl_play(a->ctl, rec, names, loops, gaps, (unsigned)q->n_items,
-                                      q->barge_in, err, sizeof(err));
+                                      q->barge_in, 0, err, sizeof(err));
     if (rc != 0) {
         r->status = status_of(rc);
         snprintf(r->message, sizeof(r->message), "%s", err[0] ? err : strerror(-rc));
@@ -560,7 +560,7 @@ static void stream_events(void *app, md_grpc_call_t *call, const uint8_t *req, s
         set_error(r, MD_GRPC_RESOURCE_EXHAUSTED, "%s", "out of memory");
     } else {
         for (size_t i = 0; i < q->n_types; i++) {
-            if (q->types[i] <= 0 || q->types[i] > 4) {
+            if (q->types[i] <= 0 || q->types[i] > MEDLEY__V1__EVENT_TYPE__IVR_HANGUP) {
                 r->status = MD_GRPC_INVALID_ARGUMENT;
                 snprintf(r->message, sizeof(r->message), "types[%zu] = %d: not an event type", i,
                          (int)q->types[i]);
@@ -671,6 +671,8 @@ unsigned md_api_pump_events(md_api_t *a)
                 if (flush_lost(s) != 0 || send_event(s, &e) != 0)
                     s->lost_pending++;
             }
+            if (a->ivrs != NULL)
+                md_ivrs_on_event(a->ivrs, id, &ev);
             if (a->on_event != NULL)
                 a->on_event(a->on_event_arg, id, &ev);
         }
@@ -689,6 +691,269 @@ void md_api_close(md_api_t *a)
     a->n_subs = 0;
 }
 
+/* ---- IVR ---- */
+
+void md_api_publish_ivr(void *api, uint32_t channel, const md_ivr_note_t *n)
+{
+    md_api_t *a = api;
+    Medley__V1__Event e = MEDLEY__V1__EVENT__INIT;
+    Medley__V1__Event__VarsEntry ents[MD_IVR_VARS], *ptrs[MD_IVR_VARS];
+    switch (n->kind) {
+    case MD_IVR_NOTE_STEP: e.type = MEDLEY__V1__EVENT_TYPE__IVR_STEP; break;
+    case MD_IVR_NOTE_LOOKUP: e.type = MEDLEY__V1__EVENT_TYPE__IVR_LOOKUP; break;
+    case MD_IVR_NOTE_TRANSFER: e.type = MEDLEY__V1__EVENT_TYPE__IVR_TRANSFER; break;
+    case MD_IVR_NOTE_HANGUP: e.type = MEDLEY__V1__EVENT_TYPE__IVR_HANGUP; break;
+    default: return;
+    }
+    e.channel = channel;
+    e.step = (char *)(n->step ? n->step : "");
+    e.lookup = (char *)(n->lookup ? n->lookup : "");
+    e.queue = (char *)(n->queue ? n->queue : "");
+    e.reason = (char *)(n->reason ? n->reason : "");
+    e.trail = (char *)(n->trail ? n->trail : "");
+    for (unsigned i = 0; i < n->n_vars && i < MD_IVR_VARS; i++) {
+        Medley__V1__Event__VarsEntry init = MEDLEY__V1__EVENT__VARS_ENTRY__INIT;
+        ents[i] = init;
+        ents[i].key = (char *)n->vars[i].name;
+        ents[i].value = (char *)n->vars[i].value;
+        ptrs[i] = &ents[i];
+    }
+    e.n_vars = n->n_vars < MD_IVR_VARS ? n->n_vars : MD_IVR_VARS;
+    e.vars = ptrs;
+    size_t len = medley__v1__event__get_packed_size(&e);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (buf == NULL)
+        return;
+    medley__v1__event__pack(&e, buf);
+    for (md_api_sub_t *s = a->subs; s != NULL; s = s->next) {
+        if (!wants(s, channel, e.type))
+            continue;
+        s->seq++;
+        /* The sequence differs per subscriber: patch it by re-packing for each. */
+        e.sequence = s->seq;
+        size_t l2 = medley__v1__event__get_packed_size(&e);
+        uint8_t *b2 = malloc(l2 ? l2 : 1);
+        if (b2 == NULL) {
+            s->lost_pending++;
+            continue;
+        }
+        medley__v1__event__pack(&e, b2);
+        if (flush_lost(s) != 0 || md_grpc_stream_send(s->call, b2, l2) != 0)
+            s->lost_pending++;
+        free(b2);
+    }
+    free(buf);
+}
+
+static int ivr_ready(md_api_t *a, md_grpc_reply_t *r)
+{
+    if (a->ivrs == NULL) {
+        set_error(r, MD_GRPC_UNAVAILABLE, "%s", "the IVR is not running in this engine");
+        return 0;
+    }
+    return 1;
+}
+
+static void flow_msg(md_api_t *a, const md_ivrs_flow_t *fv, const char *name, const char *path,
+                     Medley__V1__Flow *m, char **warn_ptrs, char *warn_copy, size_t warn_len)
+{
+    m->name = (char *)name;
+    m->path = (char *)path;
+    m->sessions = md_ivrs_flow_sessions(a->ivrs, name);
+    m->prompts = fv->prompts;
+    /* Warnings: one per line. */
+    snprintf(warn_copy, warn_len, "%s", fv->warnings);
+    size_t nw = 0;
+    for (char *line = strtok(warn_copy, "\n"); line != NULL && nw < 32; line = strtok(NULL, "\n"))
+        warn_ptrs[nw++] = line;
+    m->n_warnings = nw;
+    m->warnings = warn_ptrs;
+}
+
+static void load_flow_common(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r,
+                             int check_only)
+{
+    md_api_t *a = app;
+    if (!ivr_ready(a, r))
+        return;
+    UNPACK(Medley__V1__LoadFlowRequest, medley__v1__load_flow_request__unpack, q, req, len, r);
+    char err[256] = "";
+    md_ivrs_flow_t *fv = NULL;
+    md_ivrs_flow_t *checked = calloc(1, sizeof(*checked));
+    char *warn_copy = malloc(sizeof(checked->warnings));
+    int rc = checked == NULL || warn_copy == NULL ? -ENOMEM
+             : q->path[0] == '\0'                ? -EINVAL
+                                                 : md_ivrs_load_flow(a->ivrs, q->path, check_only, &fv, checked,
+                                                                     err, sizeof(err));
+    if (q->path[0] == '\0')
+        snprintf(err, sizeof(err), "path: required");
+    if (rc != 0) {
+        r->status = rc == -ENOENT && strstr(err, "prompt") == NULL ? MD_GRPC_NOT_FOUND
+                    : rc == -ENOSPC || rc == -ENOMEM          ? MD_GRPC_RESOURCE_EXHAUSTED
+                    : rc == -EACCES                           ? MD_GRPC_PERMISSION_DENIED
+                                                              : MD_GRPC_INVALID_ARGUMENT;
+        snprintf(r->message, sizeof(r->message), "%s", err[0] ? err : strerror(-rc));
+    } else {
+        Medley__V1__Flow m = MEDLEY__V1__FLOW__INIT;
+        char *warn_ptrs[32];
+        char *langs[MD_FLOW_LANGS];
+        if (check_only) {
+            /* The checked copy has no tree; report from a fresh parse-free view. */
+            flow_msg(a, checked, "", q->path, &m, warn_ptrs, warn_copy, sizeof(checked->warnings));
+            md_flow_t *f = NULL;
+            char e2[64], w2[8];
+            if (md_flow_load(q->path, &f, e2, sizeof(e2), w2, sizeof(w2)) == 0) {
+                m.name = f->name;
+                m.steps = f->n_steps;
+                for (unsigned i = 0; i < f->n_languages; i++)
+                    langs[i] = f->languages[i];
+                m.n_languages = f->n_languages;
+                m.languages = langs;
+                m.sessions = md_ivrs_flow_sessions(a->ivrs, f->name);
+                pack(r, &m.base);
+                md_flow_free(f);
+            } else {
+                pack(r, &m.base);
+            }
+        } else {
+            flow_msg(a, fv, fv->flow->name, fv->flow->path, &m, warn_ptrs, warn_copy,
+                     sizeof(checked->warnings));
+            m.steps = fv->flow->n_steps;
+            for (unsigned i = 0; i < fv->flow->n_languages; i++)
+                langs[i] = fv->flow->languages[i];
+            m.n_languages = fv->flow->n_languages;
+            m.languages = langs;
+            pack(r, &m.base);
+        }
+    }
+    free(checked);
+    free(warn_copy);
+    medley__v1__load_flow_request__free_unpacked(q, NULL);
+}
+
+static void load_flow(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    load_flow_common(app, req, len, r, 0);
+}
+
+static void check_flow(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    load_flow_common(app, req, len, r, 1);
+}
+
+static void list_flows(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!ivr_ready(a, r))
+        return;
+    UNPACK(Medley__V1__Empty, medley__v1__empty__unpack, q, req, len, r);
+    medley__v1__empty__free_unpacked(q, NULL);
+    Medley__V1__Flow ms[MD_IVRS_FLOWS], *ptrs[MD_IVRS_FLOWS];
+    char *langs[MD_IVRS_FLOWS][MD_FLOW_LANGS];
+    unsigned k = 0;
+    for (md_ivrs_flow_t *f = a->ivrs->flows; f != NULL && k < MD_IVRS_FLOWS; f = f->next) {
+        if (!f->current)
+            continue;
+        Medley__V1__Flow init = MEDLEY__V1__FLOW__INIT;
+        ms[k] = init;
+        ms[k].name = f->flow->name;
+        ms[k].path = f->flow->path;
+        ms[k].steps = f->flow->n_steps;
+        ms[k].prompts = f->prompts;
+        ms[k].sessions = md_ivrs_flow_sessions(a->ivrs, f->flow->name);
+        for (unsigned i = 0; i < f->flow->n_languages; i++)
+            langs[k][i] = f->flow->languages[i];
+        ms[k].n_languages = f->flow->n_languages;
+        ms[k].languages = langs[k];
+        ptrs[k] = &ms[k];
+        k++;
+    }
+    Medley__V1__FlowList list = MEDLEY__V1__FLOW_LIST__INIT;
+    list.n_flows = k;
+    list.flows = ptrs;
+    pack(r, &list.base);
+}
+
+static void start_ivr(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!ivr_ready(a, r))
+        return;
+    UNPACK(Medley__V1__StartIvrRequest, medley__v1__start_ivr_request__unpack, q, req, len, r);
+    char err[200] = "";
+    int rc = q->flow[0] == '\0' ? -EINVAL
+             : strlen(q->ani) > 31 ? -E2BIG
+             : md_ivrs_start(a->ivrs, q->channel, q->flow, q->ani, q->language, err, sizeof(err));
+    if (q->flow[0] == '\0')
+        snprintf(err, sizeof(err), "flow: required");
+    if (rc == -E2BIG)
+        snprintf(err, sizeof(err), "ani: at most 31 characters");
+    if (rc != 0) {
+        r->status = rc == -ENOENT ? MD_GRPC_NOT_FOUND
+                    : rc == -EBUSY ? MD_GRPC_FAILED_PRECONDITION
+                    : rc == -ENOMEM ? MD_GRPC_RESOURCE_EXHAUSTED
+                                    : MD_GRPC_INVALID_ARGUMENT;
+        snprintf(r->message, sizeof(r->message), "%s", err);
+    } else {
+        pack_empty(r);
+    }
+    medley__v1__start_ivr_request__free_unpacked(q, NULL);
+}
+
+static void stop_ivr(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!ivr_ready(a, r))
+        return;
+    UNPACK(Medley__V1__ChannelRef, medley__v1__channel_ref__unpack, q, req, len, r);
+    if (md_ivrs_stop(a->ivrs, q->channel) != 0) {
+        r->status = MD_GRPC_NOT_FOUND;
+        snprintf(r->message, sizeof(r->message), "no IVR session on channel %u", q->channel);
+    } else {
+        pack_empty(r);
+    }
+    medley__v1__channel_ref__free_unpacked(q, NULL);
+}
+
+static void ivr_answer(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!ivr_ready(a, r))
+        return;
+    UNPACK(Medley__V1__IvrAnswerRequest, medley__v1__ivr_answer_request__unpack, q, req, len, r);
+    md_ivr_var_t vars[MD_IVR_VARS];
+    unsigned n = 0;
+    char msg[160] = "";
+    if (q->n_vars > MD_IVR_VARS)
+        snprintf(msg, sizeof(msg), "vars: at most %d", MD_IVR_VARS);
+    for (size_t i = 0; !msg[0] && i < q->n_vars; i++) {
+        if (strlen(q->vars[i]->key) == 0 || strlen(q->vars[i]->key) >= MD_FLOW_NAME ||
+            strlen(q->vars[i]->value) >= MD_IVR_VALUE) {
+            snprintf(msg, sizeof(msg), "vars: '%.40s': names 1-%d bytes, values under %d bytes",
+                     q->vars[i]->key, MD_FLOW_NAME - 1, MD_IVR_VALUE);
+            break;
+        }
+        memset(&vars[n], 0, sizeof(vars[n]));
+        snprintf(vars[n].name, sizeof(vars[n].name), "%s", q->vars[i]->key);
+        snprintf(vars[n].value, sizeof(vars[n].value), "%s", q->vars[i]->value);
+        n++;
+    }
+    if (msg[0]) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", msg);
+    } else {
+        int rc = md_ivrs_answer(a->ivrs, q->channel, q->result, vars, n);
+        if (rc == -ENOENT) {
+            r->status = MD_GRPC_NOT_FOUND;
+            snprintf(r->message, sizeof(r->message), "no IVR session on channel %u", q->channel);
+        } else if (rc != 0) {
+            set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s", "the session is not waiting for a lookup");
+        } else {
+            pack_empty(r);
+        }
+    }
+    medley__v1__ivr_answer_request__free_unpacked(q, NULL);
+}
+
 #define SVC "/medley.v1.Engine/"
 const md_grpc_method_t md_api_methods[] = {
     { SVC "CreateChannel", create_channel, NULL },
@@ -703,5 +968,11 @@ const md_grpc_method_t md_api_methods[] = {
     { SVC "ListPrompts", list_prompts, NULL },
     { SVC "GetStats", get_stats, NULL },
     { SVC "StreamEvents", NULL, stream_events },
+    { SVC "LoadFlow", load_flow, NULL },
+    { SVC "CheckFlow", check_flow, NULL },
+    { SVC "ListFlows", list_flows, NULL },
+    { SVC "StartIvr", start_ivr, NULL },
+    { SVC "StopIvr", stop_ivr, NULL },
+    { SVC "IvrAnswer", ivr_answer, NULL },
 };
 const unsigned md_api_n_methods = sizeof(md_api_methods) / sizeof(md_api_methods[0]);

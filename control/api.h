@@ -10,6 +10,7 @@
 
 #include "control/ctl.h"
 #include "control/grpc.h"
+#include "control/ivrs.h"
 
 typedef struct {
     uint64_t rx_packets, tx_packets, dropped_packets;
@@ -26,9 +27,11 @@ typedef struct {
     /* Optional: every event after it went to the subscribers (medleyd prints digits). */
     void (*on_event)(void *arg, uint32_t channel, const md_event_t *ev);
     void *on_event_arg;
+    md_ivrs_t *ivrs;             /* NULL: the IVR methods answer UNAVAILABLE */
     md_api_sub_t *subs;
     unsigned n_subs, max_subs;
     uint64_t events_in;
+    uint64_t now_ms;             /* the control loop's clock */
 } md_api_t;
 
 void md_api_init(md_api_t *a, md_ctl_t *ctl);
@@ -40,6 +43,9 @@ void md_api_gone(void *app, md_grpc_call_t *call);
 
 /* Moves the workers' events to the subscribers. Call from the control loop. */
 unsigned md_api_pump_events(md_api_t *a);
+
+/* Publishes an IVR session's note as an event (the md_ivrs_t publish hook). */
+void md_api_publish_ivr(void *api, uint32_t channel, const md_ivr_note_t *n);
 
 /* Ends every subscription (at shutdown, before md_grpc_stop()). */
 void md_api_close(md_api_t *a);

@@ -200,7 +200,8 @@ const md_prompt_t *md_ctl_prompt(const md_ctl_t *c, const char *name)
 }
 
 int md_ctl_play(md_ctl_t *c, md_ctl_chan_t *rec, const char *const *names, const uint16_t *loops,
-                const uint16_t *gaps, unsigned n, int barge_in, char *err, size_t errlen)
+                const uint16_t *gaps, unsigned n, int barge_in, uint32_t tag, char *err,
+                size_t errlen)
 {
     if (n == 0 || n > MD_PLAY_MAX) {
         snprintf(err, errlen, "a play list has 1 to %d items, not %u", MD_PLAY_MAX, n);
@@ -224,6 +225,7 @@ int md_ctl_play(md_ctl_t *c, md_ctl_chan_t *rec, const char *const *names, const
     cmd.id = rec->local_id;
     cmd.n_items = n;
     cmd.barge_in = (uint8_t)(barge_in != 0);
+    cmd.tag = tag;
     md_cmd_reply_t rep;
     int rc = md_ctl_exec(c, rec->worker, &cmd, &rep);
     if (rc != 0) {

@@ -82,7 +82,8 @@ int md_ctl_delete(md_ctl_t *c, md_ctl_chan_t *rec);
 /* names: n prompt names; loops, gaps as in md_play_item_t. Unknown name: -ENOENT with
  * the name in err. */
 int md_ctl_play(md_ctl_t *c, md_ctl_chan_t *rec, const char *const *names, const uint16_t *loops,
-                const uint16_t *gaps, unsigned n, int barge_in, char *err, size_t errlen);
+                const uint16_t *gaps, unsigned n, int barge_in, uint32_t tag, char *err,
+                size_t errlen);
 int md_ctl_overlay(md_ctl_t *c, md_ctl_chan_t *rec, const char *name, float gain_db, char *err,
                    size_t errlen);
 int md_ctl_stop(md_ctl_t *c, md_ctl_chan_t *rec);

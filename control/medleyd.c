@@ -6,7 +6,10 @@
  *
  *   medleyd [EAL options] -- --ip4 A.B.C.D [--ip6 ADDR] [--channels N] [--port-base P]
  *           [--api-unix PATH] [--api-tcp HOST:PORT] [--api-token-file FILE]
- *           [--learn-channels N] [--run-ms MS]
+ *           [--flow FILE]... [--learn-channels N] [--run-ms MS]
+ *
+ * --flow loads an IVR flow file (control/flow.h, docs/ivr.md) and its prompts at start;
+ * more can be loaded or reloaded through the API.
  *
  * The API listens on a Unix socket (file permissions are its access control) and/or on
  * TCP, where a bearer token is required: from --api-token-file or the environment
@@ -149,7 +152,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: medleyd [EAL options] -- --ip4 A.B.C.D [--ip6 ADDR] [--channels N]"
                     " [--port-base P] [--api-unix PATH] [--api-tcp HOST:PORT]"
-                    " [--api-token-file FILE] [--learn-channels N] [--run-ms MS]\n");
+                    " [--api-token-file FILE] [--flow FILE]... [--learn-channels N] [--run-ms MS]\n");
     return 2;
 }
 
@@ -182,6 +185,8 @@ int main(int argc, char **argv)
     unsigned channels = 1024, port_base = 20000, learn_channels = 0;
     long run_ms = -1;
     const char *api_unix = NULL, *api_tcp = NULL, *token_file = NULL;
+    const char *flows[16];
+    unsigned n_flows = 0;
     for (int i = app; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v == NULL)
@@ -204,6 +209,8 @@ int main(int argc, char **argv)
             api_tcp = v;
         else if (strcmp(argv[i], "--api-token-file") == 0)
             token_file = v;
+        else if (strcmp(argv[i], "--flow") == 0 && n_flows < 16)
+            flows[n_flows++] = v;
         else
             return usage();
         i++;
@@ -324,6 +331,39 @@ int main(int argc, char **argv)
     api.counts = engine_counts;
     api.counts_arg = w;
     api.on_event = print_event;
+    md_ivrs_t ivrs;
+    if (md_ivrs_init(&ivrs, &ctl) != 0) {
+        fprintf(stderr, "medleyd: out of memory for the IVR\n");
+        md_ctl_free(&ctl);
+        rte_eth_dev_stop(port);
+        rte_eth_dev_close(port);
+        free(ring);
+        free(w);
+        goto out;
+    }
+    ivrs.publish = md_api_publish_ivr;
+    ivrs.publish_arg = &api;
+    api.ivrs = &ivrs;
+    for (unsigned i = 0; i < n_flows; i++) {
+        char err[512];
+        md_ivrs_flow_t *fv;
+        /* The worker is not running yet: prompts load directly. */
+        if (md_ivrs_load_flow(&ivrs, flows[i], 0, &fv, NULL, err, sizeof(err)) != 0) {
+            fprintf(stderr, "medleyd: %s\n", err);
+            md_ivrs_free(&ivrs);
+            md_ctl_free(&ctl);
+            rte_eth_dev_stop(port);
+            rte_eth_dev_close(port);
+            free(ring);
+            free(w);
+            status = 2;
+            goto out;
+        }
+        printf("medleyd: flow %s from %s: %u steps, %u prompts\n", fv->flow->name, flows[i],
+               fv->flow->n_steps, fv->prompts);
+        if (fv->warnings[0] != '\0')
+            printf("%s", fv->warnings);
+    }
 
     if (api_unix != NULL || api_tcp != NULL) {
         md_grpc_config_t gc = {
@@ -336,6 +376,7 @@ int main(int argc, char **argv)
         char err[256];
         if (md_grpc_start(&srv, &gc, err, sizeof(err)) != 0) {
             fprintf(stderr, "medleyd: %s\n", err);
+            md_ivrs_free(&ivrs);
             md_ctl_free(&ctl);
             rte_eth_dev_stop(port);
             rte_eth_dev_close(port);
@@ -402,7 +443,10 @@ int main(int argc, char **argv)
         } else {
             rte_delay_us_sleep(1000);
         }
+        ivrs.now_ms = (now - x.start) * 1000 / x.hz;
+        api.now_ms = ivrs.now_ms;
         md_api_pump_events(&api);
+        md_ivrs_tick(&ivrs);
         if (srv != NULL)
             md_grpc_poll(srv, 0);   /* send what the events queued */
         if (run_ms >= 0 && (now - x.start) * 1000 / x.hz >= (uint64_t)run_ms)
@@ -415,6 +459,7 @@ int main(int argc, char **argv)
     md_api_pump_events(&api);
     md_api_close(&api);
     md_grpc_stop(srv);
+    md_ivrs_free(&ivrs);
     md_ctl_free(&ctl);
     free(ring);
     printf("medleyd: stopping; rx %llu, replies %llu, dropped %llu\n",

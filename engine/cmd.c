@@ -122,11 +122,15 @@ void md_cmd_exec(md_worker_media_t *w, const md_cmd_t *c, md_cmd_reply_t *rep)
         break;
     case MD_CMD_PLAY:
         st = md_media_play_list(m, c->items, c->n_items, c->barge_in);
+        if (st == 0)
+            m->play_tag = c->tag;
         break;
     case MD_CMD_OVERLAY:
         st = c->n_items == 1 && c->items[0].prompt != NULL
                  ? md_media_overlay(m, c->items[0].prompt, c->gain_db)
                  : -EINVAL;
+        if (st == 0)
+            m->overlay_tag = c->tag;
         break;
     case MD_CMD_STOP:
         md_media_stop(m);

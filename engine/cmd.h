@@ -39,6 +39,7 @@ typedef struct {
     md_play_item_t items[MD_PLAY_MAX];
     unsigned n_items;
     float gain_db;
+    uint32_t tag;                 /* PLAY / OVERLAY: comes back in the PROMPT_DONE event */
 } md_cmd_t;
 
 /* What a channel looks like from outside (MD_CMD_CREATE and MD_CMD_GET). */

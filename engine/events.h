@@ -26,6 +26,7 @@ typedef struct {
     uint8_t source;         /* md_digit_source_t */
     uint64_t start_ms;      /* on the worker's clock */
     uint32_t duration_ms;
+    uint32_t tag;           /* PROMPT_DONE: the tag of the play command that finished */
 } md_event_t;
 
 #define MD_EVENT_RING 1024  /* power of two */

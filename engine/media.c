@@ -100,7 +100,8 @@ void md_media_stop(md_media_t *m)
 static void prompt_done(md_worker_media_t *w, const md_channel_t *ch, md_media_t *m, char digit)
 {
     md_event_t ev = { .type = MD_EV_PROMPT_DONE, .channel = ch->id,
-                      .slot = (uint32_t)(ch - w->table->chans), .digit = digit };
+                      .slot = (uint32_t)(ch - w->table->chans), .digit = digit,
+                      .tag = m->play_tag };
     md_event_push(w->events, &ev);
     m->play = NULL;
 }
@@ -297,7 +298,7 @@ unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
         m->have_out = 1;
         if (m->overlay_pos == m->overlay->samples) {
             md_event_t ev = { .type = MD_EV_PROMPT_DONE, .channel = t->chans[i].id,
-                              .slot = i };
+                              .slot = i, .tag = m->overlay_tag };
             md_event_push(w->events, &ev);
             m->overlay = NULL;
         }

@@ -46,6 +46,8 @@ typedef struct {
     md_play_item_t list[MD_PLAY_MAX];   /* the play list; play is list[list_pos] */
     unsigned list_len, list_pos;
     uint32_t gap_left;       /* samples of silence before list[list_pos] starts */
+    uint32_t play_tag;       /* the controller's tag of this play list, in PROMPT_DONE */
+    uint32_t overlay_tag;
     int have_out;            /* out holds audio to send this tick */
     int16_t out[MD_FRAME];
     md_tx_template_t tx;     /* filled once the peer is known */
