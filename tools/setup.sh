@@ -15,6 +15,7 @@ PACKAGES="build-essential meson ninja-build pkg-config python3
   libdpdk-dev dpdk-dev libspandsp-dev liburing-dev libopus-dev libbenchmark-dev
   libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler
   espeak-ng sox clang libclang-rt-14-dev ffmpeg iproute2
+  gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-base
   python3-grpcio python3-protobuf protobuf-compiler libyaml-dev"
 
 install_deps() {
