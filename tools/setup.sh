@@ -109,14 +109,17 @@ run_tests() {
 case "${1:-}" in
     demo)
         install_deps
+        sh tools/make_prompts.sh
         run_demo
         ;;
     test)
         install_deps
+        sh tools/make_prompts.sh
         run_tests
         ;;
     deps)
         install_deps
+        sh tools/make_prompts.sh
         ;;
     *)
         echo "usage: $0 demo|test|deps" >&2

@@ -96,6 +96,7 @@ class TapEngine:
         self.out = []
         self.events = []
         self.ev_lock = threading.Lock()
+        self.t_start = time.monotonic()
         self.proc = subprocess.Popen(
             [medleyd, "--file-prefix=%s-%d" % (tag, pid), "-m", "256",
              "--vdev=net_tap0,iface=" + self.iface, "--no-pci", "--no-telemetry", "-l", "0",
@@ -212,6 +213,21 @@ def check_rtp_stream(ck, what, pkts, engine_addr, port, pt):
        all(p.src == (engine_addr, port) for p in pkts), str(set(p.src for p in pkts)))
 
 
+def check_digit_times(ck, what, eng, pairs, tol_ms):
+    """Event times are on the engine's clock (ms since medleyd started, the API says): no
+    later than medleyd has been up, and as far apart as the caller keyed them (pairs of
+    (event, mark) from the caller's marks; tol_ms for the jitter buffer's delay of
+    in-band against RFC 4733, which is timed on arrival)."""
+    up_ms = (time.monotonic() - eng.t_start) * 1000
+    ck(what + ": start_ms within medleyd's uptime (%.0f ms)" % up_ms,
+       all(e.start_ms <= up_ms for e, _ in pairs), str([e.start_ms for e, _ in pairs]))
+    e0, m0 = pairs[0]
+    errs = [round((e.start_ms - e0.start_ms) - (m[1] - m0[1]) * 1000) for e, m in pairs]
+    ck(what + ": start_ms as far apart as the digits were keyed (+- %d ms)" % tol_ms,
+       all(abs(x) <= tol_ms for x in errs),
+       "errors %s ms; start_ms %s" % (errs, [e.start_ms for e, _ in pairs]))
+
+
 def test_play_and_digits(ck, eng, pool, pb):
     p1 = os.path.join(eng.work, "tone1000.wav")
     p2 = os.path.join(eng.work, "tone600.wav")
@@ -278,6 +294,13 @@ def test_play_and_digits(ck, eng, pool, pb):
            str([e.duration_ms for e in digs[4:]]))
         ck("start times in order", all(a.start_ms < b.start_ms for a, b in zip(digs, digs[1:])),
            str([e.start_ms for e in digs]))
+        marks = [m for m in caller.marks if m[0].startswith(("inband:", "rfc4733:"))]
+        ck("the caller marked the six digits", [m[0] for m in marks] ==
+           ["inband:1", "inband:5", "inband:9", "inband:#", "rfc4733:*", "rfc4733:0"])
+        check_digit_times(ck, "digits", eng, list(zip(digs, marks)), 100)
+        ref = (digs[0], marks[0])
+    else:
+        ref = None
     st = eng.call("GetChannel", channel=ch.channel).stats
     ck("channel stats: 2 RFC 4733 digits, nothing dropped",
        st.digits_rfc4733 == 2 and st.wrong_source == 0 and st.bad_rtp == 0 and st.wrong_pt == 0,
@@ -285,9 +308,10 @@ def test_play_and_digits(ck, eng, pool, pb):
     pool.remove(caller)
     caller.close()
     eng.call("DeleteChannel", channel=ch.channel)
+    return ref
 
 
-def test_bridge(ck, eng, pool, pb):
+def test_bridge(ck, eng, pool, pb, ref):
     a_ch = eng.call("CreateChannel", codec=pb.PCMU, event_payload_type=101, inband_dtmf=True,
                     strip_dtmf=True, tag="A")
     b_ch = eng.call("CreateChannel", codec=pb.PCMU, event_payload_type=101, inband_dtmf=True,
@@ -331,6 +355,11 @@ def test_bridge(ck, eng, pool, pb):
     got = [(e.channel, e.digit, pb.DigitSource.Name(e.source)) for e in digs]
     ck("A's digits 2580 detected in-band on A's channel",
        got == [(a_ch.channel, d, "INBAND") for d in "2580"], str(got))
+    if ref is not None and len(digs) == 4:
+        # Channels made seconds later share the clock of the first channel's digits.
+        check_digit_times(ck, "A's digits against the first call's", eng,
+                          [ref] + list(zip(digs, [m for m in a.marks if m[0].startswith("inband:")])),
+                          40)
     pcm_b = b.heard_pcm(mb)
     segs = main_segments(pcm_b, [700])
     ck("B hears A's 700 Hz before and after the digits (the bridge is live)",
@@ -381,8 +410,8 @@ def main():
     eng = TapEngine(medleyd, proto, tag="mdc")
     pool = mc.CallerPool().start()
     try:
-        test_play_and_digits(ck, eng, pool, eng.pb)
-        test_bridge(ck, eng, pool, eng.pb)
+        ref = test_play_and_digits(ck, eng, pool, eng.pb)
+        test_bridge(ck, eng, pool, eng.pb, ref)
         ck("the callers' clock kept up (%d late ticks)" % pool.late_ticks, pool.late_ticks == 0)
     finally:
         pool.stop()
