@@ -143,6 +143,17 @@ static void play_frame(md_worker_media_t *w, const md_channel_t *ch, md_media_t 
     m->have_out = filled > 0;
 }
 
+uint64_t md_media_4733_start_ms(const md_4733_rx_t *rx, const md_4733_digit_t *d)
+{
+    /* At the newest packet (rx->last_seen, in ms * 8) the sender's clock stood at that
+     * packet's segment timestamp plus its duration; the event began that many timestamp
+     * units (8 kHz) earlier. A newer event's start() or the report() of this one leave
+     * both set this way. */
+    uint32_t back = (uint32_t)(rx->seg_ts + rx->seg_duration - d->start_ts) / 8;
+    uint64_t at = rx->last_seen / 8;
+    return at > back ? at - back : 0;
+}
+
 static void push_digit(md_worker_media_t *w, const md_channel_t *ch, char digit, int source,
                        uint64_t start_ms, uint32_t duration_ms)
 {
@@ -156,8 +167,11 @@ static void push_digit(md_worker_media_t *w, const md_channel_t *ch, char digit,
     md_event_push(w->events, &ev);
 }
 
-/* An event of a channel's in-band detector. */
-static void inband_event(md_worker_media_t *w, md_channel_t *ch, const md_dtmf_event_t *e)
+/* An event of a channel's in-band detector. The detector counts samples from the channel's
+ * creation; the event's start goes out on the engine clock: now_ms is the end of the frame
+ * just processed, which is sample m->frames * MD_FRAME. */
+static void inband_event(md_worker_media_t *w, md_channel_t *ch, const md_dtmf_event_t *e,
+                         uint64_t now_ms)
 {
     md_media_t *m = &w->media[ch - w->table->chans];
     if (e->kind == MD_DTMF_BEGIN) {
@@ -169,7 +183,10 @@ static void inband_event(md_worker_media_t *w, md_channel_t *ch, const md_dtmf_e
     }
     if (m->strip_dtmf)
         m->mute_to = e->end + 80;
-    push_digit(w, ch, e->digit, MD_DIGIT_INBAND, e->start / 8, (uint32_t)((e->end - e->start) / 8));
+    uint64_t seen = m->frames * MD_FRAME;
+    uint64_t back_ms = seen > e->start ? (seen - e->start) / 8 : 0;
+    push_digit(w, ch, e->digit, MD_DIGIT_INBAND, now_ms > back_ms ? now_ms - back_ms : 0,
+               (uint32_t)((e->end - e->start) / 8));
 }
 
 /* This tick's forwarded audio of a stripping channel: the frame MD_STRIP_DELAY ticks old,
@@ -224,8 +241,11 @@ unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
 
         /* RFC 4733 events whose end never came. */
         md_4733_digit_t d;
-        if (md_4733_rx_tick(&ch->dtmf, now_ms * 8, RFC4733_TIMEOUT_MS * 8, &d))
-            push_digit(w, ch, d.digit, MD_DIGIT_RFC4733, d.start_ts / 8, d.duration / 8);
+        if (md_4733_rx_tick(&ch->dtmf, now_ms * 8, RFC4733_TIMEOUT_MS * 8, &d)) {
+            ch->st.events++;   /* counted like the digits that end with a packet */
+            push_digit(w, ch, d.digit, MD_DIGIT_RFC4733, md_media_4733_start_ms(&ch->dtmf, &d),
+                       d.duration / 8);
+        }
 
         /* No media. */
         if (m->no_media_ms && ch->learnt && !m->no_media_sent &&
@@ -254,7 +274,7 @@ unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
             for (unsigned k = 0; k < nb; k++) {
                 md_dtmf_event_t e;
                 while (md_dtmf_rx_event(rxs[k], &e))
-                    inband_event(w, owners[k], &e);
+                    inband_event(w, owners[k], &e, now_ms);
             }
             nb = 0;
         }
@@ -264,7 +284,7 @@ unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
         for (unsigned k = 0; k < nb; k++) {
             md_dtmf_event_t e;
             while (md_dtmf_rx_event(rxs[k], &e))
-                inband_event(w, owners[k], &e);
+                inband_event(w, owners[k], &e, now_ms);
         }
     }
     for (uint32_t i = 0; i < t->max; i++)

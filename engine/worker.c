@@ -54,7 +54,8 @@ static int on_udp(void *arg, struct rte_mbuf *m, const md_pkt_t *p)
     for (int i = 0; i < nd; i++) {
         md_event_t ev = { .type = MD_EV_DIGIT, .channel = ch->id,
                           .slot = (uint32_t)(ch - w->table.chans), .digit = d[i].digit,
-                          .source = MD_DIGIT_RFC4733, .start_ms = d[i].start_ts / 8,
+                          .source = MD_DIGIT_RFC4733,
+                          .start_ms = md_media_4733_start_ms(&ch->dtmf, &d[i]),
                           .duration_ms = d[i].duration / 8 };
         md_event_push(w->events, &ev);
     }

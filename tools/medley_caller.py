@@ -35,6 +35,9 @@ timestamp +160 per tick whether or not audio went out, one random SSRC):
     goes out during the event; audio resumes with the timestamp the clock has reached.
   - nothing while paused (pause()/resume(); the clock goes on, as with silence
     suppression).
+Items queued with a label (every in-band digit is 'inband:D', every RFC 4733 event
+'rfc4733:D') leave (label, time.monotonic(), RTP timestamp) in ep.marks when their first
+sample or packet goes out: what a test compares the engine's event times with.
 
 Levels follow medley's convention (dsp/tone.h): a full-scale sine is +3.14 dBm0, so a
 tone at L dBm0 has amplitude 32767 * 10^((L - 3.14) / 20).
@@ -272,19 +275,21 @@ def parse_rtp(data):
 
 
 class _Audio:
-    def __init__(self, pcm):
+    def __init__(self, pcm, label=None):
         self.pcm = pcm
         self.pos = 0
+        self.label = label
 
 
 class _Event:
-    def __init__(self, code, duration_ms, volume):
+    def __init__(self, code, duration_ms, volume, label=None, end_packets=3):
         self.code = code
+        self.label = label
         self.total = max(FRAME, int(duration_ms * RATE / 1000))
         self.volume = volume
         self.ts = None        # the event's timestamp, set at its first packet
         self.dur = 0
-        self.ends_left = 3
+        self.ends_left = end_packets
 
 
 class RtpEndpoint:
@@ -314,6 +319,7 @@ class RtpEndpoint:
         self.queue = collections.deque()
         self.received = []
         self.sent = []        # (time, seq, ts, pt, marker, kind) of every packet sent
+        self.marks = []       # (label, time, RTP timestamp) when a labelled item began
         self.send_errors = 0
 
     # -- control --
@@ -332,28 +338,34 @@ class RtpEndpoint:
         self.sock.close()
 
     # -- what to send --
-    def send_audio(self, pcm):
-        """Queues int16 samples (8 kHz) to send after what is queued."""
+    def send_audio(self, pcm, label=None):
+        """Queues int16 samples (8 kHz) to send after what is queued. With a label, the
+        time and RTP timestamp of its first sample's packet go into self.marks."""
         with self.lock:
-            self.queue.append(_Audio(list(pcm)))
+            self.queue.append(_Audio(list(pcm), label))
 
     def send_silence(self, ms):
         self.send_audio([0] * int(ms * RATE / 1000))
 
-    def send_tone(self, freq, ms, dbm0=-10.0):
-        self.send_audio(tones([freq], ms, dbm0))
+    def send_tone(self, freq, ms, dbm0=-10.0, label=None):
+        self.send_audio(tones([freq], ms, dbm0), label)
 
     def key_inband(self, digits, dbm0=-10.0, on_ms=80, off_ms=80, twist_db=0.0):
-        """Queues DTMF digits as tones in the audio (each tone at dbm0)."""
-        self.send_audio(dtmf_samples(digits, dbm0, on_ms, off_ms, twist_db))
+        """Queues DTMF digits as tones in the audio (each tone at dbm0); each digit's
+        start is marked with the label 'inband:D'."""
+        for d in digits:
+            self.send_audio(dtmf_samples(d, dbm0, on_ms, off_ms, twist_db), "inband:" + d)
 
-    def key_rfc4733(self, digits, pt=101, duration_ms=100, gap_ms=100, volume=10):
+    def key_rfc4733(self, digits, pt=101, duration_ms=100, gap_ms=100, volume=10, end_packets=3):
         """Queues digits as RFC 4733 telephone-events (payload type pt), each lasting
-        duration_ms, with gap_ms of audio background between them."""
+        duration_ms, with gap_ms of audio background between them; each event's first
+        packet is marked with the label 'rfc4733:D'. end_packets: how many times the
+        final packet (E bit) goes out, 3 by the book; 0 plays an end lost on the way."""
         with self.lock:
             self.event_pt = pt
             for d in digits:
-                self.queue.append(_Event(EVENT_CODES[d.upper()], duration_ms, volume))
+                self.queue.append(_Event(EVENT_CODES[d.upper()], duration_ms, volume,
+                                         "rfc4733:" + d, end_packets))
                 if gap_ms:
                     self.queue.append(_Audio([0] * int(gap_ms * RATE / 1000)))
 
@@ -377,7 +389,7 @@ class RtpEndpoint:
         sd = dbm0_to_amplitude(self.noise_dbm0) / math.sqrt(2)
         return [max(-32768, min(32767, int(self.rng.gauss(0, sd)))) for _ in range(FRAME)]
 
-    def _next(self):
+    def _next(self, now):
         """(payload, pt, marker, kind, ts) of this tick's packet."""
         with self.lock:
             q = self.queue
@@ -385,12 +397,21 @@ class RtpEndpoint:
                 e = q[0]
                 if e.ts is None:
                     e.ts = self.ts
+                    if e.label is not None:
+                        self.marks.append((e.label, now, e.ts))
                 marker = e.dur == 0
                 end = 0
                 if e.dur < e.total:
                     e.dur = min(e.dur + FRAME, e.total)
-                if e.dur >= e.total:
-                    end = 1
+                    if e.dur >= e.total and e.ends_left == 0:
+                        q.popleft()   # end packets 'lost': the last update, no E bit
+                    elif e.dur >= e.total:
+                        end = 1
+                        e.ends_left -= 1
+                        if e.ends_left == 0:
+                            q.popleft()
+                else:
+                    end = 1           # the end packet again
                     e.ends_left -= 1
                     if e.ends_left == 0:
                         q.popleft()
@@ -400,6 +421,9 @@ class RtpEndpoint:
             pcm = []
             while q and len(pcm) < FRAME and isinstance(q[0], _Audio):
                 a = q[0]
+                if a.pos == 0 and a.label is not None:
+                    self.marks.append((a.label, now + len(pcm) / RATE,
+                                       (self.ts + len(pcm)) & 0xFFFFFFFF))
                 take = a.pcm[a.pos:a.pos + FRAME - len(pcm)]
                 pcm += take
                 a.pos += len(take)
@@ -414,13 +438,15 @@ class RtpEndpoint:
         if self.remote is None or self.paused:
             self.ts = (self.ts + FRAME) & 0xFFFFFFFF
             return
-        body, pt, marker, kind, ts = self._next()
+        if now is None:
+            now = time.monotonic()
+        body, pt, marker, kind, ts = self._next(now)
         hdr = struct.pack("!BBHII", 0x80, (marker << 7) | pt, self.seq, ts, self.ssrc)
         try:
             self.sock.sendto(hdr + body, self.remote)
         except (BlockingIOError, OSError):
             self.send_errors += 1   # e.g. no ARP answer yet: counted, the clock goes on
-        self.sent.append((now if now is not None else time.monotonic(), self.seq, ts, pt, marker, kind))
+        self.sent.append((now, self.seq, ts, pt, marker, kind))
         self.seq = (self.seq + 1) & 0xFFFF
         self.ts = (self.ts + FRAME) & 0xFFFFFFFF
 

@@ -9,7 +9,9 @@ by ARP, which medleyd answers).
      medleyd sent is checked against RFC 3550: version 2, payload type 0, consecutive
      sequence numbers, timestamps +160, one SSRC, 20 ms pacing (median 18-22 ms).
   2. digits: the caller keys "159#" in-band and "*0" as RFC 4733 events; the DIGIT
-     events are exactly those, in order, with those sources.
+     events are exactly those, in order, with those sources, and their start_ms are on
+     the engine's clock (as far apart as they were keyed, within medleyd's uptime; also
+     for a digit whose end packets are lost and for channels created later).
   3. a bridge between two callers: A's 700 Hz is heard by B and B's 1100 Hz by A; with
      strip_dtmf on A's channel, A's in-band digits are reported but B hears no DTMF
      (no block with both a row and a column tone above -30 dBm0), while B's digits
@@ -67,6 +69,16 @@ class Checks:
         return 1 if self.fails else 0
 
 
+def real_time_priority():
+    """Media is paced in real time by both sides (medleyd's 20 ms tick, the callers'
+    clock): a higher priority (nice -10, inherited by medleyd) keeps concurrent builds on
+    this machine from starving them. Root only; otherwise left as it is."""
+    try:
+        os.nice(-10)
+    except OSError:
+        pass
+
+
 def write_tone_wav(path, freq, ms, dbm0=-10.0, rate=8000):
     """A PCM16 mono WAV of one sine."""
     x = mc.tones([freq], ms, dbm0)
@@ -96,10 +108,12 @@ class TapEngine:
         self.out = []
         self.events = []
         self.ev_lock = threading.Lock()
+        # The last CPU we may use: the other tests' medleyd instances poll on lcore 0.
+        lcore = max(os.sched_getaffinity(0))
         self.t_start = time.monotonic()
         self.proc = subprocess.Popen(
             [medleyd, "--file-prefix=%s-%d" % (tag, pid), "-m", "256",
-             "--vdev=net_tap0,iface=" + self.iface, "--no-pci", "--no-telemetry", "-l", "0",
+             "--vdev=net_tap0,iface=" + self.iface, "--no-pci", "--no-telemetry", "-l", str(lcore),
              "--log-level=error", "--", "--ip4", self.engine, "--channels", str(channels),
              "--api-unix", self.sock],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -301,9 +315,23 @@ def test_play_and_digits(ck, eng, pool, pb):
         ref = (digs[0], marks[0])
     else:
         ref = None
+    # An event whose end packets are all lost: one digit after the engine's 300 ms timeout,
+    # its start on the engine clock too.
+    ev1 = eng.event_mark()
+    caller.key_rfc4733("4", pt=101, duration_ms=100, gap_ms=0, end_packets=0)
+    caller.send_silence(100)
+    caller.wait_idle(5)
+    time.sleep(0.6)
+    late = eng.events_since(ev1, channel=ch.channel, type_=pb.DIGIT)
+    ck("an event without its end packets gives one digit",
+       [(e.digit, pb.DigitSource.Name(e.source)) for e in late] == [("4", "RFC4733")],
+       str(late))
+    if got == want and len(late) == 1:
+        check_digit_times(ck, "a digit ended by the timeout", eng,
+                          [(digs[0], marks[0]), (late[0], caller.marks[-1])], 100)
     st = eng.call("GetChannel", channel=ch.channel).stats
-    ck("channel stats: 2 RFC 4733 digits, nothing dropped",
-       st.digits_rfc4733 == 2 and st.wrong_source == 0 and st.bad_rtp == 0 and st.wrong_pt == 0,
+    ck("channel stats: 3 RFC 4733 digits, nothing dropped",
+       st.digits_rfc4733 == 3 and st.wrong_source == 0 and st.bad_rtp == 0 and st.wrong_pt == 0,
        str(st).replace("\n", " "))
     pool.remove(caller)
     caller.close()
@@ -359,7 +387,7 @@ def test_bridge(ck, eng, pool, pb, ref):
         # Channels made seconds later share the clock of the first channel's digits.
         check_digit_times(ck, "A's digits against the first call's", eng,
                           [ref] + list(zip(digs, [m for m in a.marks if m[0].startswith("inband:")])),
-                          40)
+                          60)
     pcm_b = b.heard_pcm(mb)
     segs = main_segments(pcm_b, [700])
     ck("B hears A's 700 Hz before and after the digits (the bridge is live)",
@@ -406,6 +434,7 @@ def main():
         print(why + ": skipped")
         return 77
     medleyd, proto = sys.argv[1], sys.argv[2]
+    real_time_priority()
     ck = Checks("tap-call")
     eng = TapEngine(medleyd, proto, tag="mdc")
     pool = mc.CallerPool().start()

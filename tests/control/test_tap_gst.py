@@ -70,6 +70,7 @@ def main():
         print(why + ": skipped")
         return 77
     medleyd, proto, dsp = sys.argv[1], sys.argv[2], sys.argv[3]
+    tc.real_time_priority()
     ck = tc.Checks("tap-gst")
     eng = tc.TapEngine(medleyd, proto, tag="mdg")
     pb = eng.pb
