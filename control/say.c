@@ -26,7 +26,7 @@ static void put(acc_t *a, const char *name)
 
 static void put_num(acc_t *a, unsigned v)
 {
-    char b[16];
+    char b[24];
     snprintf(b, sizeof(b), "num/%u", v);
     put(a, b);
 }
@@ -226,9 +226,9 @@ int md_say(const char *lang, md_say_kind_t kind, const char *value, md_say_name_
                 put(&a, "date/day");
             }
         } else {
-            char b[16];
+            char b[24];
             if (m > 0) {
-                snprintf(b, sizeof(b), "date/m%02u", m);
+                snprintf(b, sizeof(b), "date/m%02u", m % 100);
                 put(&a, b);
             }
             if (d > 0)
@@ -245,7 +245,7 @@ int md_say(const char *lang, md_say_kind_t kind, const char *value, md_say_name_
 
 void md_say_each_prompt(const char *lang, void (*fn)(void *arg, const char *name), void *arg)
 {
-    char b[16];
+    char b[24];
     int zh = strcmp(lang, "zh") == 0;
     for (unsigned i = 0; i <= (zh ? 9u : 19u); i++) {
         snprintf(b, sizeof(b), "num/%u", i);
