@@ -170,6 +170,7 @@ static void test_typeahead(void)
     CHECKF(!has(played, "main_menu") && !has(played, "queries_menu") && !has(played, "bill_menu"),
            "%s", played);
     CHECK(has(played, "en/enter_amount"));
+    md_ivr_end(&s);
     /* Keyed while a prompt plays (barge-in): the worker stops it, the digit follows. */
     start(&s, "", "en");
     finish_play(&s);
