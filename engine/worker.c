@@ -127,7 +127,15 @@ void md_worker_tick(md_worker_t *w, uint64_t now_ms)
             w->dp.st.tx_dropped++;
             continue;
         }
-        size_t len = md_tx_build(&m->tx, 0, payload, MD_FRAME, MD_FRAME,
+        /* RFC 3550 5.1: the timestamp follows the sampling clock, also through ticks in
+         * which the channel sent nothing (idle between prompts): one tick is MD_FRAME
+         * samples, counted by m->frames from the channel's creation, from a per-channel
+         * origin derived from the SSRC. The first packet after such a pause opens a
+         * talkspurt: marker bit (RFC 3551 4.1). The sequence number goes on by one. */
+        uint32_t ts = m->tx.ssrc * 69069u + (uint32_t)m->frames * MD_FRAME;
+        int marker = ts != m->tx.ts;
+        m->tx.ts = ts;
+        size_t len = md_tx_build(&m->tx, marker, payload, MD_FRAME, MD_FRAME,
                                  rte_pktmbuf_mtod(mb, uint8_t *), rte_pktmbuf_tailroom(mb));
         if (len == 0) {
             rte_pktmbuf_free(mb);

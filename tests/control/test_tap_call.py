@@ -7,7 +7,9 @@ by ARP, which medleyd answers).
      600 Hz prompt]; the caller must HEAR 1000 Hz for the first prompt's length (+-40
      ms) then 600 Hz for the second's, and StreamEvents must give PROMPT_DONE. What
      medleyd sent is checked against RFC 3550: version 2, payload type 0, consecutive
-     sequence numbers, timestamps +160, one SSRC, 20 ms pacing (median 18-22 ms).
+     sequence numbers, timestamps +160, one SSRC, 20 ms pacing (median 18-22 ms); after
+     a pause, a second Play: the timestamp has advanced with the clock (RFC 3550 5.1),
+     the sequence number by one, and the marker bit opens each talkspurt (RFC 3551 4.1).
   2. digits: the caller keys "159#" in-band and "*0" as RFC 4733 events; the DIGIT
      events are exactly those, in order, with those sources, and their start_ms are on
      the engine's clock (as far apart as they were keyed, within medleyd's uptime; also
@@ -285,6 +287,29 @@ def test_play_and_digits(ck, eng, pool, pb):
     ck("heard at the prompt's level (-10 dBm0 +- 1 dB: %.2f)" % lvl, abs(lvl + 10) <= 1)
     check_rtp_stream(ck, "RFC 3550", pkts, eng.engine, ch.local_port, 0)
     ck("not playing after PROMPT_DONE", not eng.call("GetChannel", channel=ch.channel).playing)
+
+    # ---- a second talkspurt after a pause: RFC 3550's timestamp follows the sampling
+    # clock through the silence, the sequence number does not; RFC 3551's marker bit
+    # opens each talkspurt ----
+    time.sleep(0.5)
+    mark2 = caller.mark()
+    ev0 = eng.event_mark()
+    eng.call("Play", channel=ch.channel, items=[pb.PlayItem(prompt="tone600")])
+    eng.wait_events(ev0, 1, timeout=5, channel=ch.channel, type_=pb.PROMPT_DONE)
+    time.sleep(0.3)
+    pk2 = caller.packets(mark2)
+    check_rtp_stream(ck, "second talkspurt", pk2, eng.engine, ch.local_port, 0)
+    if pkts and pk2:
+        last, first = pkts[-1], pk2[0]
+        gap_ms = (first.time - last.time) * 1000
+        dts_ms = ((first.ts - last.ts) & 0xFFFFFFFF) / 8
+        ck("same SSRC, next sequence number after the pause",
+           first.ssrc == last.ssrc and (first.seq - last.seq) & 0xFFFF == 1)
+        ck("timestamp advanced through the pause (%.0f ms on the clock, %.0f ms by "
+           "timestamp)" % (gap_ms, dts_ms), abs(dts_ms - gap_ms) <= 60)
+        ck("marker bit on the first packet of each talkspurt only",
+           [p.marker for p in pkts + pk2] == [1] + [0] * (len(pkts) - 1) + [1] + [0] * (len(pk2) - 1),
+           "markers at %s" % [i for i, p in enumerate(pkts + pk2) if p.marker])
 
     # ---- digits: in-band then RFC 4733 ----
     ev0 = eng.event_mark()
