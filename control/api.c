@@ -572,7 +572,8 @@ static void stream_events(void *app, md_grpc_call_t *call, const uint8_t *req, s
         }
     }
     if (s != NULL) {
-        memcpy(s->channels, q->channels, q->n_channels * sizeof(uint32_t));
+        if (q->n_channels > 0)
+            memcpy(s->channels, q->channels, q->n_channels * sizeof(uint32_t));
         s->n_channels = (unsigned)q->n_channels;
         s->call = call;
         s->next = a->subs;
