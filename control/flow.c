@@ -5,10 +5,13 @@
 #include "control/flow.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
@@ -663,11 +666,21 @@ int md_flow_load(const char *path, md_flow_t **out, char *err, size_t errlen, ch
                  size_t warnlen)
 {
     *out = NULL;
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL) {
-        int e = errno;
-        snprintf(err, errlen, "%s: %s", path, strerror(e));
+    /* O_NONBLOCK and a regular-file check: a FIFO or a device named by an API client must
+     * not block the control thread. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int e = fd < 0 ? errno : EINVAL;
+        snprintf(err, errlen, "%s: %s", path, fd < 0 ? strerror(e) : "not a regular file");
+        if (fd >= 0)
+            close(fd);
         return -e;
+    }
+    FILE *fp = fdopen(fd, "rb");
+    if (fp == NULL) {
+        close(fd);
+        return -ENOMEM;
     }
     char *buf = malloc(MAX_FILE + 1);
     size_t n = buf != NULL ? fread(buf, 1, MAX_FILE + 1, fp) : 0;

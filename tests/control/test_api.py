@@ -165,6 +165,12 @@ expect_error("load a missing file", grpc.StatusCode.NOT_FOUND, ["no/such.wav"], 
              name="x", path=os.path.join(work, "no/such.wav"))
 expect_error("load a bad file", grpc.StatusCode.INVALID_ARGUMENT, ["bad.wav"], c.call, "LoadPrompt",
              name="x", path=bad)
+fifo = os.path.join(work, "fifo.wav")
+os.mkfifo(fifo)
+expect_error("load a FIFO (must not block the control thread)", grpc.StatusCode.INVALID_ARGUMENT,
+             ["fifo.wav"], c.call, "LoadPrompt", name="x", path=fifo)
+expect_error("load a directory", grpc.StatusCode.INVALID_ARGUMENT, [], c.call, "LoadPrompt",
+             name="x", path=work)
 expect_error("load with a bad name", grpc.StatusCode.INVALID_ARGUMENT, ["name"], c.call, "LoadPrompt",
              name="a b", path=good)
 expect_error("load without a path", grpc.StatusCode.INVALID_ARGUMENT, ["path"], c.call, "LoadPrompt",

@@ -161,6 +161,10 @@ for desc, text, words in bad_flows:
                  pb.LoadFlowRequest(path=p), timeout=10)
 expect_error("load a missing file", grpc.StatusCode.NOT_FOUND, ["no-such"], f,
              pb.LoadFlowRequest(path=os.path.join(work, "no-such.yaml")), timeout=10)
+fifo = os.path.join(work, "flow.fifo")
+os.mkfifo(fifo)
+expect_error("load a FIFO as a flow (must not block)", grpc.StatusCode.INVALID_ARGUMENT,
+             ["regular file"], f, pb.LoadFlowRequest(path=fifo), timeout=10)
 expect_error("load without a path", grpc.StatusCode.INVALID_ARGUMENT, ["path"], f,
              pb.LoadFlowRequest(path=""), timeout=10)
 check("failed loads leave the flow as it was", [x.name for x in lst(pb.Empty(), timeout=5).flows] == ["small"])
