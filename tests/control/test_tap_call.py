@@ -21,7 +21,6 @@ by ARP, which medleyd answers).
 
 Needs root and /dev/net/tun (exit 77 = skipped otherwise).
 Usage: /usr/bin/python3 test_tap_call.py MEDLEYD PROTO"""
-import math
 import os
 import shutil
 import statistics
