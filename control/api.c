@@ -113,6 +113,29 @@ static Medley__V1__Codec codec_out(md_codec_t c)
 }
 
 /* Fills a Channel message; strings point into the caller's buffers. */
+static Medley__V1__RecordFormat format_out(md_wav_format_t f)
+{
+    return f == MD_WAV_ULAW ? MEDLEY__V1__RECORD_FORMAT__ULAW
+           : f == MD_WAV_ALAW ? MEDLEY__V1__RECORD_FORMAT__ALAW
+                              : MEDLEY__V1__RECORD_FORMAT__PCM16;
+}
+
+/* A Recording message; path points into the caller's memory. */
+static void recording_msg(uint32_t channel, const char *path, md_wav_format_t format, int stereo,
+                          int paused, const md_rec_stats_t *rs, Medley__V1__Recording *m)
+{
+    m->channel = channel;
+    m->path = (char *)path;
+    m->format = format_out(format);
+    m->stereo = stereo;
+    m->paused = paused;
+    if (rs != NULL) {
+        m->frames_written = rs->frames_written;
+        m->frames_dropped = rs->frames_dropped;
+        m->frames_paused = rs->frames_paused;
+    }
+}
+
 static void channel_msg(md_api_t *a, const md_ctl_chan_t *rec, const md_chan_info_t *info,
                         Medley__V1__Channel *ch, Medley__V1__ChannelStats *st, char *remote,
                         size_t remote_len)
@@ -157,6 +180,22 @@ static void channel_msg(md_api_t *a, const md_ctl_chan_t *rec, const md_chan_inf
     st->frames = info->frames;
     st->concealed = info->concealed;
     ch->stats = st;
+    ch->recording = NULL;
+}
+
+/* channel_msg() plus the recording, if any (r: the caller's memory). */
+static void channel_msg_rec(md_api_t *a, const md_ctl_chan_t *rec, Medley__V1__Channel *ch,
+                            Medley__V1__Recording *r)
+{
+    md_rec_stats_t rs;
+    if (rec->rec_id == 0 || a->ctl->rec == NULL)
+        return;
+    Medley__V1__Recording init = MEDLEY__V1__RECORDING__INIT;
+    *r = init;
+    int have = md_recorder_stats(a->ctl->rec, rec->rec_id, &rs) == 0;
+    recording_msg(rec->api_id, rec->rec_path, rec->rec_format, rec->rec_stereo, rec->rec_paused,
+                  have ? &rs : NULL, r);
+    ch->recording = r;
 }
 
 static void create_channel(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
@@ -293,8 +332,10 @@ static void get_channel(void *app, const uint8_t *req, size_t len, md_grpc_reply
         } else {
             Medley__V1__Channel ch = MEDLEY__V1__CHANNEL__INIT;
             Medley__V1__ChannelStats st = MEDLEY__V1__CHANNEL_STATS__INIT;
+            Medley__V1__Recording recm;
             char remote[INET6_ADDRSTRLEN];
             channel_msg(a, rec, &info, &ch, &st, remote, sizeof(remote));
+            channel_msg_rec(a, rec, &ch, &recm);
             pack(r, &ch.base);
         }
     }
@@ -560,7 +601,7 @@ static void stream_events(void *app, md_grpc_call_t *call, const uint8_t *req, s
         set_error(r, MD_GRPC_RESOURCE_EXHAUSTED, "%s", "out of memory");
     } else {
         for (size_t i = 0; i < q->n_types; i++) {
-            if (q->types[i] <= 0 || q->types[i] > MEDLEY__V1__EVENT_TYPE__IVR_HANGUP) {
+            if (q->types[i] <= 0 || q->types[i] > MEDLEY__V1__EVENT_TYPE__RECORDING_ENDED) {
                 r->status = MD_GRPC_INVALID_ARGUMENT;
                 snprintf(r->message, sizeof(r->message), "types[%zu] = %d: not an event type", i,
                          (int)q->types[i]);
@@ -630,9 +671,12 @@ static int wants(const md_api_sub_t *s, uint32_t channel, Medley__V1__EventType 
     return 0;
 }
 
+static void pump_recordings(md_api_t *a);
+
 unsigned md_api_pump_events(md_api_t *a)
 {
     unsigned n = 0;
+    pump_recordings(a);
     for (md_api_sub_t *s = a->subs; s != NULL; s = s->next)
         flush_lost(s);
     for (unsigned w = 0; w < a->ctl->n_workers; w++) {
@@ -955,6 +999,124 @@ static void ivr_answer(void *app, const uint8_t *req, size_t len, md_grpc_reply_
     medley__v1__ivr_answer_request__free_unpacked(q, NULL);
 }
 
+/* ---- recording ---- */
+
+static void start_recording(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    UNPACK(Medley__V1__RecordRequest, medley__v1__record_request__unpack, q, req, len, r);
+    md_ctl_chan_t *rec = find_or_fail(a, q->channel, r);
+    char err[256] = "";
+    md_wav_format_t fmt = q->format == MEDLEY__V1__RECORD_FORMAT__ULAW ? MD_WAV_ULAW
+                          : q->format == MEDLEY__V1__RECORD_FORMAT__ALAW ? MD_WAV_ALAW
+                                                                          : MD_WAV_PCM16;
+    if (rec == NULL)
+        goto out;
+    if ((int)q->format < 0 || q->format > MEDLEY__V1__RECORD_FORMAT__ALAW) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "format: PCM16, ULAW or ALAW");
+        goto out;
+    }
+    if (q->path[0] == '\0') {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "path: required");
+        goto out;
+    }
+    int rc = md_ctl_record_start(a->ctl, rec, q->path, fmt, q->stereo, err, sizeof(err));
+    if (rc != 0) {
+        r->status = rc == -EPERM ? MD_GRPC_PERMISSION_DENIED
+                    : rc == -EEXIST ? MD_GRPC_ALREADY_EXISTS
+                    : rc == -ENOENT || rc == -ENOTDIR ? MD_GRPC_NOT_FOUND
+                    : rc == -ENODEV ? MD_GRPC_FAILED_PRECONDITION
+                    : rc == -EBUSY ? MD_GRPC_FAILED_PRECONDITION
+                    : rc == -ENOSPC ? MD_GRPC_RESOURCE_EXHAUSTED
+                    : rc == -ETIMEDOUT ? MD_GRPC_UNAVAILABLE
+                                       : MD_GRPC_INVALID_ARGUMENT;
+        snprintf(r->message, sizeof(r->message), "%s", err[0] ? err : strerror(-rc));
+        goto out;
+    }
+    Medley__V1__Recording m = MEDLEY__V1__RECORDING__INIT;
+    recording_msg(rec->api_id, rec->rec_path, fmt, q->stereo, 0, NULL, &m);
+    pack(r, &m.base);
+out:
+    medley__v1__record_request__free_unpacked(q, NULL);
+}
+
+static void recording_op(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r, int op)
+{
+    md_api_t *a = app;
+    UNPACK(Medley__V1__ChannelRef, medley__v1__channel_ref__unpack, q, req, len, r);
+    md_ctl_chan_t *rec = find_or_fail(a, q->channel, r);
+    if (rec != NULL && (rec->rec_id == 0 || a->ctl->rec == NULL)) {
+        r->status = MD_GRPC_NOT_FOUND;
+        snprintf(r->message, sizeof(r->message), "channel %u is not recording", q->channel);
+    } else if (rec != NULL) {
+        int rc = op == 0   ? md_ctl_record_stop(a->ctl, rec)
+                 : op == 1 ? md_recorder_pause(a->ctl->rec, rec->rec_id)
+                           : md_recorder_resume(a->ctl->rec, rec->rec_id);
+        if (rc != 0) {
+            engine_error(r, rc, "recording");
+        } else {
+            if (op != 0)
+                rec->rec_paused = op == 1;
+            pack_empty(r);
+        }
+    }
+    medley__v1__channel_ref__free_unpacked(q, NULL);
+}
+
+static void stop_recording(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    recording_op(app, req, len, r, 0);
+}
+
+static void pause_recording(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    recording_op(app, req, len, r, 1);
+}
+
+static void resume_recording(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    recording_op(app, req, len, r, 2);
+}
+
+/* Recordings that ended (stopped, or by an error) become RECORDING_ENDED events. */
+static void pump_recordings(md_api_t *a)
+{
+    md_rec_event_t rev;
+    if (a->ctl->rec == NULL)
+        return;
+    while (md_recorder_poll_event(a->ctl->rec, &rev)) {
+        struct md_ctl_ending who;
+        if (!md_ctl_take_ending(a->ctl, rev.id, &who))
+            continue;
+        Medley__V1__Event e = MEDLEY__V1__EVENT__INIT;
+        Medley__V1__Recording m = MEDLEY__V1__RECORDING__INIT;
+        char reason[64];
+        recording_msg(who.api_id, who.path, who.format, who.stereo, 0, &rev.stats, &m);
+        snprintf(reason, sizeof(reason), "%s",
+                 rev.stats.error == 0 ? "stopped"
+                 : rev.stats.error == -ENOSPC ? "disk full"
+                                              : strerror(-rev.stats.error));
+        e.type = MEDLEY__V1__EVENT_TYPE__RECORDING_ENDED;
+        e.channel = who.api_id;
+        e.reason = reason;
+        e.recording = &m;
+        for (md_api_sub_t *s = a->subs; s != NULL; s = s->next) {
+            if (!wants(s, who.api_id, e.type))
+                continue;
+            s->seq++;
+            e.sequence = s->seq;
+            uint8_t buf[512];
+            if (medley__v1__event__get_packed_size(&e) > sizeof(buf)) {
+                s->lost_pending++;
+                continue;
+            }
+            size_t n = medley__v1__event__pack(&e, buf);
+            if (flush_lost(s) != 0 || md_grpc_stream_send(s->call, buf, n) != 0)
+                s->lost_pending++;
+        }
+    }
+}
+
 #define SVC "/medley.v1.Engine/"
 const md_grpc_method_t md_api_methods[] = {
     { SVC "CreateChannel", create_channel, NULL },
@@ -975,5 +1137,9 @@ const md_grpc_method_t md_api_methods[] = {
     { SVC "StartIvr", start_ivr, NULL },
     { SVC "StopIvr", stop_ivr, NULL },
     { SVC "IvrAnswer", ivr_answer, NULL },
+    { SVC "StartRecording", start_recording, NULL },
+    { SVC "StopRecording", stop_recording, NULL },
+    { SVC "PauseRecording", pause_recording, NULL },
+    { SVC "ResumeRecording", resume_recording, NULL },
 };
 const unsigned md_api_n_methods = sizeof(md_api_methods) / sizeof(md_api_methods[0]);

@@ -42,6 +42,8 @@ int md_ctl_init(md_ctl_t *c, const md_ctl_worker_t *workers, unsigned n, unsigne
     return 0;
 }
 
+static void note_ending(md_ctl_t *c, const md_ctl_chan_t *rec);
+
 static void prompt_unref(md_ctl_t *c, md_ctl_prompt_t *p)
 {
     if (p == NULL || --p->refs > 0 || p->current)
@@ -176,6 +178,12 @@ int md_ctl_delete(md_ctl_t *c, md_ctl_chan_t *rec)
     int rc = simple(c, rec, MD_CMD_DELETE, &rep);
     if (rc != 0 && rc != -ENOENT)
         return rc;
+    /* The worker no longer feeds the recording: the file is finished. */
+    if (rec->rec_id != 0 && c->rec != NULL) {
+        note_ending(c, rec);
+        md_recorder_stop(c->rec, rec->rec_id);
+    }
+    rec->rec_id = 0;
     release_play(c, rec);
     prompt_unref(c, rec->overlay);
     rec->overlay = NULL;
@@ -340,4 +348,101 @@ uint32_t md_ctl_event_channel(const md_ctl_t *c, unsigned worker, const md_event
         return 0;
     const md_ctl_chan_t *rec = &c->chans[c->workers[worker].base + ev->slot];
     return rec->api_id != 0 && rec->local_id == ev->channel ? rec->api_id : 0;
+}
+
+int md_ctl_record_start(md_ctl_t *c, md_ctl_chan_t *rec, const char *relpath,
+                        md_wav_format_t format, int stereo, char *err, size_t errlen)
+{
+    if (c->rec == NULL) {
+        snprintf(err, errlen, "recording is off (start medleyd with --record-dir)");
+        return -ENODEV;
+    }
+    if (rec->rec_id != 0) {
+        snprintf(err, errlen, "channel %u records already (%s)", rec->api_id, rec->rec_path);
+        return -EBUSY;
+    }
+    if (strlen(relpath) >= sizeof(rec->rec_path)) {
+        snprintf(err, errlen, "path: at most %zu bytes", sizeof(rec->rec_path) - 1);
+        return -EINVAL;
+    }
+    md_rec_id_t id;
+    int rc = md_recorder_open(c->rec, rec->worker, relpath, format, stereo ? 2 : 1, &id, err, errlen);
+    if (rc != 0)
+        return rc;
+    md_cmd_t cmd;
+    md_cmd_reply_t rep;
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.type = MD_CMD_RECORD;
+    cmd.slot = rec->slot;
+    cmd.id = rec->local_id;
+    cmd.rec_id = id;
+    cmd.rec_stereo = (uint8_t)(stereo != 0);
+    rc = md_ctl_exec(c, rec->worker, &cmd, &rep);
+    if (rc != 0) {
+        md_recorder_stop(c->rec, id);
+        snprintf(err, errlen, "the worker refused the recording (%s)", strerror(-rc));
+        return rc;
+    }
+    rec->rec_id = id;
+    snprintf(rec->rec_path, sizeof(rec->rec_path), "%s", relpath);
+    rec->rec_format = format;
+    rec->rec_stereo = (uint8_t)(stereo != 0);
+    rec->rec_paused = 0;
+    return 0;
+}
+
+int md_ctl_record_stop(md_ctl_t *c, md_ctl_chan_t *rec)
+{
+    if (rec->rec_id == 0 || c->rec == NULL)
+        return -ENOENT;
+    md_cmd_t cmd;
+    md_cmd_reply_t rep;
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.type = MD_CMD_RECORD;
+    cmd.slot = rec->slot;
+    cmd.id = rec->local_id;
+    int rc = md_ctl_exec(c, rec->worker, &cmd, &rep);
+    if (rc != 0)
+        return rc;
+    note_ending(c, rec);
+    md_recorder_stop(c->rec, rec->rec_id);
+    rec->rec_id = 0;
+    return 0;
+}
+
+/* Remembers a recording that is ending, for its ENDED event. */
+static void note_ending(md_ctl_t *c, const md_ctl_chan_t *rec)
+{
+    if (c->n_endings == sizeof(c->endings) / sizeof(c->endings[0]))
+        memmove(&c->endings[0], &c->endings[1], --c->n_endings * sizeof(c->endings[0]));
+    struct md_ctl_ending *e = &c->endings[c->n_endings++];
+    e->id = rec->rec_id;
+    e->api_id = rec->api_id;
+    snprintf(e->path, sizeof(e->path), "%s", rec->rec_path);
+    e->format = rec->rec_format;
+    e->stereo = rec->rec_stereo;
+}
+
+int md_ctl_take_ending(md_ctl_t *c, md_rec_id_t id, struct md_ctl_ending *out)
+{
+    for (unsigned i = 0; i < c->n_endings; i++)
+        if (c->endings[i].id == id) {
+            *out = c->endings[i];
+            memmove(&c->endings[i], &c->endings[i + 1], (--c->n_endings - i) * sizeof(c->endings[0]));
+            return 1;
+        }
+    /* Ended by the recorder itself (disk full...): the channel still names it. */
+    for (uint32_t g = 0; g < c->max_total; g++) {
+        md_ctl_chan_t *rec = &c->chans[g];
+        if (rec->api_id != 0 && rec->rec_id == id) {
+            out->id = id;
+            out->api_id = rec->api_id;
+            snprintf(out->path, sizeof(out->path), "%s", rec->rec_path);
+            out->format = rec->rec_format;
+            out->stereo = rec->rec_stereo;
+            rec->rec_id = 0;   /* the worker drops it on its next write (-ENOENT) */
+            return 1;
+        }
+    }
+    return 0;
 }

@@ -46,6 +46,11 @@ typedef struct {
     md_ctl_prompt_t *play[MD_PLAY_MAX];
     unsigned n_play;
     md_ctl_prompt_t *overlay;
+    /* Recording */
+    md_rec_id_t rec_id;          /* 0: none */
+    char rec_path[128];
+    md_wav_format_t rec_format;
+    uint8_t rec_stereo, rec_paused;
 } md_ctl_chan_t;
 
 typedef struct {
@@ -58,6 +63,17 @@ typedef struct {
     unsigned n_current, max_prompts;
     uint32_t seq;
     unsigned timeout_ms;        /* a worker that does not answer a command in time */
+    md_recorder_t *rec;         /* NULL: recording is off */
+    /* Recordings stopped (or whose channel was deleted) until their ENDED event: who
+     * they belonged to, for that event. */
+    struct md_ctl_ending {
+        md_rec_id_t id;
+        uint32_t api_id;
+        char path[128];
+        md_wav_format_t format;
+        uint8_t stereo;
+    } endings[256];
+    unsigned n_endings;
     uint64_t timeouts;
 } md_ctl_t;
 
@@ -92,6 +108,17 @@ int md_ctl_stop(md_ctl_t *c, md_ctl_chan_t *rec);
 int md_ctl_load_prompt(md_ctl_t *c, const char *name, const char *path, const md_prompt_t **out,
                        char *err, size_t errlen);
 const md_prompt_t *md_ctl_prompt(const md_ctl_t *c, const char *name);
+
+/* Starts recording a channel into relpath (beneath the recorder's directory). -ENODEV
+ * without a recorder, -EBUSY if the channel records already, the recorder's errors
+ * (-EPERM for a path leaving the directory, -EEXIST, -ENOENT...) with a message. */
+int md_ctl_record_start(md_ctl_t *c, md_ctl_chan_t *rec, const char *relpath,
+                        md_wav_format_t format, int stereo, char *err, size_t errlen);
+/* Stops it: the worker stops feeding it, then the recorder finishes the file (an
+ * ENDED event follows). -ENOENT if the channel does not record. */
+int md_ctl_record_stop(md_ctl_t *c, md_ctl_chan_t *rec);
+/* Who an ended recording belonged to: fills *out and forgets it (1), or 0. */
+int md_ctl_take_ending(md_ctl_t *c, md_rec_id_t id, struct md_ctl_ending *out);
 
 /* The API id of a worker's event, or 0 if the channel is gone. */
 uint32_t md_ctl_event_channel(const md_ctl_t *c, unsigned worker, const md_event_t *ev);

@@ -6,7 +6,10 @@
  *
  *   medleyd [EAL options] -- --ip4 A.B.C.D [--ip6 ADDR] [--channels N] [--port-base P]
  *           [--api-unix PATH] [--api-tcp HOST:PORT] [--api-token-file FILE]
- *           [--flow FILE]... [--learn-channels N] [--run-ms MS]
+ *           [--flow FILE]... [--record-dir DIR] [--learn-channels N] [--run-ms MS]
+ *
+ * --record-dir turns recording on: StartRecording paths are beneath it, written by an
+ * io_uring I/O thread (engine/recorder.h); on SIGTERM every file is flushed and closed.
  *
  * --flow loads an IVR flow file (control/flow.h, docs/ivr.md) and its prompts at start;
  * more can be loaded or reloaded through the API.
@@ -152,7 +155,8 @@ static int usage(void)
 {
     fprintf(stderr, "usage: medleyd [EAL options] -- --ip4 A.B.C.D [--ip6 ADDR] [--channels N]"
                     " [--port-base P] [--api-unix PATH] [--api-tcp HOST:PORT]"
-                    " [--api-token-file FILE] [--flow FILE]... [--learn-channels N] [--run-ms MS]\n");
+                    " [--api-token-file FILE] [--flow FILE]... [--record-dir DIR] [--learn-channels N]"
+                    " [--run-ms MS]\n");
     return 2;
 }
 
@@ -185,6 +189,7 @@ int main(int argc, char **argv)
     unsigned channels = 1024, port_base = 20000, learn_channels = 0;
     long run_ms = -1;
     const char *api_unix = NULL, *api_tcp = NULL, *token_file = NULL;
+    const char *record_dir = NULL;
     const char *flows[16];
     unsigned n_flows = 0;
     for (int i = app; i < argc; i++) {
@@ -211,6 +216,8 @@ int main(int argc, char **argv)
             token_file = v;
         else if (strcmp(argv[i], "--flow") == 0 && n_flows < 16)
             flows[n_flows++] = v;
+        else if (strcmp(argv[i], "--record-dir") == 0)
+            record_dir = v;
         else
             return usage();
         i++;
@@ -324,6 +331,27 @@ int main(int argc, char **argv)
         goto out;
     }
     md_api_init(&api, &ctl);
+    md_recorder_t *recorder = NULL;
+    if (record_dir != NULL) {
+        char err[256];
+        md_recorder_config_t rc = { .dir = record_dir, .max_recordings = channels,
+                                    .n_producers = 1 };
+        if (md_recorder_create(&recorder, &rc, err, sizeof(err)) != 0) {
+            fprintf(stderr, "medleyd: recordings: %s\n", err);
+            md_ctl_free(&ctl);
+            rte_eth_dev_stop(port);
+            rte_eth_dev_close(port);
+            free(ring);
+            free(w);
+            status = 2;
+            goto out;
+        }
+        /* Before the worker starts: it reads these without a lock. */
+        ctl.rec = recorder;
+        w->wm.rec = recorder;
+        w->wm.rec_producer = 0;
+        printf("medleyd: recordings in %s\n", record_dir);
+    }
     if (ifc.has_ip4)
         inet_ntop(AF_INET, ifc.ip4, api.local_ip4, sizeof(api.local_ip4));
     if (ifc.has_ip6)
@@ -456,6 +484,9 @@ int main(int argc, char **argv)
         x.running = 0;
         rte_eal_wait_lcore(worker_lcore);
     }
+    /* The worker has stopped writing: every recording is flushed and closed. */
+    md_recorder_destroy(recorder);
+    ctl.rec = NULL;
     md_api_pump_events(&api);
     md_api_close(&api);
     md_grpc_stop(srv);

@@ -75,6 +75,7 @@ static void describe(md_worker_media_t *w, uint32_t slot, md_chan_info_t *info)
     if (m->bridge >= 0 && (uint32_t)m->bridge < w->table->max)
         info->bridged_id = w->table->chans[m->bridge].id;
     info->playing = m->play != NULL;
+    info->rec_id = m->rec_id;
     info->st = ch->st;
     info->jb = ch->jb.st;
     info->frames = m->frames;
@@ -112,6 +113,7 @@ void md_cmd_exec(md_worker_media_t *w, const md_cmd_t *c, md_cmd_reply_t *rep)
     int st = 0;
     switch (c->type) {
     case MD_CMD_DELETE:
+        m->rec_id = 0;
         md_media_unbridge(w, c->slot);
         md_media_stop(m);
         m->overlay = NULL;
@@ -149,6 +151,12 @@ void md_cmd_exec(md_worker_media_t *w, const md_cmd_t *c, md_cmd_reply_t *rep)
         break;
     case MD_CMD_UNBRIDGE:
         md_media_unbridge(w, c->slot);
+        break;
+    case MD_CMD_RECORD:
+        /* After the reply, this worker no longer writes the old recording: the control
+         * thread may stop it. */
+        m->rec_id = c->rec_id;
+        m->rec_stereo = c->rec_stereo;
         break;
     default:
         st = -EINVAL;

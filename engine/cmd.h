@@ -26,6 +26,7 @@ typedef enum {
     MD_CMD_STOP,         /* slot, id */
     MD_CMD_BRIDGE,       /* slot, id, slot2, id2 */
     MD_CMD_UNBRIDGE,     /* slot, id */
+    MD_CMD_RECORD,       /* slot, id, rec_id (0: stop feeding), rec_stereo */
 } md_cmd_type_t;
 
 typedef struct {
@@ -40,6 +41,8 @@ typedef struct {
     unsigned n_items;
     float gain_db;
     uint32_t tag;                 /* PLAY / OVERLAY: comes back in the PROMPT_DONE event */
+    md_rec_id_t rec_id;
+    uint8_t rec_stereo;
 } md_cmd_t;
 
 /* What a channel looks like from outside (MD_CMD_CREATE and MD_CMD_GET). */
@@ -52,6 +55,7 @@ typedef struct {
     uint16_t src_port;
     uint32_t bridged_id;          /* 0: not bridged */
     uint8_t playing;
+    md_rec_id_t rec_id;
     md_chan_stats_t st;
     md_jb_stats_t jb;
     uint64_t frames, concealed;

@@ -323,5 +323,28 @@ unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
             m->overlay = NULL;
         }
     }
+    /* Recording taps, once the channel's output is final. Every tick writes both sides
+     * (silence for a side with nothing), which keeps stereo files aligned in time. */
+    if (w->rec != NULL)
+        for (uint32_t i = 0; i < t->max; i++) {
+            md_media_t *m = &w->media[i];
+            if (!t->chans[i].in_use || m->rec_id == 0)
+                continue;
+            const int16_t *sent = m->have_out ? m->out : NULL;
+            int rc;
+            if (m->rec_stereo) {
+                rc = md_recorder_write(w->rec, w->rec_producer, m->rec_id, m->pcm, sent, MD_FRAME);
+            } else {
+                int16_t mix[MD_FRAME];
+                memcpy(mix, m->pcm, sizeof(mix));
+                if (sent != NULL)
+                    md_mix_add(mix, sent, MD_FRAME);
+                rc = md_recorder_write(w->rec, w->rec_producer, m->rec_id, mix, NULL, MD_FRAME);
+            }
+            if (rc == -ENOBUFS)
+                m->rec_refused++;
+            else if (rc == -ENOENT)
+                m->rec_id = 0;   /* ended by the recorder (disk full...): control is told */
+        }
     return done;
 }

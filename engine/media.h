@@ -15,6 +15,7 @@
 #include "dsp/mixer.h"
 #include "engine/events.h"
 #include "engine/prompt.h"
+#include "engine/recorder.h"
 #include "engine/txpkt.h"
 
 #define MD_FRAME 160   /* 20 ms at 8 kHz */
@@ -47,6 +48,12 @@ typedef struct {
     unsigned list_len, list_pos;
     uint32_t gap_left;       /* samples of silence before list[list_pos] starts */
     uint32_t play_tag;       /* the controller's tag of this play list, in PROMPT_DONE */
+    /* Recording tap (engine/recorder.h): 0 or the recording this channel feeds. Stereo:
+     * left what the channel received, right what it sent (for a caller bridged to an
+     * agent: caller left, agent right). Mono: the two mixed. */
+    md_rec_id_t rec_id;
+    uint8_t rec_stereo;
+    uint64_t rec_refused;    /* frames the recorder did not take (ring full) */
     uint32_t overlay_tag;
     int have_out;            /* out holds audio to send this tick */
     int16_t out[MD_FRAME];
@@ -86,6 +93,8 @@ typedef struct {
     md_media_t *media;          /* one per channel slot */
     md_event_ring_t *events;
     md_isa_t isa;
+    md_recorder_t *rec;         /* NULL: no recording */
+    unsigned rec_producer;      /* this worker's producer number in rec */
 } md_worker_media_t;
 
 /* Bridges two channel slots both ways: each sends what the other receives (decoded to
