@@ -179,6 +179,16 @@ static void channel_msg(md_api_t *a, const md_ctl_chan_t *rec, const md_chan_inf
     st->jitter_ms = info->jb.jitter / 8.0;
     st->frames = info->frames;
     st->concealed = info->concealed;
+    st->tx_packets = info->st.tx_packets;
+    st->tx_bytes = info->st.tx_bytes;
+    st->rtcp_sent = info->rtcp.reports_tx;
+    st->rtcp_sr_received = info->rtcp.sr_rx;
+    st->rtcp_rr_received = info->rtcp.rr_rx;
+    st->rtcp_bad = info->rtcp.bad;
+    st->rtt_ms = info->rtcp.rtt_ms;
+    st->peer_fraction_lost = info->rtcp.peer_fraction_lost / 256.0;
+    st->peer_cumulative_lost = info->rtcp.peer_cum_lost;
+    st->peer_jitter_ms = info->rtcp.peer_jitter / 8.0;
     ch->stats = st;
     ch->recording = NULL;
 }

@@ -54,6 +54,7 @@ int md_chan_create(md_chan_table_t *t, const md_chan_params_t *prm, uint16_t *po
         }
         md_jb_init(&ch->jb, prm->jb_depth);
         md_4733_rx_init(&ch->dtmf);
+        md_rtcp_init(&ch->rtcp, ch->id * 2654435761u + i);
         t->used++;
         t->free_hint = (i + 1) % t->max;
         if (port != NULL)

@@ -15,6 +15,7 @@
 #include "engine/jitter.h"
 #include "engine/pkt.h"
 #include "engine/rfc4733.h"
+#include "engine/rtcp.h"
 #include "engine/rtp.h"
 
 typedef enum {
@@ -43,6 +44,7 @@ typedef struct {
     uint64_t wrong_pt;       /* unknown payload type: dropped */
     uint64_t rtcp;           /* RTCP received on the odd port */
     uint64_t events;         /* RFC 4733 digits */
+    uint64_t tx_packets, tx_bytes;   /* RTP sent (payload bytes) */
 } md_chan_stats_t;
 
 typedef struct {
@@ -58,6 +60,8 @@ typedef struct {
     uint64_t last_rx;        /* caller's clock at the last accepted packet */
     md_jb_t jb;
     md_4733_rx_t dtmf;
+    md_rtcp_t rtcp;
+    uint64_t rtcp_sent_at;   /* st.tx_packets at the last report: SR or RR */
     md_chan_stats_t st;
 } md_channel_t;
 

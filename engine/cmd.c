@@ -77,6 +77,7 @@ static void describe(md_worker_media_t *w, uint32_t slot, md_chan_info_t *info)
     info->playing = m->play != NULL;
     info->rec_id = m->rec_id;
     info->st = ch->st;
+    info->rtcp = ch->rtcp;
     info->jb = ch->jb.st;
     info->frames = m->frames;
     info->concealed = m->concealed;

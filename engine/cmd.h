@@ -57,6 +57,7 @@ typedef struct {
     uint8_t playing;
     md_rec_id_t rec_id;
     md_chan_stats_t st;
+    md_rtcp_t rtcp;
     md_jb_stats_t jb;
     uint64_t frames, concealed;
 } md_chan_info_t;

@@ -11,6 +11,10 @@ typedef enum {
     MD_EV_DIGIT = 1,        /* a DTMF digit */
     MD_EV_NO_MEDIA,         /* no RTP for the channel's media timeout */
     MD_EV_PROMPT_DONE,      /* a play list finished (digit: the barge-in digit, or 0) */
+    /* Conferences (engine/conf.h): conf is the conference id. */
+    MD_EV_TALKING_START,    /* a member started talking (frame energy, VAD) */
+    MD_EV_TALKING_STOP,     /* ... and stopped (after the conference's hangover) */
+    MD_EV_CONF_PROMPT_DONE, /* a conference prompt finished (slot: the conference's index) */
 } md_event_type_t;
 
 typedef enum {
@@ -27,6 +31,7 @@ typedef struct {
     uint64_t start_ms;      /* on the worker's clock */
     uint32_t duration_ms;
     uint32_t tag;           /* PROMPT_DONE: the tag of the play command that finished */
+    uint32_t conf;          /* TALKING_*, CONF_PROMPT_DONE: the conference id */
 } md_event_t;
 
 #define MD_EVENT_RING 1024  /* power of two */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dsp/g711.h"
+#include "engine/conf.h"
 
 #define RFC4733_TIMEOUT_MS 300    /* an event with no packet for this long has ended */
 
@@ -303,6 +304,9 @@ unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
         memcpy(m->out, peer->strip_dtmf ? peer->stripped : peer->pcm, sizeof(m->out));
         m->have_out = 1;
     }
+    /* Conferences (engine/conf.h): members' output, after bridges, before overlays. */
+    if (w->conf != NULL)
+        md_conf_tick(w, now_ms);
     /* Overlays go on top of whatever the channel sends this tick. */
     for (uint32_t i = 0; i < t->max; i++) {
         md_media_t *m = &w->media[i];

@@ -95,6 +95,7 @@ typedef struct {
     md_isa_t isa;
     md_recorder_t *rec;         /* NULL: no recording */
     unsigned rec_producer;      /* this worker's producer number in rec */
+    struct md_conf_set *conf;   /* conferences (engine/conf.h); NULL: none */
 } md_worker_media_t;
 
 /* Bridges two channel slots both ways: each sends what the other receives (decoded to

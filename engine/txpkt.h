@@ -30,4 +30,9 @@ size_t md_tx_header_len(const md_tx_template_t *t);
 size_t md_tx_build(md_tx_template_t *t, int marker, const uint8_t *payload, size_t len,
                    uint32_t ts_step, uint8_t *out, size_t cap);
 
+/* A UDP datagram (no RTP header) on the template's addresses with other ports: RTCP
+ * goes from the channel's odd port to the peer's. Returns the frame length or 0. */
+size_t md_tx_build_udp(const md_tx_template_t *t, uint16_t sport, uint16_t dport,
+                       const uint8_t *payload, size_t len, uint8_t *out, size_t cap);
+
 #endif

@@ -1,8 +1,11 @@
 /* The worker. */
 #include "engine/worker.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_ethdev.h>
 
@@ -20,8 +23,12 @@ static int on_udp(void *arg, struct rte_mbuf *m, const md_pkt_t *p)
     const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
     md_4733_digit_t d[2];
     int nd = 0;
-    md_chan_receive(ch, p, is_rtcp, data + p->payload_off, p->payload_len, w->now_ms * 8, d, &nd);
+    md_chan_rx_t kind = md_chan_receive(ch, p, is_rtcp, data + p->payload_off, p->payload_len,
+                                        w->now_ms * 8, d, &nd);
     md_media_t *med = &w->media[ch - w->table.chans];
+    if (kind == MD_CHAN_RTCP)
+        md_rtcp_receive(&ch->rtcp, data + p->payload_off, p->payload_len, med->tx.ssrc, w->now_ms,
+                        w->ntp0_ms + w->now_ms);
     if (ch->learnt && !is_rtcp) {
         /* The way back to the peer: its MAC from this frame, its address as learnt. */
         md_tx_template_t *t = &med->tx;
@@ -84,7 +91,61 @@ int md_worker_init(md_worker_t *w, uint16_t port, struct rte_mempool *pool,
     w->wm.media = media;
     w->wm.events = events;
     w->wm.isa = md_cpu_default_isa();
+    /* RTCP sender reports carry wall-clock time: read once here, then the worker's
+     * own clock (no system call on the worker). NTP counts from 1900. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    w->ntp0_ms = ((uint64_t)ts.tv_sec + 2208988800u) * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    char addr[INET6_ADDRSTRLEN] = "";
+    if (ifc->has_ip4)
+        inet_ntop(AF_INET, ifc->ip4, addr, sizeof(addr));
+    else if (ifc->has_ip6)
+        inet_ntop(AF_INET6, ifc->ip6, addr, sizeof(addr));
+    snprintf(w->cname, sizeof(w->cname), "medley@%s", addr);
     return 0;
+}
+
+/* A channel's RTCP report when it is due (RFC 3550: every 5 s, randomised). */
+static struct rte_mbuf *rtcp_report(md_worker_t *w, md_channel_t *ch, md_media_t *m)
+{
+    if (!md_rtcp_due(&ch->rtcp, w->now_ms))
+        return NULL;
+    md_rtcp_report_t rep = {
+        .ssrc = m->tx.ssrc,
+        .sent_since_last = ch->st.tx_packets != ch->rtcp_sent_at,
+        .ntp_ms = w->ntp0_ms + w->now_ms,
+        .rtp_ts = m->tx.ssrc * 69069u + (uint32_t)m->frames * MD_FRAME,
+        .packets_sent = (uint32_t)ch->st.tx_packets,
+        .octets_sent = (uint32_t)ch->st.tx_bytes,
+        .have_peer = ch->learnt,
+        .peer_ssrc = ch->ssrc,
+        .highest_seq = ch->jb.highest_seq,
+        .received = (uint32_t)ch->jb.st.packets,
+        .expected = (uint32_t)(ch->jb.st.packets + ch->jb.st.lost),
+        .jitter = (uint32_t)ch->jb.st.jitter,
+        .now_ms = w->now_ms,
+        .cname = w->cname,
+    };
+    struct rte_mbuf *mb = rte_pktmbuf_alloc(w->dp.pool);
+    if (mb == NULL) {
+        w->dp.st.tx_dropped++;
+        return NULL;
+    }
+    uint8_t buf[256];
+    size_t n = md_rtcp_build(&ch->rtcp, &rep, buf, sizeof(buf));
+    size_t len = n == 0 ? 0
+                        : md_tx_build_udp(&m->tx, (uint16_t)(m->tx.src_port + 1),
+                                          (uint16_t)(m->tx.dst_port + 1), buf, n,
+                                          rte_pktmbuf_mtod(mb, uint8_t *), rte_pktmbuf_tailroom(mb));
+    if (len == 0) {
+        rte_pktmbuf_free(mb);
+        w->dp.st.tx_dropped++;
+        return NULL;
+    }
+    ch->rtcp_sent_at = ch->st.tx_packets;
+    mb->data_len = (uint16_t)len;
+    mb->pkt_len = (uint32_t)len;
+    return mb;
 }
 
 unsigned md_worker_poll(md_worker_t *w)
@@ -113,7 +174,17 @@ void md_worker_tick(md_worker_t *w, uint64_t now_ms)
     for (uint32_t i = 0; i < w->table.max; i++) {
         md_channel_t *ch = &w->table.chans[i];
         md_media_t *m = &w->media[i];
-        if (!ch->in_use || !m->have_out || !m->tx_ready)
+        if (!ch->in_use || !m->tx_ready)
+            continue;
+        struct rte_mbuf *report = rtcp_report(w, ch, m);
+        if (report != NULL) {
+            burst[n++] = report;
+            if (n == MD_DP_BURST) {
+                flush(w, burst, n);
+                n = 0;
+            }
+        }
+        if (!m->have_out)
             continue;
         uint8_t payload[MD_FRAME];
         if (ch->prm.codec == MD_CODEC_PCMU)
@@ -144,6 +215,8 @@ void md_worker_tick(md_worker_t *w, uint64_t now_ms)
         }
         mb->data_len = (uint16_t)len;
         mb->pkt_len = (uint32_t)len;
+        ch->st.tx_packets++;
+        ch->st.tx_bytes += MD_FRAME;
         burst[n++] = mb;
         if (n == MD_DP_BURST) {
             flush(w, burst, n);

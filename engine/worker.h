@@ -17,6 +17,8 @@ typedef struct {
     md_worker_media_t wm;
     md_event_ring_t *events;
     uint64_t now_ms;              /* the worker's clock, advanced by md_worker_tick() */
+    uint64_t ntp0_ms;             /* wall clock (NTP, ms since 1900) at now_ms = 0 */
+    char cname[64];               /* RTCP CNAME: medley@<address> */
     uint64_t udp_no_channel;      /* datagrams to ports with no channel */
 } md_worker_t;
 

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 /* Prompts out on the wire, over the ring PMD: a channel plays a prompt twice to its
  * learnt peer; the frames on the wire are decoded and compared with the prompt sample by
  * sample; RTP sequence and timestamps run on. A second channel plays with barge-in and
@@ -152,6 +153,57 @@ int main(void)
             done1 += ev.digit == '7';
     }
     CHECK(done0 == 1 && done1 == 1);
+
+    /* RTCP: 8 more seconds with the peers talking; peer 0 sends a sender report to the
+     * channel's odd port. Each channel reports (RFC 3550: every 5 s, randomised) from its
+     * odd port to the peer's, with a block about the peer's stream and a CNAME. */
+    md_rtcp_t peer_rtcp;
+    md_rtcp_init(&peer_rtcp, 9);
+    int reports[2] = { 0, 0 }, srs = 0, blocks_ok = 1, cname_ok = 1;
+    for (int f = 60; f < 480; f++) {
+        for (int c = 0; c < 2; c++) {
+            memset(pl, 0xFF, sizeof(pl));
+            inject(frame, md_tx_build(&peer[c], 0, pl, 160, 160, frame, sizeof(frame)));
+        }
+        if (f == 100) {
+            uint8_t sr[128];
+            md_rtcp_report_t rep = { .ssrc = 0x77, .sent_since_last = 1, .ntp_ms = 3900000000000ull,
+                                     .packets_sent = 100, .now_ms = 2000, .cname = "peer" };
+            size_t n = md_rtcp_build(&peer_rtcp, &rep, sr, sizeof(sr));
+            md_tx_template_t t = peer[0];
+            inject(frame, md_tx_build_udp(&t, (uint16_t)(t.src_port + 1), (uint16_t)(ports[0] + 1),
+                                          sr, n, frame, sizeof(frame)));
+        }
+        while (md_worker_poll(&w) > 0)
+            ;
+        md_worker_tick(&w, (uint64_t)f * 20);
+        while (rte_ring_dequeue(tx_ring, (void **)&m) == 0) {
+            md_pkt_t p;
+            const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
+            if (md_pkt_parse(d, rte_pktmbuf_data_len(m), &p) == MD_PKT_UDP && (p.sport & 1)) {
+                int c = p.sport == ports[0] + 1 ? 0 : 1;
+                CHECK(p.dport == 5001 + 2 * c);
+                const uint8_t *r = d + p.payload_off;
+                reports[c]++;
+                srs += r[1] == 200;
+                /* The report block names the peer's SSRC. */
+                size_t at = r[1] == 200 ? 28 : 8;
+                blocks_ok &= (r[0] & 0x1F) == 1 && p.payload_len > at + 24 &&
+                             r[at] == 0 && r[at + 3] == (uint8_t)(0x77 + c);
+                cname_ok &= memmem(r, p.payload_len, "medley@10.", 10) != NULL;
+                md_rtcp_t check_state;
+                md_rtcp_init(&check_state, 1);
+                CHECK(md_rtcp_receive(&check_state, r, p.payload_len, 0x77u + (uint32_t)c, 0, 0) == 0);
+            }
+            rte_pktmbuf_free(m);
+        }
+    }
+    CHECKF(reports[0] >= 1 && reports[0] <= 4 && reports[1] >= 1 && reports[1] <= 4,
+           "reports %d %d in 8.4 s", reports[0], reports[1]);
+    CHECKF(srs >= 1, "no sender report (the channels sent RTP)");
+    CHECK(blocks_ok && cname_ok);
+    CHECK(chans[0].rtcp.sr_rx == 1 && chans[0].rtcp.bad == 0 && chans[0].st.rtcp == 1);
+    CHECK(chans[0].st.tx_packets >= 45);
 
     rte_eth_dev_stop((uint16_t)port);
     rte_eth_dev_close((uint16_t)port);
