@@ -97,12 +97,118 @@ static int exec_create(md_worker_media_t *w, const md_cmd_t *c, md_cmd_reply_t *
     return 0;
 }
 
+/* ---- conferences (engine/conf.h) ---- */
+
+static int exec_conf(md_worker_media_t *w, const md_cmd_t *c, md_cmd_reply_t *rep)
+{
+    md_conf_set_t *s = w->conf;
+    const md_cmd_conf_t *cc = &c->conf;
+    if (s == NULL)
+        return -ENOTSUP;
+    if (c->type == MD_CMD_CONF_CREATE) {
+        int idx = md_conf_create(s, cc->k, cc->hangover_ms, NULL);
+        if (idx < 0)
+            return idx;
+        md_conf_describe(s, (uint32_t)idx, &rep->conf);
+        return 0;
+    }
+    if (c->type == MD_CMD_CONF_FROM_BRIDGE) {
+        if (named(w, c->slot, c->id) == NULL || named(w, c->slot2, c->id2) == NULL)
+            return -ENOENT;
+        if (c->slot == c->slot2 || w->media[c->slot].bridge != (int32_t)c->slot2)
+            return -EINVAL;   /* not bridged to each other */
+        int idx = md_conf_create(s, cc->k, cc->hangover_ms, NULL);
+        if (idx < 0)
+            return idx;
+        md_media_unbridge(w, c->slot);
+        md_conf_add(w, s, (uint32_t)idx, c->slot, MD_CONF_ROLE_PARTY, 0, 0, 0, 0, 0);
+        md_conf_add(w, s, (uint32_t)idx, c->slot2, MD_CONF_ROLE_AGENT, 0, 0, 0, 0, 0);
+        md_conf_describe(s, (uint32_t)idx, &rep->conf);
+        return 0;
+    }
+    if (md_conf_named(s, cc->slot, cc->id) == NULL)
+        return -ENOENT;
+    const md_conf_t *conf = &s->confs[cc->slot];
+    switch (c->type) {
+    case MD_CMD_CONF_DELETE:
+        if (cc->rebridge) {
+            if (conf->n != 2)
+                return -EINVAL;
+            uint32_t a = (uint32_t)conf->head, b = (uint32_t)conf->tail;
+            md_conf_delete(w, s, cc->slot);
+            return md_media_bridge(w, a, b);
+        }
+        md_conf_delete(w, s, cc->slot);
+        return 0;
+    case MD_CMD_CONF_GET:
+        md_conf_describe(s, cc->slot, &rep->conf);
+        return 0;
+    case MD_CMD_CONF_RECORD:
+        md_conf_record(s, cc->slot, c->rec_id, cc->rec_mask);
+        return 0;
+    case MD_CMD_CONF_PLAY:
+        if (!cc->member) {
+            if (c->n_items > 1)
+                return -EINVAL;
+            return md_conf_play(s, cc->slot, c->n_items ? c->items[0].prompt : NULL,
+                                c->n_items ? c->items[0].loops : 0, c->gain_db, c->tag);
+        }
+        break;
+    default:
+        break;
+    }
+    /* The rest name a channel. */
+    if (named(w, c->slot, c->id) == NULL)
+        return -ENOENT;
+    switch (c->type) {
+    case MD_CMD_CONF_ADD:
+        return md_conf_add(w, s, cc->slot, c->slot, (md_conf_role_t)cc->role, cc->cls, cc->hears,
+                           cc->flags, cc->in_db, cc->out_db);
+    case MD_CMD_CONF_REMOVE:
+    case MD_CMD_CONF_SET:
+    case MD_CMD_CONF_PLAY:
+        if (md_conf_of(s, c->slot) != (int)cc->slot)
+            return -ENOENT;
+        break;
+    default:
+        return -EINVAL;
+    }
+    md_media_t *m = &w->media[c->slot];
+    int st = 0;
+    switch (c->type) {
+    case MD_CMD_CONF_REMOVE:
+        md_conf_remove(s, c->slot);
+        break;
+    case MD_CMD_CONF_SET:
+        st = md_conf_set(s, c->slot, (md_conf_role_t)cc->role, cc->cls, cc->hears, cc->flags,
+                         cc->in_db, cc->out_db, cc->beep,
+                         c->n_items ? c->items[0].prompt : NULL);
+        break;
+    default: /* MD_CMD_CONF_PLAY to a member: an overlay on its conference audio */
+        if (c->n_items == 0) {
+            m->overlay = NULL;
+            break;
+        }
+        st = c->n_items == 1 && c->items[0].prompt != NULL
+                 ? md_media_overlay(m, c->items[0].prompt, c->gain_db)
+                 : -EINVAL;
+        if (st == 0)
+            m->overlay_tag = c->tag;
+        break;
+    }
+    return st;
+}
+
 void md_cmd_exec(md_worker_media_t *w, const md_cmd_t *c, md_cmd_reply_t *rep)
 {
     memset(rep, 0, sizeof(*rep));
     rep->seq = c->seq;
     if (c->type == MD_CMD_CREATE) {
         rep->status = exec_create(w, c, rep);
+        return;
+    }
+    if (c->type >= MD_CMD_CONF_CREATE && c->type <= MD_CMD_CONF_GET) {
+        rep->status = exec_conf(w, c, rep);
         return;
     }
     md_channel_t *ch = named(w, c->slot, c->id);
@@ -118,6 +224,8 @@ void md_cmd_exec(md_worker_media_t *w, const md_cmd_t *c, md_cmd_reply_t *rep)
         md_media_unbridge(w, c->slot);
         md_media_stop(m);
         m->overlay = NULL;
+        if (w->conf != NULL)
+            md_conf_remove(w->conf, c->slot);   /* leaves its conference */
         st = md_chan_delete(w->table, c->slot);
         break;
     case MD_CMD_GET:
@@ -144,6 +252,9 @@ void md_cmd_exec(md_worker_media_t *w, const md_cmd_t *c, md_cmd_reply_t *rep)
             st = -ENOENT;
         else if (c->slot == c->slot2)
             st = -EINVAL;
+        else if (w->conf != NULL &&
+                 (md_conf_of(w->conf, c->slot) >= 0 || md_conf_of(w->conf, c->slot2) >= 0))
+            st = -EBUSY;   /* a conference member: remove it from the conference first */
         else if ((m->bridge >= 0 && (uint32_t)m->bridge != c->slot2) ||
                  (w->media[c->slot2].bridge >= 0 && (uint32_t)w->media[c->slot2].bridge != c->slot))
             st = -EBUSY;

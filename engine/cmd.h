@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "engine/channel.h"
+#include "engine/conf.h"
 #include "engine/media.h"
 
 typedef enum {
@@ -27,7 +28,40 @@ typedef enum {
     MD_CMD_BRIDGE,       /* slot, id, slot2, id2 */
     MD_CMD_UNBRIDGE,     /* slot, id */
     MD_CMD_RECORD,       /* slot, id, rec_id (0: stop feeding), rec_stereo */
+    /* Conferences (engine/conf.h, docs/conference.md). A conference is named by
+     * conf.slot and conf.id like a channel by slot and id; -ENOTSUP when the worker has
+     * no conference state (w->conf NULL). */
+    MD_CMD_CONF_CREATE,  /* conf.k, conf.hangover_ms -> conf info; -ENOSPC: table full */
+    MD_CMD_CONF_FROM_BRIDGE, /* slot, id (PARTY), slot2, id2 (AGENT), both bridged to each
+                          * other: unbridged and put in a new conference in one step */
+    MD_CMD_CONF_DELETE,  /* conf; conf.rebridge: the two members left are bridged again
+                          * (-EINVAL and nothing done unless exactly two) */
+    MD_CMD_CONF_ADD,     /* conf, slot, id, conf.role/cls/hears/flags, conf.in_db/out_db;
+                          * -EBUSY: bridged or already in a conference */
+    MD_CMD_CONF_REMOVE,  /* conf, slot, id (-ENOENT unless a member of conf) */
+    MD_CMD_CONF_SET,     /* conf, slot, id, role/cls/hears/flags, gains, conf.beep,
+                          * conf.hold (the music, items[0].prompt, with MD_CONF_HOLD) */
+    MD_CMD_CONF_PLAY,    /* conf; conf.member 0: items[0] (n_items 0 stops) mixed into the
+                          * whole conference, items[0].loops (0: forever), gain_db, tag;
+                          * conf.member 1: to channel slot, id only, as MD_CMD_OVERLAY */
+    MD_CMD_CONF_RECORD,  /* conf, rec_id (0: stop), conf.rec_mask (0: PARTY|AGENT|COACH) */
+    MD_CMD_CONF_GET,     /* conf -> conf info */
 } md_cmd_type_t;
+
+/* The conference part of a command. */
+typedef struct {
+    uint32_t slot, id;            /* the conference */
+    uint8_t k;                    /* CREATE: talkers mixed in a large conference (0: 3) */
+    uint16_t hangover_ms;         /* CREATE: talking events' hangover (0: 400) */
+    uint8_t role;                 /* md_conf_role_t */
+    uint8_t cls, hears;           /* MD_CONF_ROLE_CUSTOM */
+    uint8_t flags;                /* MD_CONF_MUTE | MD_CONF_DEAF | MD_CONF_HOLD */
+    float in_db, out_db;          /* member gains */
+    uint8_t beep;                 /* SET to BARGE: beep to the agents */
+    uint8_t rebridge;             /* DELETE */
+    uint8_t member;               /* PLAY: to the member slot, id */
+    uint8_t rec_mask;             /* RECORD */
+} md_cmd_conf_t;
 
 typedef struct {
     md_cmd_type_t type;
@@ -43,6 +77,7 @@ typedef struct {
     uint32_t tag;                 /* PLAY / OVERLAY: comes back in the PROMPT_DONE event */
     md_rec_id_t rec_id;
     uint8_t rec_stereo;
+    md_cmd_conf_t conf;           /* MD_CMD_CONF_* */
 } md_cmd_t;
 
 /* What a channel looks like from outside (MD_CMD_CREATE and MD_CMD_GET). */
@@ -66,6 +101,7 @@ typedef struct {
     uint32_t seq;
     int status;                   /* 0 or a negative errno code */
     md_chan_info_t info;
+    md_conf_info_t conf;          /* MD_CMD_CONF_CREATE, _FROM_BRIDGE, _GET */
 } md_cmd_reply_t;
 
 #define MD_CMD_RING 64  /* power of two */
@@ -89,7 +125,10 @@ unsigned md_cmd_serve(md_cmd_ring_t *r, md_worker_media_t *w);
 
 /* Applies one command to a worker's channels and fills the reply. Errors: -EINVAL (bad
  * parameters), -ENOENT (no such channel: wrong slot or id), -ENOSPC (every channel in
- * use), -EBUSY (bridging a channel already bridged elsewhere). */
+ * use), -EBUSY (bridging a channel already bridged elsewhere). Conferences: -ENOENT (no
+ * such conference or member), -ENOSPC (every conference in use), -EBUSY (adding a
+ * channel that is bridged or in a conference, bridging a conference member), -ENOTSUP
+ * (no conference state on this worker). */
 void md_cmd_exec(md_worker_media_t *w, const md_cmd_t *c, md_cmd_reply_t *rep);
 
 #endif
