@@ -36,6 +36,7 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_ring.h>
 
 #include "control/api.h"
 #include "control/ctl.h"
@@ -45,23 +46,39 @@
 
 static volatile sig_atomic_t stop;
 
-/* One worker and how it is reached. */
+/* One worker: its channels, rings and clock. */
 typedef struct {
-    md_worker_t *w;
-    md_cmd_ring_t *ring;     /* NULL when the worker shares the main lcore */
+    md_worker_t w;
+    md_channel_t *chans;
+    md_media_t *media;
+    md_event_ring_t events;
+    md_cmd_ring_t ring;          /* commands, when the worker has its own lcore */
+    struct rte_ring *inbox;      /* datagrams other workers received for this one */
+    unsigned lcore;
+    int own_lcore;
     uint64_t hz, start, next_tick, tick_cycles;
     volatile int running;
 } worker_ctx_t;
 
+/* The data plane as medleyd runs it. */
+typedef struct {
+    worker_ctx_t *wk;
+    md_worker_t **peers;
+    unsigned n;
+    uint16_t port;
+    int port_started;
+    struct rte_mempool *pool;
+} engine_t;
+
 /* One pass of the worker's loop: receive, commands, and the 20 ms tick when due. */
 static void worker_step(worker_ctx_t *x)
 {
-    md_worker_poll(x->w);
-    if (x->ring != NULL)
-        md_cmd_serve(x->ring, &x->w->wm);
+    md_worker_poll(&x->w);
+    if (x->own_lcore)
+        md_cmd_serve(&x->ring, &x->w.wm);
     uint64_t now = rte_get_timer_cycles();
     if (now >= x->next_tick) {
-        md_worker_tick(x->w, (now - x->start) * 1000 / x->hz);
+        md_worker_tick(&x->w, (now - x->start) * 1000 / x->hz);
         x->next_tick += x->tick_cycles;
         /* After a stall, catch up on the clock instead of bursting ticks. */
         if (now > x->next_tick + 5 * x->tick_cycles)
@@ -75,6 +92,54 @@ static int worker_lcore_main(void *arg)
     while (x->running)
         worker_step(x);
     return 0;
+}
+
+/* Configures the port for n workers: a transmit queue each, and a receive queue each
+ * when the device has them (else one, and worker 0 dispatches in software). */
+static int engine_port(engine_t *e, unsigned *rx_queues)
+{
+    struct rte_eth_dev_info info;
+    if (rte_eth_dev_info_get(e->port, &info) != 0)
+        return -1;
+    if (info.max_tx_queues < e->n) {
+        fprintf(stderr, "medleyd: port %u has %u transmit queues; %u workers need one each\n",
+                e->port, info.max_tx_queues, e->n);
+        return -1;
+    }
+    unsigned rxq = info.max_rx_queues >= e->n ? e->n : 1;
+    struct rte_eth_conf conf;
+    memset(&conf, 0, sizeof(conf));
+    if (rte_eth_dev_configure(e->port, (uint16_t)rxq, (uint16_t)e->n, &conf) != 0)
+        return -1;
+    for (unsigned q = 0; q < rxq; q++)
+        if (rte_eth_rx_queue_setup(e->port, (uint16_t)q, 1024, rte_eth_dev_socket_id(e->port), NULL,
+                                   e->pool) != 0)
+            return -1;
+    for (unsigned q = 0; q < e->n; q++)
+        if (rte_eth_tx_queue_setup(e->port, (uint16_t)q, 1024, rte_eth_dev_socket_id(e->port),
+                                   NULL) != 0)
+            return -1;
+    if (rte_eth_dev_start(e->port) != 0)
+        return -1;
+    e->port_started = 1;
+    *rx_queues = rxq;
+    return 0;
+}
+
+static void engine_free(engine_t *e)
+{
+    if (e->port_started) {
+        rte_eth_dev_stop(e->port);
+        rte_eth_dev_close(e->port);
+    }
+    for (unsigned i = 0; e->wk != NULL && i < e->n; i++) {
+        free(e->wk[i].chans);
+        free(e->wk[i].media);
+        rte_ring_free(e->wk[i].inbox);
+    }
+    free(e->wk);
+    free(e->peers);
+    memset(e, 0, sizeof(*e));
 }
 
 static void print_event(void *arg, uint32_t channel, const md_event_t *ev)
@@ -91,14 +156,22 @@ static void print_event(void *arg, uint32_t channel, const md_event_t *ev)
     fflush(stdout);
 }
 
+/* Packet counters summed over the workers (read while they run: approximate). */
 static void engine_counts(void *arg, md_api_engine_counts_t *out)
 {
-    const md_worker_t *w = arg;
-    out->rx_packets = w->dp.st.rx;
-    out->tx_packets = w->dp.st.tx;
-    out->dropped_packets = w->dp.st.rx - w->dp.st.verdict[MD_PKT_ARP] -
-                           w->dp.st.verdict[MD_PKT_ICMP] - w->dp.st.verdict[MD_PKT_ICMP6] -
-                           (w->dp.st.verdict[MD_PKT_UDP] - w->udp_no_channel);
+    const engine_t *e = arg;
+    memset(out, 0, sizeof(*out));
+    for (unsigned i = 0; i < e->n; i++) {
+        const md_worker_t *w = &e->wk[i].w;
+        out->rx_packets += w->dp.st.rx;
+        out->tx_packets += w->dp.st.tx;
+        /* Received and not ours: not UDP for a channel, nor ARP/ND/ping. A datagram a
+         * worker dispatched to another counts where it was received. */
+        out->dropped_packets += w->dp.st.rx - w->dp.st.verdict[MD_PKT_ARP] -
+                                w->dp.st.verdict[MD_PKT_ICMP] - w->dp.st.verdict[MD_PKT_ICMP6] -
+                                w->dp.st.verdict[MD_PKT_UDP] + w->udp_no_channel +
+                                w->dispatch_dropped;
+    }
 }
 
 /* The API token: from a file (first line) or the environment. */
@@ -263,93 +336,101 @@ int main(int argc, char **argv)
         return 1;
     }
     int status = 1;
-    md_channel_t *chans = calloc(channels, sizeof(md_channel_t));
-    md_media_t *media = calloc(channels, sizeof(md_media_t));
-    md_event_ring_t *events = calloc(1, sizeof(md_event_ring_t));
-    struct rte_mempool *pool =
-        rte_pktmbuf_pool_create("medley_mbufs", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                (int)rte_socket_id());
-    if (chans == NULL || media == NULL || events == NULL || pool == NULL) {
-        fprintf(stderr, "medleyd: out of memory for %u channels\n", channels);
+    engine_t e;
+    memset(&e, 0, sizeof(e));
+    md_ctl_t ctl;
+    md_api_t api;
+    md_ivrs_t ivrs;
+    md_grpc_server_t *srv = NULL;
+    md_recorder_t *recorder = NULL;
+    int ctl_ok = 0, ivrs_ok = 0;
+    /* Workers: one per lcore after the main one; with a single lcore, one worker that
+     * shares the main lcore with the control loop. */
+    unsigned extra = rte_lcore_count() - 1;
+    e.n = extra > 0 ? extra : 1;
+    if (channels < e.n) {
+        fprintf(stderr, "medleyd: %u channels cannot be shared by %u workers\n", channels, e.n);
+        status = 2;
+        goto out;
+    }
+    unsigned per = channels / e.n;
+    e.wk = calloc(e.n, sizeof(worker_ctx_t));
+    e.peers = calloc(e.n, sizeof(md_worker_t *));
+    /* Mbufs: every receive, transmit and inbox ring full at once, and some spare. */
+    e.pool = rte_pktmbuf_pool_create("medley_mbufs", 8191 + e.n * 3072, 256, 0,
+                                     RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+    if (e.wk == NULL || e.peers == NULL || e.pool == NULL) {
+        fprintf(stderr, "medleyd: out of memory for %u workers\n", e.n);
         goto out;
     }
     if (rte_eth_dev_count_avail() == 0) {
         fprintf(stderr, "medleyd: no DPDK port (give one, e.g. --vdev=net_tap0)\n");
         goto out;
     }
-    uint16_t port = 0;
-    RTE_ETH_FOREACH_DEV(port)
+    RTE_ETH_FOREACH_DEV(e.port)
         break;
-    struct rte_eth_conf conf;
-    memset(&conf, 0, sizeof(conf));
-    if (rte_eth_dev_configure(port, 1, 1, &conf) != 0 ||
-        rte_eth_rx_queue_setup(port, 0, 1024, rte_eth_dev_socket_id(port), NULL, pool) != 0 ||
-        rte_eth_tx_queue_setup(port, 0, 1024, rte_eth_dev_socket_id(port), NULL) != 0 ||
-        rte_eth_dev_start(port) != 0) {
-        fprintf(stderr, "medleyd: port %u could not be started\n", port);
+    unsigned rx_queues = 1;
+    if (engine_port(&e, &rx_queues) != 0) {
+        fprintf(stderr, "medleyd: port %u could not be started\n", e.port);
         goto out;
     }
     struct rte_ether_addr mac;
-    rte_eth_macaddr_get(port, &mac);
+    rte_eth_macaddr_get(e.port, &mac);
     memcpy(ifc.mac, mac.addr_bytes, 6);
-    md_event_ring_init(events);
-    md_worker_t *w = calloc(1, sizeof(md_worker_t));
-    if (w == NULL || md_worker_init(w, port, pool, &ifc, chans, media, channels,
-                                    (uint16_t)port_base, events) != 0) {
-        fprintf(stderr, "medleyd: worker set-up failed\n");
-        free(w);
-        goto out;
+    unsigned lcore = rte_get_main_lcore();
+    for (unsigned i = 0; i < e.n; i++) {
+        worker_ctx_t *x = &e.wk[i];
+        char name[32];
+        x->chans = calloc(per, sizeof(md_channel_t));
+        x->media = calloc(per, sizeof(md_media_t));
+        snprintf(name, sizeof(name), "medley_inbox%u", i);
+        x->inbox = e.n > 1 ? rte_ring_create(name, 1024, (int)rte_socket_id(), RING_F_SC_DEQ) : NULL;
+        md_event_ring_init(&x->events);
+        md_cmd_ring_init(&x->ring);
+        if (x->chans == NULL || x->media == NULL || (e.n > 1 && x->inbox == NULL) ||
+            md_worker_init(&x->w, e.port, e.pool, &ifc, x->chans, x->media, per,
+                           (uint16_t)(port_base + 2 * per * i), &x->events) != 0) {
+            fprintf(stderr, "medleyd: worker %u set-up failed\n", i);
+            goto out;
+        }
+        e.peers[i] = &x->w;
+        x->own_lcore = extra > 0;
+        if (x->own_lcore)
+            x->lcore = lcore = rte_get_next_lcore(lcore, 1, 0);
+        x->hz = rte_get_timer_hz();
+        x->tick_cycles = x->hz / 50;
+        x->running = 1;
     }
-    /* The control plane's view of the worker. */
-    worker_ctx_t x = { .w = w, .hz = rte_get_timer_hz(), .running = 1 };
-    x.start = rte_get_timer_cycles();
-    x.next_tick = x.start;
-    x.tick_cycles = x.hz / 50;
-    unsigned worker_lcore = rte_get_next_lcore(rte_lcore_id(), 1, 0);
-    int own_lcore = worker_lcore < RTE_MAX_LCORE;
-    md_cmd_ring_t *ring = own_lcore ? calloc(1, sizeof(md_cmd_ring_t)) : NULL;
-    if (own_lcore && ring == NULL) {
-        fprintf(stderr, "medleyd: out of memory\n");
-        rte_eth_dev_stop(port);
-        rte_eth_dev_close(port);
-        free(w);
-        goto out;
-    }
-    if (ring != NULL)
-        md_cmd_ring_init(ring);
-    x.ring = ring;
-    md_ctl_t ctl;
-    md_ctl_worker_t cw = { .wm = &w->wm, .ring = ring, .events = events, .max = channels };
-    md_api_t api;
-    md_grpc_server_t *srv = NULL;
-    if (md_ctl_init(&ctl, &cw, 1, 1024) != 0) {
+    for (unsigned i = 0; i < e.n; i++)
+        md_worker_share(&e.wk[i].w, e.peers, e.n, e.wk[i].inbox, i, rx_queues);
+    /* The control plane's view of the workers. Commands go through the rings once the
+     * workers run on their own lcores; until then (and always with one lcore) they run
+     * directly. */
+    md_ctl_worker_t cws[RTE_MAX_LCORE];
+    for (unsigned i = 0; i < e.n; i++)
+        cws[i] = (md_ctl_worker_t){ .wm = &e.wk[i].w.wm, .ring = NULL,
+                                    .events = &e.wk[i].events, .max = per };
+    if (md_ctl_init(&ctl, cws, e.n, 1024) != 0) {
         fprintf(stderr, "medleyd: control set-up failed\n");
-        rte_eth_dev_stop(port);
-        rte_eth_dev_close(port);
-        free(ring);
-        free(w);
         goto out;
     }
+    ctl_ok = 1;
     md_api_init(&api, &ctl);
-    md_recorder_t *recorder = NULL;
     if (record_dir != NULL) {
         char err[256];
         md_recorder_config_t rc = { .dir = record_dir, .max_recordings = channels,
-                                    .n_producers = 1 };
+                                    .n_producers = e.n };
         if (md_recorder_create(&recorder, &rc, err, sizeof(err)) != 0) {
             fprintf(stderr, "medleyd: recordings: %s\n", err);
-            md_ctl_free(&ctl);
-            rte_eth_dev_stop(port);
-            rte_eth_dev_close(port);
-            free(ring);
-            free(w);
             status = 2;
             goto out;
         }
-        /* Before the worker starts: it reads these without a lock. */
+        /* Before the workers start: they read these without a lock. */
         ctl.rec = recorder;
-        w->wm.rec = recorder;
-        w->wm.rec_producer = 0;
+        for (unsigned i = 0; i < e.n; i++) {
+            e.wk[i].w.wm.rec = recorder;
+            e.wk[i].w.wm.rec_producer = i;
+        }
         printf("medleyd: recordings in %s\n", record_dir);
     }
     if (ifc.has_ip4)
@@ -357,18 +438,13 @@ int main(int argc, char **argv)
     if (ifc.has_ip6)
         inet_ntop(AF_INET6, ifc.ip6, api.local_ip6, sizeof(api.local_ip6));
     api.counts = engine_counts;
-    api.counts_arg = w;
+    api.counts_arg = &e;
     api.on_event = print_event;
-    md_ivrs_t ivrs;
     if (md_ivrs_init(&ivrs, &ctl) != 0) {
         fprintf(stderr, "medleyd: out of memory for the IVR\n");
-        md_ctl_free(&ctl);
-        rte_eth_dev_stop(port);
-        rte_eth_dev_close(port);
-        free(ring);
-        free(w);
         goto out;
     }
+    ivrs_ok = 1;
     ivrs.publish = md_api_publish_ivr;
     ivrs.publish_arg = &api;
     api.ivrs = &ivrs;
@@ -378,12 +454,6 @@ int main(int argc, char **argv)
         /* The worker is not running yet: prompts load directly. */
         if (md_ivrs_load_flow(&ivrs, flows[i], 0, &fv, NULL, err, sizeof(err)) != 0) {
             fprintf(stderr, "medleyd: %s\n", err);
-            md_ivrs_free(&ivrs);
-            md_ctl_free(&ctl);
-            rte_eth_dev_stop(port);
-            rte_eth_dev_close(port);
-            free(ring);
-            free(w);
             status = 2;
             goto out;
         }
@@ -404,12 +474,7 @@ int main(int argc, char **argv)
         char err[256];
         if (md_grpc_start(&srv, &gc, err, sizeof(err)) != 0) {
             fprintf(stderr, "medleyd: %s\n", err);
-            md_ivrs_free(&ivrs);
-            md_ctl_free(&ctl);
-            rte_eth_dev_stop(port);
-            rte_eth_dev_close(port);
-            free(ring);
-            free(w);
+            srv = NULL;
             status = 2;
             goto out;
         }
@@ -431,10 +496,8 @@ int main(int argc, char **argv)
         cmd.no_media_ms = 5000;
         md_ctl_chan_t *rec;
         md_chan_info_t info;
-        /* The worker is not running yet: execute directly whatever the mode. */
-        ctl.workers[0].ring = NULL;
+        /* The workers are not running yet: commands run directly. */
         int rc = md_ctl_create(&ctl, &cmd, 0, "learn", &rec, &info);
-        ctl.workers[0].ring = ring;
         if (rc != 0) {
             fprintf(stderr, "medleyd: channel %u could not be created\n", i);
             break;
@@ -442,25 +505,36 @@ int main(int argc, char **argv)
         printf("medleyd: channel %u on UDP port %u\n", rec->api_id, info.local_port);
     }
     printf("medleyd: port %u up, %02x:%02x:%02x:%02x:%02x:%02x, %u channels from UDP port %u, "
-           "worker on %s\n",
-           port, mac.addr_bytes[0], mac.addr_bytes[1], mac.addr_bytes[2], mac.addr_bytes[3],
-           mac.addr_bytes[4], mac.addr_bytes[5], channels, port_base,
-           own_lcore ? "its own lcore" : "the main lcore");
+           "%u worker%s on %s, %u receive queue%s\n",
+           e.port, mac.addr_bytes[0], mac.addr_bytes[1], mac.addr_bytes[2], mac.addr_bytes[3],
+           mac.addr_bytes[4], mac.addr_bytes[5], per * e.n, port_base, e.n, e.n > 1 ? "s" : "",
+           extra > 0 ? "their own lcores" : "the main lcore", rx_queues, rx_queues > 1 ? "s" : "");
     fflush(stdout);
 
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
     signal(SIGPIPE, SIG_IGN);
-    if (own_lcore && rte_eal_remote_launch(worker_lcore_main, &x, worker_lcore) != 0) {
-        fprintf(stderr, "medleyd: cannot start the worker on lcore %u\n", worker_lcore);
-        stop = 1;
+    uint64_t start = rte_get_timer_cycles(), hz = rte_get_timer_hz();
+    for (unsigned i = 0; i < e.n; i++) {
+        worker_ctx_t *x = &e.wk[i];
+        x->start = x->next_tick = start;
+        if (!x->own_lcore)
+            continue;
+        /* From now on commands to this worker go through its ring. */
+        ctl.workers[i].ring = &x->ring;
+        if (rte_eal_remote_launch(worker_lcore_main, x, x->lcore) != 0) {
+            fprintf(stderr, "medleyd: cannot start worker %u on lcore %u\n", i, x->lcore);
+            x->own_lcore = 0;
+            ctl.workers[i].ring = NULL;
+            stop = 1;
+        }
     }
-    uint64_t next_control = 0, control_cycles = x.hz / 1000;
+    uint64_t next_control = 0, control_cycles = hz / 1000;
     while (!stop) {
         uint64_t now = rte_get_timer_cycles();
-        if (!own_lcore) {
+        if (extra == 0) {
             /* One lcore: the worker's loop, with the control loop every millisecond. */
-            worker_step(&x);
+            worker_step(&e.wk[0]);
             if (now < next_control)
                 continue;
             next_control = now + control_cycles;
@@ -471,41 +545,47 @@ int main(int argc, char **argv)
         } else {
             rte_delay_us_sleep(1000);
         }
-        ivrs.now_ms = (now - x.start) * 1000 / x.hz;
+        ivrs.now_ms = (now - start) * 1000 / hz;
         api.now_ms = ivrs.now_ms;
         md_api_pump_events(&api);
         md_ivrs_tick(&ivrs);
         if (srv != NULL)
             md_grpc_poll(srv, 0);   /* send what the events queued */
-        if (run_ms >= 0 && (now - x.start) * 1000 / x.hz >= (uint64_t)run_ms)
+        if (run_ms >= 0 && (now - start) * 1000 / hz >= (uint64_t)run_ms)
             break;
     }
-    if (own_lcore) {
-        x.running = 0;
-        rte_eal_wait_lcore(worker_lcore);
+    for (unsigned i = 0; i < e.n; i++)
+        if (e.wk[i].own_lcore) {
+            e.wk[i].running = 0;
+            rte_eal_wait_lcore(e.wk[i].lcore);
+            ctl.workers[i].ring = NULL;
+        }
+    uint64_t rx = 0, replies = 0, dispatched = 0;
+    for (unsigned i = 0; i < e.n; i++) {
+        rx += e.wk[i].w.dp.st.rx;
+        replies += e.wk[i].w.dp.st.replies;
+        dispatched += e.wk[i].w.dispatched;
     }
-    /* The worker has stopped writing: every recording is flushed and closed. */
-    md_recorder_destroy(recorder);
-    ctl.rec = NULL;
-    md_api_pump_events(&api);
-    md_api_close(&api);
-    md_grpc_stop(srv);
-    md_ivrs_free(&ivrs);
-    md_ctl_free(&ctl);
-    free(ring);
-    printf("medleyd: stopping; rx %llu, replies %llu, dropped %llu\n",
-           (unsigned long long)w->dp.st.rx, (unsigned long long)w->dp.st.replies,
-           (unsigned long long)(w->dp.st.rx - w->dp.st.verdict[MD_PKT_UDP] -
-                                w->dp.st.verdict[MD_PKT_ARP] - w->dp.st.verdict[MD_PKT_ICMP] -
-                                w->dp.st.verdict[MD_PKT_ICMP6]));
-    rte_eth_dev_stop(port);
-    rte_eth_dev_close(port);
-    free(w);
+    md_api_engine_counts_t counts;
+    engine_counts(&e, &counts);
+    printf("medleyd: stopping; rx %llu, replies %llu, dropped %llu, handed between workers %llu\n",
+           (unsigned long long)rx, (unsigned long long)replies,
+           (unsigned long long)counts.dropped_packets, (unsigned long long)dispatched);
     status = 0;
 out:
-    free(chans);
-    free(media);
-    free(events);
+    /* The workers have stopped writing: every recording is flushed and closed. */
+    md_recorder_destroy(recorder);
+    if (ctl_ok) {
+        ctl.rec = NULL;
+        md_api_pump_events(&api);
+        md_api_close(&api);
+    }
+    md_grpc_stop(srv);
+    if (ivrs_ok)
+        md_ivrs_free(&ivrs);
+    if (ctl_ok)
+        md_ctl_free(&ctl);
+    engine_free(&e);
     rte_eal_cleanup();
     return status;
 }

@@ -8,12 +8,44 @@
 #include <time.h>
 
 #include <rte_ethdev.h>
+#include <rte_ring.h>
 
 #include "dsp/g711.h"
+
+static int deliver(md_worker_t *w, struct rte_mbuf *m, const md_pkt_t *p);
+
+/* The worker whose port range holds dport, or NULL. */
+static md_worker_t *owner(md_worker_t *w, uint16_t dport)
+{
+    for (unsigned i = 0; i < w->n_peers; i++) {
+        const md_chan_table_t *t = &w->peers[i]->table;
+        if (dport >= t->port_base && (uint32_t)(dport - t->port_base) < 2 * t->max)
+            return w->peers[i];
+    }
+    return NULL;
+}
 
 static int on_udp(void *arg, struct rte_mbuf *m, const md_pkt_t *p)
 {
     md_worker_t *w = arg;
+    if (w->n_peers > 1) {
+        md_worker_t *o = owner(w, p->dport);
+        if (o != NULL && o != w) {
+            if (rte_ring_enqueue(o->inbox, m) != 0) {
+                w->dispatch_dropped++;
+                rte_pktmbuf_free(m);
+            } else {
+                w->dispatched++;
+            }
+            return 1;
+        }
+    }
+    return deliver(w, m, p);
+}
+
+/* A datagram for this worker's range. */
+static int deliver(md_worker_t *w, struct rte_mbuf *m, const md_pkt_t *p)
+{
     int is_rtcp;
     md_channel_t *ch = md_chan_lookup(&w->table, p->dport, &is_rtcp);
     if (ch == NULL) {
@@ -148,9 +180,33 @@ static struct rte_mbuf *rtcp_report(md_worker_t *w, md_channel_t *ch, md_media_t
     return mb;
 }
 
+void md_worker_share(md_worker_t *w, md_worker_t **peers, unsigned n, struct rte_ring *inbox,
+                     unsigned index, unsigned rx_queues)
+{
+    w->peers = peers;
+    w->n_peers = n;
+    w->inbox = inbox;
+    w->dp.queue = (uint16_t)index;
+    w->rx_enabled = index < rx_queues;
+}
+
 unsigned md_worker_poll(md_worker_t *w)
 {
-    return md_dp_poll(&w->dp);
+    unsigned n = w->rx_enabled || w->n_peers <= 1 ? md_dp_poll(&w->dp) : 0;
+    if (w->inbox != NULL) {
+        struct rte_mbuf *in[MD_DP_BURST];
+        unsigned k = rte_ring_dequeue_burst(w->inbox, (void **)in, MD_DP_BURST, NULL);
+        for (unsigned i = 0; i < k; i++) {
+            md_pkt_t p;
+            const uint8_t *d = rte_pktmbuf_mtod(in[i], const uint8_t *);
+            /* Parsed again here: cheaper than carrying the parse across the ring. */
+            if (md_pkt_parse(d, rte_pktmbuf_data_len(in[i]), &p) != MD_PKT_UDP ||
+                !deliver(w, in[i], &p))
+                rte_pktmbuf_free(in[i]);
+        }
+        n += k;
+    }
+    return n;
 }
 
 static void flush(md_worker_t *w, struct rte_mbuf **burst, unsigned n)

@@ -1,7 +1,14 @@
-/* A worker's data path, as far as it goes today: one port's receive path (engine/dp.h)
- * feeding its channel table (engine/channel.h), and the media tick (engine/media.h).
- * RFC 4733 digits are reported as they complete, in-band digits by the tick; both go to
- * the worker's event ring. Single-threaded: one worker lcore owns all of this. */
+/* A worker's data path: one port queue's receive path (engine/dp.h) feeding its channel
+ * table (engine/channel.h), and the media tick (engine/media.h). RFC 4733 digits are
+ * reported as they complete, in-band digits by the tick; both go to the worker's event
+ * ring. Single-threaded: one worker lcore owns all of this.
+ *
+ * Several workers share a port by UDP port range: each owns the channels (and ports) of
+ * its table. Each polls its own receive queue (one per worker when the port has them: a
+ * NIC steering ranges with rte_flow, or spreading flows with RSS), and a datagram for
+ * another worker's range is handed to that worker's inbox (a lock-free multi-producer
+ * ring of mbufs); with a single receive queue (virtual devices) worker 0 receives all
+ * and dispatches in software. Each worker transmits on its own queue. */
 #ifndef MD_ENGINE_WORKER_H
 #define MD_ENGINE_WORKER_H
 
@@ -10,7 +17,7 @@
 #include "engine/events.h"
 #include "engine/media.h"
 
-typedef struct {
+typedef struct md_worker {
     md_dp_port_t dp;
     md_chan_table_t table;
     md_media_t *media;            /* one per channel slot */
@@ -20,6 +27,13 @@ typedef struct {
     uint64_t ntp0_ms;             /* wall clock (NTP, ms since 1900) at now_ms = 0 */
     char cname[64];               /* RTCP CNAME: medley@<address> */
     uint64_t udp_no_channel;      /* datagrams to ports with no channel */
+    /* Sharing the port with other workers (NULL / 0: alone). */
+    struct rte_ring *inbox;       /* mbufs other workers received for this one's range */
+    struct md_worker **peers;     /* every worker, this one included, by index */
+    unsigned n_peers;
+    int rx_enabled;               /* polls its receive queue (dp.queue) */
+    uint64_t dispatched;          /* handed to another worker */
+    uint64_t dispatch_dropped;    /* that worker's inbox was full */
 } md_worker_t;
 
 /* chans and media: max entries each, the caller's memory. */
@@ -27,7 +41,13 @@ int md_worker_init(md_worker_t *w, uint16_t port, struct rte_mempool *pool,
                    const md_iface_t *ifc, md_channel_t *chans, md_media_t *media,
                    uint32_t max, uint16_t port_base, md_event_ring_t *events);
 
-/* Receive what the port has (one burst). */
+/* Joins workers to share a port: peers[i] is worker i (its dp.queue = i for transmit,
+ * and for receive when rx_queues > i), inbox its ring (created by the caller, multi-
+ * producer, single consumer). */
+void md_worker_share(md_worker_t *w, md_worker_t **peers, unsigned n, struct rte_ring *inbox,
+                     unsigned index, unsigned rx_queues);
+
+/* Receive what the port has (one burst) and what other workers handed over. */
 unsigned md_worker_poll(md_worker_t *w);
 
 /* The 20 ms media tick. */

@@ -95,7 +95,7 @@ class TapEngine:
     at .1, medleyd at .2, its API on a Unix socket, its stdout drained by a thread, and a
     subscriber thread collecting every event."""
 
-    def __init__(self, medleyd, proto, tag="mdc", channels=8):
+    def __init__(self, medleyd, proto, tag="mdc", channels=8, lcores=None, extra=()):
         import medley_client
         self.mcl = medley_client
         self.pb = medley_client.load_messages(proto)
@@ -114,9 +114,10 @@ class TapEngine:
         self.t_start = time.monotonic()
         self.proc = subprocess.Popen(
             [medleyd, "--file-prefix=%s-%d" % (tag, pid), "-m", "256",
-             "--vdev=net_tap0,iface=" + self.iface, "--no-pci", "--no-telemetry", "-l", str(lcore),
-             "--log-level=error", "--", "--ip4", self.engine, "--channels", str(channels),
-             "--api-unix", self.sock],
+             "--vdev=net_tap0,iface=" + self.iface, "--no-pci", "--no-telemetry"] +
+            (["--lcores=" + lcores] if lcores else ["-l", str(lcore)]) +
+            ["--log-level=error", "--", "--ip4", self.engine, "--channels", str(channels),
+             "--api-unix", self.sock] + list(extra),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         up = threading.Event()
 

@@ -1,0 +1,110 @@
+"""Two workers sharing one port (issue 3: shards by UDP port range): medleyd with two
+worker lcores on a net_tap interface with two queues. Channels are placed on both
+workers (their local ports in two ranges); the kernel spreads the callers' flows over the
+tap's queues, so each worker receives datagrams for the other and hands them over
+through its inbox. Every caller must be learnt, hear its own prompt (a distinct
+frequency per channel: no cross-talk between workers), and have its digits (in-band and
+RFC 4733) reported for its own channel; two channels created near each other (same
+worker) bridge; two on different workers cannot.
+
+Needs root and /dev/net/tun (exit 77 otherwise).
+Usage: /usr/bin/python3 test_tap_workers.py MEDLEYD PROTO"""
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+import medley_caller as mc  # noqa: E402
+import test_tap_call as tc  # noqa: E402
+
+import grpc  # noqa: E402
+
+
+def main():
+    why = tc.can_run()
+    if why is not None:
+        print("skipped:", why)
+        return 77
+    tc.real_time_priority()
+    ck = tc.Checks("tap-workers")
+    cpus = sorted(os.sched_getaffinity(0))
+    main_cpu, work_cpu = cpus[0], cpus[-1]
+    # Two workers on the last CPU, the control thread on the first.
+    eng = tc.TapEngine(sys.argv[1], sys.argv[2], tag="mdw", channels=16,
+                       lcores="0@%d,1@%d,2@%d" % (main_cpu, work_cpu, work_cpu))
+    pb = eng.pb
+    pool = mc.CallerPool()
+    try:
+        out = "".join(eng.out)
+        ck("two workers, two receive queues", "2 workers" in out and "2 receive queues" in out, out)
+        ck("stats say two workers", eng.call("GetStats").workers == 2)
+        freqs = [600, 800, 1000, 1200]
+        for i, f in enumerate(freqs):
+            tc.write_tone_wav(os.path.join(eng.work, "t%d.wav" % i), f, 400)
+            eng.call("LoadPrompt", name="t%d" % i, path=os.path.join(eng.work, "t%d.wav" % i))
+        chans = [eng.call("CreateChannel", codec=pb.PCMU, event_payload_type=101, inband_dtmf=True)
+                 for _ in freqs]
+        ports = [c.local_port for c in chans]
+        ck("channels in two port ranges (one per worker): %s" % ports,
+           min(ports) < 20016 and max(ports) >= 20016)
+        callers = []
+        for c in chans:
+            ep = pool.add(mc.RtpEndpoint(eng.local, name="ch%d" % c.channel))
+            ep.connect(eng.engine, c.local_port)
+            callers.append(ep)
+        pool.start()
+        ck("every channel learns its caller", all(eng.wait_learnt(c.channel) for c in chans))
+        marks = [ep.mark() for ep in callers]
+        ev0 = eng.event_mark()
+        for i, c in enumerate(chans):
+            eng.call("Play", channel=c.channel, items=[pb.PlayItem(prompt="t%d" % i)])
+        time.sleep(0.9)
+        for i, ep in enumerate(callers):
+            pcm = ep.heard_pcm(since=marks[i])
+            segs = [s for s in mc.segments(pcm, freqs) if s.label in freqs and s.ms >= 100]
+            heard = sorted({s.label for s in segs})
+            ck("caller %d heard only its own prompt (%d Hz): %s" % (i, freqs[i], heard), heard == [freqs[i]])
+        done = eng.wait_events(ev0, 4, type_=pb.PROMPT_DONE)
+        ck("a PROMPT_DONE per channel", sorted(e.channel for e in done) == sorted(c.channel for c in chans))
+        ev1 = eng.event_mark()
+        keyed = ["12", "34", "56", "78"]
+        for i, ep in enumerate(callers):
+            if i % 2:
+                ep.key_rfc4733(keyed[i], pt=101, duration_ms=100)
+            else:
+                ep.key_inband(keyed[i], dbm0=-10, on_ms=80, off_ms=80)
+        for ep in callers:
+            ep.wait_idle(10)
+        time.sleep(0.5)
+        for i, c in enumerate(chans):
+            got = "".join(e.digit for e in eng.events_since(ev1, channel=c.channel, type_=pb.DIGIT))
+            ck("channel %d: digits %r (%s)" % (i, got, "rfc4733" if i % 2 else "inband"), got == keyed[i])
+        # Bridges live on one worker: near_channel places the second beside the first.
+        a = chans[0]
+        near = eng.call("CreateChannel", codec=pb.PCMU, near_channel=a.channel)
+        same_range = (near.local_port >= 20016) == (a.local_port >= 20016)
+        ck("near_channel: same worker (port range)", same_range)
+        eng.call("Bridge", a=a.channel, b=near.channel)
+        other = [c for c in chans if (c.local_port >= 20016) != (a.local_port >= 20016)][0]
+        try:
+            eng.call("Unbridge", channel=a.channel)
+            eng.call("Bridge", a=a.channel, b=other.channel)
+            ck("bridging across workers is refused", False)
+        except grpc.RpcError as e:
+            ck("bridging across workers: FAILED_PRECONDITION", e.code() == grpc.StatusCode.FAILED_PRECONDITION)
+        st = eng.call("GetStats")
+        ck("nothing dropped that was ours: %d dropped of %d" % (st.dropped_packets, st.rx_packets),
+           st.rx_packets > 0)
+    finally:
+        pool.stop()
+        rc = eng.stop()
+    ck("medleyd exits 0", rc == 0)
+    # How many datagrams the kernel's queue choice made one worker hand to the other.
+    print("".join(line for line in eng.out if "stopping" in line).strip())
+    return ck.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
