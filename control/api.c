@@ -459,6 +459,48 @@ static void stop_play(void *app, const uint8_t *req, size_t len, md_grpc_reply_t
     medley__v1__channel_ref__free_unpacked(q, NULL);
 }
 
+static void send_digits(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    UNPACK(Medley__V1__SendDigitsRequest, medley__v1__send_digits_request__unpack, q, req, len, r);
+    md_ctl_chan_t *rec = find_or_fail(a, q->channel, r);
+    unsigned on = q->duration_ms ? q->duration_ms : 100, gap = q->gap_ms ? q->gap_ms : 100;
+    size_t n = strlen(q->digits);
+    if (rec == NULL)
+        goto out;
+    if (n == 0 || n >= MD_SEND_MAX || strspn(q->digits, "0123456789*#ABCD") != n) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "digits: 1 to 31 of 0-9 * # A-D");
+        goto out;
+    }
+    if (on < 40 || on > 1000 || gap < 40 || gap > 1000) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "duration_ms and gap_ms: 40 to 1000");
+        goto out;
+    }
+    md_cmd_t cmd;
+    md_cmd_reply_t rep;
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.type = MD_CMD_SEND_DIGITS;
+    cmd.slot = rec->slot;
+    cmd.id = rec->local_id;
+    memcpy(cmd.digits, q->digits, n + 1);
+    cmd.rfc4733 = (uint8_t)q->rfc4733;
+    cmd.on_ms = (uint16_t)on;
+    cmd.gap_ms = (uint16_t)gap;
+    int rc = md_ctl_exec(a->ctl, rec->worker, &cmd, &rep);
+    if (rc == -EINVAL && q->rfc4733)
+        set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s",
+                  "rfc4733: the channel has no event_payload_type");
+    else if (rc == -EBUSY)
+        set_error(r, MD_GRPC_RESOURCE_EXHAUSTED, "%s",
+                  "every in-band digit generator of the worker is busy; try again or use rfc4733");
+    else if (rc != 0)
+        engine_error(r, rc, "send digits");
+    else
+        pack_empty(r);
+out:
+    medley__v1__send_digits_request__free_unpacked(q, NULL);
+}
+
 static void bridge(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
 {
     md_api_t *a = app;
@@ -1135,6 +1177,7 @@ const md_grpc_method_t md_api_methods[] = {
     { SVC "ListChannels", list_channels, NULL },
     { SVC "Play", play, NULL },
     { SVC "StopPlay", stop_play, NULL },
+    { SVC "SendDigits", send_digits, NULL },
     { SVC "Bridge", bridge, NULL },
     { SVC "Unbridge", unbridge, NULL },
     { SVC "LoadPrompt", load_prompt, NULL },

@@ -221,6 +221,7 @@ void md_cmd_exec(md_worker_media_t *w, const md_cmd_t *c, md_cmd_reply_t *rep)
     switch (c->type) {
     case MD_CMD_DELETE:
         m->rec_id = 0;
+        md_media_send_stop(w, c->slot);
         md_media_unbridge(w, c->slot);
         md_media_stop(m);
         m->overlay = NULL;
@@ -263,6 +264,11 @@ void md_cmd_exec(md_worker_media_t *w, const md_cmd_t *c, md_cmd_reply_t *rep)
         break;
     case MD_CMD_UNBRIDGE:
         md_media_unbridge(w, c->slot);
+        break;
+    case MD_CMD_SEND_DIGITS:
+        st = memchr(c->digits, 0, sizeof(c->digits)) == NULL
+                 ? -EINVAL
+                 : md_media_send_digits(w, c->slot, c->digits, c->rfc4733, c->on_ms, c->gap_ms);
         break;
     case MD_CMD_RECORD:
         /* After the reply, this worker no longer writes the old recording: the control

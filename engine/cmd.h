@@ -28,6 +28,7 @@ typedef enum {
     MD_CMD_BRIDGE,       /* slot, id, slot2, id2 */
     MD_CMD_UNBRIDGE,     /* slot, id */
     MD_CMD_RECORD,       /* slot, id, rec_id (0: stop feeding), rec_stereo */
+    MD_CMD_SEND_DIGITS,  /* slot, id, digits, rfc4733, on_ms, gap_ms */
     /* Conferences (engine/conf.h, docs/conference.md). A conference is named by
      * conf.slot and conf.id like a channel by slot and id; -ENOTSUP when the worker has
      * no conference state (w->conf NULL). */
@@ -78,6 +79,9 @@ typedef struct {
     md_rec_id_t rec_id;
     uint8_t rec_stereo;
     md_cmd_conf_t conf;           /* MD_CMD_CONF_* */
+    char digits[MD_SEND_MAX];     /* SEND_DIGITS */
+    uint8_t rfc4733;
+    uint16_t on_ms, gap_ms;
 } md_cmd_t;
 
 /* What a channel looks like from outside (MD_CMD_CREATE and MD_CMD_GET). */

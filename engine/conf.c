@@ -5,6 +5,10 @@
 #include <math.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 static const uint8_t role_cls[MD_CONF_ROLE_COUNT] = {
     [MD_CONF_ROLE_PARTY] = MD_CONF_CLASS_PARTY,
     [MD_CONF_ROLE_AGENT] = MD_CONF_CLASS_AGENT,
@@ -38,6 +42,10 @@ void md_conf_set_init(md_conf_set_t *s, md_conf_t *confs, unsigned max_confs,
     for (unsigned i = 0; i < max_members; i++)
         members[i].conf = -1;
     s->next_id = 1;
+    /* -50 dBm0 as a mean square: 0 dBm0 is a sine of amplitude 32767 * 10^(-3.14/20). */
+    double a0 = 32767.0 * pow(10.0, -3.14 / 20.0);
+    s->vad_min_ms = (float)(a0 * a0 / 2 * pow(10.0, -50.0 / 10.0));
+    s->vad_ratio = (float)pow(10.0, MD_CONF_VAD_THRESHOLD_DB / 10.0);
     /* The barge beep: 1400 Hz at about -10 dBm0, 5 ms ramps at both ends. */
     unsigned n = MD_CONF_BEEP_MS * 8, ramp = 40;
     for (unsigned i = 0; i < n; i++) {
@@ -72,6 +80,7 @@ int md_conf_create(md_conf_set_t *s, unsigned k, unsigned hangover_ms, uint32_t 
         c->head = c->tail = -1;
         c->k = k;
         c->hangover_ms = hangover_ms;
+        c->hang_frames = (uint16_t)((hangover_ms + 19) / 20);
         c->play_gain.q12 = 4096;
         if (id != NULL)
             *id = c->id;
@@ -177,7 +186,9 @@ int md_conf_add(md_worker_media_t *w, md_conf_set_t *s, uint32_t idx, uint32_t s
     mb->flags = (uint8_t)flags;
     mb->in_gain = gi;
     mb->out_gain = go;
-    md_vad_init(&mb->vad, 20, MD_CONF_VAD_THRESHOLD_DB, c->hangover_ms);
+    for (unsigned i = 0; i < MD_VAD_WINDOWS; i++)
+        mb->vad.win_min[i] = INFINITY;
+    mb->vad.cur_min = INFINITY;
     mb->conf = (int32_t)idx;
     mb->next = -1;
     mb->prev = c->tail;
@@ -269,6 +280,57 @@ void md_conf_describe(const md_conf_set_t *s, uint32_t idx, md_conf_info_t *info
 }
 
 /* ---- the tick ---- */
+
+/* Mean square of a frame: an exact integer sum (pmaddwd pairs are at most 2^31, so
+ * unsigned 32 bits, widened to 64 before they add up). */
+static float mean_square(const int16_t *x)
+{
+    uint64_t acc = 0;
+    unsigned i = 0;
+#if defined(__SSE2__)
+    __m128i a = _mm_setzero_si128(), z = _mm_setzero_si128();
+    for (; i + 8 <= MD_FRAME; i += 8) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(x + i));
+        __m128i p = _mm_madd_epi16(v, v);
+        a = _mm_add_epi64(a, _mm_unpacklo_epi32(p, z));
+        a = _mm_add_epi64(a, _mm_unpackhi_epi32(p, z));
+    }
+    uint64_t lanes[2];
+    _mm_storeu_si128((__m128i *)lanes, a);
+    acc = lanes[0] + lanes[1];
+#endif
+    for (; i < MD_FRAME; i++)
+        acc += (uint64_t)((int32_t)x[i] * x[i]);
+    return (float)acc / MD_FRAME;
+}
+
+/* One frame into the talker detector (md_vad_frame()'s decisions, on mean squares).
+ * Returns 1 while talking (hangover included). */
+static int vad_frame(const md_conf_set_t *s, const md_conf_t *c, md_conf_vad_t *v,
+                     const int16_t *x)
+{
+    float ms = mean_square(x);
+    v->ms = ms;
+    if (ms < v->cur_min)
+        v->cur_min = ms;
+    float floor = v->cur_min;
+    for (unsigned i = 0; i < MD_VAD_WINDOWS; i++)
+        floor = v->win_min[i] < floor ? v->win_min[i] : floor;
+    if (++v->win_frames == (MD_VAD_WINDOW_MS + 19) / 20) {
+        v->win_min[v->win_idx] = v->cur_min;
+        v->win_idx = (uint8_t)((v->win_idx + 1) % MD_VAD_WINDOWS);
+        v->cur_min = INFINITY;
+        v->win_frames = 0;
+    }
+    if (ms >= floor * s->vad_ratio && ms >= s->vad_min_ms && ms > 0) {
+        v->hang_left = (uint16_t)(c->hang_frames + 1);
+    }
+    if (v->hang_left > 0) {
+        v->hang_left--;
+        return 1;
+    }
+    return 0;
+}
 
 static inline const int16_t *member_input(const md_media_t *m)
 {
@@ -374,6 +436,7 @@ static void conf_tick_one(md_worker_media_t *w, md_conf_set_t *s, md_conf_t *c)
     int32_t cand[MD_CONF_K_MAX];
     uint8_t heard = 0;
     unsigned eligible = 0;
+    const float sticky = 1.9952623f;   /* MD_CONF_STICKY_DB (3 dB) as a power ratio */
 
     /* Who can be heard at all (a class some member hears), and how many could talk. */
     for (int32_t i = c->head; i >= 0; i = mbs[i].next)
@@ -386,7 +449,7 @@ static void conf_tick_one(md_worker_media_t *w, md_conf_set_t *s, md_conf_t *c)
     for (int32_t i = c->head; i >= 0; i = mbs[i].next) {
         md_conf_member_t *mb = &mbs[i];
         const md_media_t *m = &w->media[i];
-        int speech = md_vad_frame(&mb->vad, member_input(m), MD_FRAME);
+        int speech = vad_frame(s, c, &mb->vad, member_input(m));
         if (speech != mb->talking) {
             mb->talking = (uint8_t)speech;
             push_talking(w, c, (uint32_t)i, speech);
@@ -401,7 +464,7 @@ static void conf_tick_one(md_worker_media_t *w, md_conf_set_t *s, md_conf_t *c)
         }
         if (!speech)
             continue;
-        float sc = mb->vad.level_dbm0 + (mb->was_mixed ? MD_CONF_STICKY_DB : 0.0f);
+        float sc = mb->vad.ms * (mb->was_mixed ? sticky : 1.0f);
         /* Insert into the top k, loudest first. */
         unsigned pos = nt;
         while (pos > 0 && score[pos - 1] < sc)

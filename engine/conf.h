@@ -66,12 +66,23 @@ typedef enum {
 #define MD_CONF_HOLD 0x04u   /* on hold: not heard, hears the hold music (looping) instead */
 #define MD_CONF_FLAGS_ALL 0x07u
 
+/* The talker detector: md_vad's algorithm (minimum statistics over eight 250 ms
+ * windows, a threshold above the floor, an absolute minimum of -50 dBm0, hangover) on
+ * the frame's mean square, without a logarithm per frame. */
+typedef struct {
+    float win_min[MD_VAD_WINDOWS];
+    float cur_min;
+    float ms;                /* this frame's mean square */
+    uint8_t win_idx, win_frames;
+    uint16_t hang_left;
+} md_conf_vad_t;
+
 typedef struct {
     int32_t conf;            /* conference index, or -1: not a member */
     int32_t next, prev;      /* the conference's member list, by channel slot */
     uint8_t role, flags, cls, hears;
     md_gain_t in_gain, out_gain;
-    md_vad_t vad;
+    md_conf_vad_t vad;
     uint8_t talking;         /* as last reported in an event */
     uint8_t mixed;           /* mixed as a talker this tick */
     uint8_t was_mixed;       /* ... and the tick before (stickiness) */
@@ -87,6 +98,7 @@ typedef struct {
     unsigned n;              /* members */
     unsigned k;              /* talkers mixed when more can be heard */
     unsigned hangover_ms;
+    uint16_t hang_frames;
     /* The conference prompt, mixed into every mask frame. */
     const md_prompt_t *play;
     size_t play_pos;
@@ -109,6 +121,7 @@ typedef struct md_conf_set {
     md_conf_member_t *members;   /* one per channel slot */
     unsigned max_members;
     uint32_t next_id;
+    float vad_ratio, vad_min_ms;   /* threshold above the floor, -50 dBm0: as mean squares */
     md_prompt_t beep;
     int16_t beep_pcm[MD_CONF_BEEP_MS * 8];
     /* Scratch of one conference's tick. */

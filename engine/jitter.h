@@ -14,7 +14,8 @@
 #include <stdint.h>
 
 #define MD_JB_SLOTS 16            /* frames the ring can hold (320 ms at 20 ms) */
-#define MD_JB_MAX_PAYLOAD 320     /* bytes per frame: 20 ms of G.711 at 16 kHz, Opus */
+#define MD_JB_MAX_PAYLOAD 200     /* bytes per 20 ms frame: G.711 (160), Opus up to 80 kbit/s;
+                                     larger frames are counted (too_big) and dropped */
 #define MD_JB_OUTAGE 10           /* empty ticks in a row that count as an outage */
 
 typedef enum {

@@ -17,6 +17,101 @@ void md_media_init(md_media_t *m, int inband, uint32_t no_media_ms)
     md_plc_init(&m->plc);
     md_dtmf_rx_init(&m->dtmf);
     m->bridge = -1;
+    m->send_gen = -1;
+}
+
+static int dtmf_digit_ok(char c)
+{
+    return (c >= '0' && c <= '9') || c == '*' || c == '#' || (c >= 'A' && c <= 'D');
+}
+
+/* Starts send[send_pos]: an in-band tone, or an event for the worker to transmit. */
+static void send_start(md_worker_media_t *w, md_media_t *m)
+{
+    char d = m->send[m->send_pos];
+    if (m->send_rfc4733) {
+        m->ev_start = 1;
+        return;
+    }
+    md_tone_desc_t desc;
+    md_tone_dtmf(&desc, d, -10.0f, 0.0f, m->send_on_ms, 0);
+    md_tone_init(&w->send_gens[m->send_gen], &desc);
+}
+
+void md_media_send_stop(md_worker_media_t *w, uint32_t slot)
+{
+    md_media_t *m = &w->media[slot];
+    if (m->send_gen >= 0)
+        w->send_gen_used[m->send_gen] = 0;
+    m->send_gen = -1;
+    m->send_len = m->send_pos = 0;
+    m->ev_start = 0;
+    m->ev_tx.active = 0;
+}
+
+int md_media_send_digits(md_worker_media_t *w, uint32_t slot, const char *digits, int rfc4733,
+                         unsigned on_ms, unsigned gap_ms)
+{
+    size_t n = strlen(digits);
+    if (slot >= w->table->max || !w->table->chans[slot].in_use || n == 0 || n >= MD_SEND_MAX ||
+        on_ms < 40 || on_ms > 1000 || gap_ms < 40 || gap_ms > 1000)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!dtmf_digit_ok(digits[i]))
+            return -EINVAL;
+    if (rfc4733 && w->table->chans[slot].prm.event_pt == 0)
+        return -EINVAL;
+    md_media_t *m = &w->media[slot];
+    md_media_send_stop(w, slot);
+    if (!rfc4733) {
+        int g = -1;
+        for (int i = 0; i < MD_SEND_GENERATORS; i++)
+            if (!w->send_gen_used[i]) {
+                g = i;
+                break;
+            }
+        if (g < 0)
+            return -EBUSY;
+        w->send_gen_used[g] = 1;
+        m->send_gen = (int8_t)g;
+    }
+    memcpy(m->send, digits, n);
+    m->send_len = (uint8_t)n;
+    m->send_pos = 0;
+    m->send_rfc4733 = (uint8_t)(rfc4733 != 0);
+    m->send_on_ms = (uint16_t)on_ms;
+    m->send_gap_ms = (uint16_t)gap_ms;
+    m->send_wait = 0;
+    send_start(w, m);
+    return 0;
+}
+
+/* One tick of digit sending: in-band tones replace the channel's output; RFC 4733
+ * events are sent by the worker, which clears ev_tx.active when one is done. */
+static void send_tick(md_worker_media_t *w, md_media_t *m)
+{
+    if (m->send_wait > 0) {
+        m->send_wait--;
+        if (m->send_wait == 0)
+            send_start(w, m);
+        return;
+    }
+    int done;
+    if (m->send_rfc4733) {
+        done = !m->ev_start && !m->ev_tx.active;
+    } else {
+        md_tone_gen_t *g = &w->send_gens[m->send_gen];
+        md_tone_generate(g, m->out, MD_FRAME);
+        m->have_out = 1;
+        done = md_tone_done(g);
+    }
+    if (!done)
+        return;
+    if (++m->send_pos == m->send_len) {
+        md_media_send_stop(w, (uint32_t)(m - w->media));
+        return;
+    }
+    m->send_wait = (m->send_gap_ms + 19u) / 20;
 }
 
 int md_media_overlay(md_media_t *m, const md_prompt_t *p, float gain_db)
@@ -327,6 +422,10 @@ unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
             m->overlay = NULL;
         }
     }
+    /* Digits being sent go over everything else. */
+    for (uint32_t i = 0; i < t->max; i++)
+        if (t->chans[i].in_use && w->media[i].send_len > 0)
+            send_tick(w, &w->media[i]);
     /* Recording taps, once the channel's output is final. Every tick writes both sides
      * (silence for a side with nothing), which keeps stereo files aligned in time. */
     if (w->rec != NULL)

@@ -13,6 +13,7 @@
 #include "dsp/plc.h"
 #include "engine/channel.h"
 #include "dsp/mixer.h"
+#include "dsp/tone.h"
 #include "engine/events.h"
 #include "engine/prompt.h"
 #include "engine/recorder.h"
@@ -21,6 +22,8 @@
 #define MD_FRAME 160   /* 20 ms at 8 kHz */
 #define MD_STRIP_DELAY 3
 #define MD_PLAY_MAX 8   /* prompts in one play list */
+#define MD_SEND_MAX 32          /* digits in one md_media_send_digits() */
+#define MD_SEND_GENERATORS 64   /* a worker's channels sending in-band digits at once */
 
 /* One entry of a play list: a prompt played loops times (at least once), then gap_ms of
  * silence before the next entry. */
@@ -53,6 +56,15 @@ typedef struct {
      * agent: caller left, agent right). Mono: the two mixed. */
     md_rec_id_t rec_id;
     uint8_t rec_stereo;
+    /* Digits being sent (md_media_send_digits): RFC 4733 events, which the worker
+     * transmits from ev_tx instead of audio, or in-band tones from one of the worker's
+     * shared generators (memory for those scales with senders, not with channels). */
+    char send[MD_SEND_MAX];
+    uint8_t send_len, send_pos, send_rfc4733, ev_start;
+    int8_t send_gen;          /* in-band: index in md_worker_media_t.send_gens, -1: none */
+    uint16_t send_on_ms, send_gap_ms;
+    uint32_t send_wait;       /* ticks of silence before the next digit */
+    md_4733_tx_t ev_tx;
     uint64_t rec_refused;    /* frames the recorder did not take (ring full) */
     uint32_t overlay_tag;
     int have_out;            /* out holds audio to send this tick */
@@ -95,6 +107,8 @@ typedef struct {
     md_isa_t isa;
     md_recorder_t *rec;         /* NULL: no recording */
     unsigned rec_producer;      /* this worker's producer number in rec */
+    md_tone_gen_t send_gens[MD_SEND_GENERATORS];
+    uint8_t send_gen_used[MD_SEND_GENERATORS];
     struct md_conf_set *conf;   /* conferences (engine/conf.h); NULL: none */
 } md_worker_media_t;
 
@@ -108,6 +122,14 @@ void md_media_unbridge(md_worker_media_t *w, uint32_t a);
 /* Mixes prompt p once over the channel's other output at gain_db (see dsp/mixer.h);
  * a prompt-done event follows. Returns 0 or -EINVAL for a gain out of range. */
 int md_media_overlay(md_media_t *m, const md_prompt_t *p, float gain_db);
+
+/* Sends digits on a channel: RFC 4733 events (needs the channel's telephone-event
+ * payload type) or in-band tones at -10 dBm0 per tone, each on_ms long (40..1000) with
+ * gap_ms (40..1000) between. Replaces digits still being sent. Returns 0, -EINVAL, or
+ * -EBUSY when every in-band generator of the worker is in use. */
+int md_media_send_digits(md_worker_media_t *w, uint32_t slot, const char *digits, int rfc4733,
+                         unsigned on_ms, unsigned gap_ms);
+void md_media_send_stop(md_worker_media_t *w, uint32_t slot);
 
 /* Strip in-band DTMF from the audio this channel forwards to a bridged peer (adds
  * MD_STRIP_DELAY frames of delay to that path). Needs in-band detection on. */

@@ -240,6 +240,50 @@ void md_worker_tick(md_worker_t *w, uint64_t now_ms)
                 n = 0;
             }
         }
+        /* RFC 4733 events being sent go out instead of audio (RFC 4733 2.5.1.4). */
+        if (m->ev_start) {
+            m->ev_start = 0;
+            uint32_t now_ts = m->tx.ssrc * 69069u + (uint32_t)m->frames * MD_FRAME;
+            if (md_4733_tx_start(&m->ev_tx, m->send[m->send_pos], now_ts,
+                                 (uint32_t)m->send_on_ms * 8, MD_FRAME, 10) != 0)
+                m->ev_tx.active = 0;
+        }
+        if (m->ev_tx.active) {
+            uint8_t ev[4];
+            int marker;
+            uint32_t ets;
+            if (!md_4733_tx_next(&m->ev_tx, ev, &marker, &ets)) {
+                m->ev_tx.active = 0;
+            } else {
+                struct rte_mbuf *mb = rte_pktmbuf_alloc(w->dp.pool);
+                if (mb == NULL) {
+                    w->dp.st.tx_dropped++;
+                    continue;
+                }
+                uint8_t audio_pt = m->tx.pt;
+                m->tx.pt = ch->prm.event_pt;
+                m->tx.ts = ets;
+                size_t len = md_tx_build(&m->tx, marker, ev, 4, 0, rte_pktmbuf_mtod(mb, uint8_t *),
+                                         rte_pktmbuf_tailroom(mb));
+                m->tx.pt = audio_pt;
+                m->tx.ts = 0;   /* audio resumes on the sampling clock, with a marker */
+                if (len == 0) {
+                    rte_pktmbuf_free(mb);
+                    w->dp.st.tx_dropped++;
+                    continue;
+                }
+                mb->data_len = (uint16_t)len;
+                mb->pkt_len = (uint32_t)len;
+                ch->st.tx_packets++;
+                ch->st.tx_bytes += 4;
+                burst[n++] = mb;
+                if (n == MD_DP_BURST) {
+                    flush(w, burst, n);
+                    n = 0;
+                }
+                continue;
+            }
+        }
         if (!m->have_out)
             continue;
         uint8_t payload[MD_FRAME];

@@ -81,6 +81,37 @@ def main():
         for i, c in enumerate(chans):
             got = "".join(e.digit for e in eng.events_since(ev1, channel=c.channel, type_=pb.DIGIT))
             ck("channel %d: digits %r (%s)" % (i, got, "rfc4733" if i % 2 else "inband"), got == keyed[i])
+        # SendDigits: in-band to caller 0 (heard as DTMF), RFC 4733 to caller 1 (events on
+        # the wire, by the book).
+        m0, m1 = callers[0].mark(), callers[1].mark()
+        eng.call_raw = None
+        send = eng.c.channel.unary_unary("/medley.v1.Engine/SendDigits",
+                                         request_serializer=lambda m: m.SerializeToString(),
+                                         response_deserializer=pb.Empty.FromString)
+        send(pb.SendDigitsRequest(channel=chans[0].channel, digits="159", duration_ms=80, gap_ms=80),
+             timeout=5)
+        send(pb.SendDigitsRequest(channel=chans[1].channel, digits="#7", rfc4733=True,
+                                  duration_ms=100, gap_ms=100), timeout=5)
+        time.sleep(1.2)
+        pcm = callers[0].heard_pcm(since=m0)
+        seq = []
+        for i in range(0, len(pcm) - 160, 160):
+            d = mc.dtmf_digit(pcm[i:i + 160])
+            if d is not None and (not seq or seq[-1][0] != d or i - seq[-1][1] > 320):
+                seq.append((d, i))
+            elif d is not None:
+                seq[-1] = (d, i)
+        ck("in-band digits heard by the caller: %s" % [d for d, _ in seq], [d for d, _ in seq] == ["1", "5", "9"])
+        evs = [p for p in callers[1].packets(since=m1) if p.pt == 101]
+        codes = []
+        for p in evs:
+            code, flags = p.payload[0], p.payload[1]
+            if not codes or codes[-1][0] != code or codes[-1][1] != p.ts:
+                codes.append([code, p.ts, p.marker, 0])
+            codes[-1][3] += (flags & 0x80) != 0
+        ck("RFC 4733 events # then 7: %s" % [(c[0], c[2], c[3]) for c in codes],
+           [c[0] for c in codes] == [11, 7] and all(c[2] for c in codes) and all(c[3] == 3 for c in codes))
+        ck("caller 1 heard no in-band DTMF", not mc.dtmf_blocks(callers[1].heard_pcm(since=m1)))
         # Bridges live on one worker: near_channel places the second beside the first.
         a = chans[0]
         near = eng.call("CreateChannel", codec=pb.PCMU, near_channel=a.channel)
