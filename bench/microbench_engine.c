@@ -2,6 +2,7 @@
  * frame, find the channel, check the source, parse RTP, queue in the jitter buffer; then
  * the media tick: take the frame, decode G.711, run the batched in-band DTMF detector.
  * 1024 channels, one frame each per iteration; items are channel-frames. */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "bench/bench_shim.h"
 #include "dsp/g711.h"
 #include "dsp/tone.h"
+#include "engine/conf.h"
 #include "engine/media.h"
 #include "engine/txpkt.h"
 
@@ -125,7 +127,165 @@ out:
     free(peers);
 }
 
+/* Conferences (engine/conf.h): one worker's conference pass, the members' frames already
+ * decoded. Items are member-frames. Modes:
+ *   0  conf/3party_x3334: 10,002 members in 3,334 three-party conferences, everyone
+ *      talking (each member's frame is its own N-1 mix)
+ *   1  conf/1000_members: one conference of 1,000 members, K = 3, five talkers (bursts
+ *      of 1 s talk / 0.5 s pause, so the detector keeps calling them talking), the rest
+ *      low noise
+ *   2  conf/1000_members_encode_each: mode 1 plus a G.711 encode of every member's frame
+ *      (what the worker's transmit path does today)
+ *   3  conf/1000_members_encode_shared: mode 1 plus one encode of the common frame per
+ *      tick, copied to every member that hears it unmodified, and an encode for the
+ *      others (the proposed optimisation)
+ * After the loop each mode checks frames: a 3-party member hears exactly the other two;
+ * in the large conference a listener hears exactly the three loudest talkers. */
+typedef struct {
+    md_channel_t *chans;
+    md_media_t *media;
+    md_conf_member_t *members;
+    md_conf_t *confs;
+    md_conf_set_t *set;
+    md_event_ring_t *events;
+    md_chan_table_t t;
+    md_worker_media_t w;
+} conf_bench_t;
+
+static void conf_bench_free(conf_bench_t *b)
+{
+    free(b->chans);
+    free(b->media);
+    free(b->members);
+    free(b->confs);
+    free(b->set);
+    free(b->events);
+}
+
+static int conf_bench_init(conf_bench_t *b, unsigned n, unsigned nconf)
+{
+    memset(b, 0, sizeof(*b));
+    b->chans = calloc(n, sizeof(md_channel_t));
+    b->media = calloc(n, sizeof(md_media_t));
+    b->members = calloc(n, sizeof(md_conf_member_t));
+    b->confs = calloc(nconf, sizeof(md_conf_t));
+    b->set = calloc(1, sizeof(md_conf_set_t));
+    b->events = calloc(1, sizeof(md_event_ring_t));
+    if (!b->chans || !b->media || !b->members || !b->confs || !b->set || !b->events ||
+        md_chan_table_init(&b->t, b->chans, n, 10000) != 0)
+        return -1;
+    md_event_ring_init(b->events);
+    md_conf_set_init(b->set, b->confs, nconf, b->members, n);
+    md_chan_params_t prm = { .codec = MD_CODEC_PCMU, .pt = 0, .event_pt = 101, .jb_depth = 2,
+                             .learn = 1 };
+    for (unsigned c = 0; c < n; c++) {
+        if (md_chan_create(&b->t, &prm, NULL) < 0)
+            return -1;
+        md_media_init(&b->media[c], 0, 0);
+    }
+    b->w = (md_worker_media_t){ .table = &b->t, .media = b->media, .events = b->events,
+                                .isa = md_cpu_default_isa(), .conf = b->set };
+    return 0;
+}
+
+static void bm_conf(md_bench_state_t *st, void *arg)
+{
+    int mode = (int)(intptr_t)arg;
+    unsigned n = mode == 0 ? 10002 : 1000, nconf = mode == 0 ? 3334 : 1;
+    conf_bench_t b;
+    static uint8_t wire[10002][160];
+    static uint8_t common_enc[160];
+    if (conf_bench_init(&b, n, nconf) != 0) {
+        md_bench_fail(st, "set-up failed");
+        conf_bench_free(&b);
+        return;
+    }
+    /* Signals: tones on exact bins for talkers, +-20 noise for the others. */
+    static int16_t talk[5][160], noise[160];
+    const double hz[5] = { 500, 700, 900, 1100, 1700 }, amp[5] = { 9000, 6000, 3000, 1500, 700 };
+    for (int k = 0; k < 5; k++)
+        for (int i = 0; i < 160; i++)
+            talk[k][i] = (int16_t)lrint(amp[k] * sin(2 * M_PI * hz[k] * i / 8000.0));
+    for (int i = 0; i < 160; i++)
+        noise[i] = (int16_t)((i * 7919 % 41) - 20);
+    static const unsigned who[5] = { 17, 400, 999, 3, 512 };
+    for (unsigned c = 0; c < nconf; c++)
+        if (md_conf_create(b.set, 3, 0, NULL) != (int)c) {
+            md_bench_fail(st, "md_conf_create failed");
+            conf_bench_free(&b);
+            return;
+        }
+    for (unsigned i = 0; i < n; i++) {
+        md_conf_add(&b.w, b.set, mode == 0 ? i / 3 : 0, i, MD_CONF_ROLE_PARTY, 0, 0, 0, 0, 0);
+        memcpy(b.media[i].pcm, mode == 0 ? talk[i % 3] : noise, sizeof(noise));
+    }
+    /* Warm-up, not timed: 5 ticks of noise give the talkers' detectors their floor. */
+    for (int k = 0; k < 5; k++) {
+        for (unsigned i = 0; i < n; i++)
+            b.media[i].have_out = 0;
+        md_conf_tick(&b.w, 0);
+    }
+    long f = 0;
+    while (md_bench_keep_running(st)) {
+        if (mode != 0) {
+            int on = f % 75 < 50;   /* 1 s talk, 0.5 s pause */
+            for (int k = 0; k < 5; k++)
+                memcpy(b.media[who[k]].pcm, on ? talk[k] : noise, sizeof(noise));
+        }
+        for (unsigned i = 0; i < n; i++)
+            b.media[i].have_out = 0;
+        md_conf_tick(&b.w, (uint64_t)f * 20);
+        if (mode == 2) {
+            for (unsigned i = 0; i < n; i++)
+                md_ulaw_encode(wire[i], b.media[i].out, 160);
+        } else if (mode == 3) {
+            /* The common frame: what a member that is not a mixed talker hears. */
+            md_ulaw_encode(common_enc, b.set->mask_frame[0], 160);
+            for (unsigned i = 0; i < n; i++) {
+                if (b.members[i].mixed)
+                    md_ulaw_encode(wire[i], b.media[i].out, 160);
+                else
+                    memcpy(wire[i], common_enc, 160);
+            }
+        }
+        md_event_t ev;
+        while (md_event_pop(b.events, &ev))
+            ;
+        f++;
+    }
+    md_bench_set_items_per_iteration(st, n);
+    /* Check the last tick's frames. */
+    int bad = 0;
+    if (mode == 0) {
+        for (unsigned i = 0; i < n && !bad; i++)
+            for (int s = 0; s < 160; s++) {
+                int32_t want = 0;
+                for (unsigned j = i / 3 * 3; j < i / 3 * 3 + 3; j++)
+                    want += j == i ? 0 : b.media[j].pcm[s];
+                bad += b.media[i].out[s] != want;
+            }
+    } else if ((f - 1) % 75 >= 2 && (f - 1) % 75 < 50) {   /* the last tick: talking */
+        for (int s = 0; s < 160; s++) {
+            int32_t want = talk[0][s] + talk[1][s] + talk[2][s];
+            bad += b.media[1].out[s] != want || b.media[17].out[s] != want - talk[0][s];
+        }
+        if (mode == 3)
+            bad += memcmp(wire[1], common_enc, 160) != 0;
+    }
+    if (bad) {
+        md_bench_fail(st, "conference frames differ from the expected mix");
+    } else {
+        md_bench_counter(st, "members", (double)n);
+        md_bench_counter(st, "bytes_per_member", (double)sizeof(md_conf_member_t));
+    }
+    conf_bench_free(&b);
+}
+
 void md_microbench_register_engine(void)
 {
     md_bench_register("engine/receive_decode_dtmf", bm_engine_rx, NULL);
+    md_bench_register("conf/3party_x3334", bm_conf, (void *)(intptr_t)0);
+    md_bench_register("conf/1000_members", bm_conf, (void *)(intptr_t)1);
+    md_bench_register("conf/1000_members_encode_each", bm_conf, (void *)(intptr_t)2);
+    md_bench_register("conf/1000_members_encode_shared", bm_conf, (void *)(intptr_t)3);
 }
