@@ -8,7 +8,8 @@
  *                     [--monthly-calls N --answer-rate F --monthly-hours H
  *                      --attendance F --utilisation F]
  *                     [--json]
- *   medley-bench capacity            (not built yet)
+ *   medley-bench capacity [--profile ivr|bridge] [--record] [--n N,...] [--json FILE]
+ *                         [--plot FILE.png] ...   (bench/capacity.c)
  *
  * plan sizes one busy half hour: agents by Erlang C, trunks by Erlang B, engine cores and
  * servers from a measured channels-per-core figure, and the staff of REQ SCALE-2 when its
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/capacity.h"
 #include "bench/planner.h"
 
 static const char *const usage_text =
@@ -32,7 +34,8 @@ static const char *const usage_text =
     "                         [--monthly-calls N --answer-rate F --monthly-hours H\n"
     "                          --attendance F --utilisation F]   (REQ SCALE-2 staff)\n"
     "                         [--json]\n"
-    "       medley-bench capacity   (not built yet)\n";
+    "       medley-bench capacity [--profile ivr|bridge] [--record] [--n N,...] [--json FILE]\n"
+    "                             [--plot FILE.png] ...   (medley-bench capacity --help)\n";
 
 static int usage(void)
 {
@@ -300,10 +303,8 @@ int main(int argc, char **argv)
         return usage();
     if (strcmp(argv[1], "plan") == 0)
         return cmd_plan(argc - 2, argv + 2);
-    if (strcmp(argv[1], "capacity") == 0) {
-        fprintf(stderr, "capacity: not built yet\n");
-        return 2;
-    }
+    if (strcmp(argv[1], "capacity") == 0)
+        return md_capacity_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage_text, stdout);
         return 0;

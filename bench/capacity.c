@@ -1,0 +1,1552 @@
+/* medley-bench capacity: how many channels one worker core carries with zero loss.
+ *
+ * One process, two lcores. The worker lcore runs medleyd's worker loop (engine/worker.h:
+ * md_worker_poll, md_cmd_serve, md_worker_tick every 20 ms on the TSC, the same catch-up
+ * rule) on a net_ring port. The main lcore is the traffic generator: N phones, each
+ * sending one 20 ms PCMU packet per frame, the N channels' packets spread evenly over the
+ * 20 ms (channel c sends at phase c/N of the frame), and it checks every packet the
+ * engine sends back: per channel one packet for every tick of the measured window, in
+ * order, with the payload it must carry (the prompt's frame for that tick, or the bridged
+ * peer's frame, byte for byte). It also drains the worker's event ring as the control
+ * thread would, and matches DIGIT events against the digits it keyed.
+ *
+ * A step runs N channels for warm-up + measured seconds. It passes when, in the measured
+ * window: every expected packet came back with the right payload, nothing was dropped
+ * (rings, mbufs, events, recorder), no input frame was concealed by the engine, every
+ * keyed digit was detected once and nothing else, no tick was skipped, and every tick
+ * finished within the deadline after it was due (default 20 ms: a channel's frame leaves
+ * before its next one is due). The generator's own lag is measured; a step where the
+ * generator fell behind is reported as limited by the generator, not the engine. */
+#define _GNU_SOURCE
+#include "bench/capacity.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "dsp/cpu.h"
+#include "dsp/g711.h"
+#include "dsp/tone.h"
+#include "engine/cmd.h"
+#include "engine/recorder.h"
+#include "engine/rtp.h"
+#include "engine/worker.h"
+
+#define TICK_MS 20
+#define FRAME 160
+#define ENG_PORT_BASE 1024
+#define GEN_PORT_BASE 1024
+#define MAX_N 32000               /* ENG_PORT_BASE + 2 N must stay below 65536 */
+#define RING_SIZE (1u << 17)      /* each way; more than a whole tick of MAX_N */
+#define POOL_SIZE (RING_SIZE + 8191)
+#define GEN_BATCH 64
+#define RX_BATCH 256
+#define TONE_FRAMES 4             /* 80 ms digits */
+#define NOISE_FRAMES 64
+#define PROMPT_FRAMES 50          /* a 1 s prompt, looped */
+#define HIST_US 10                /* latency histogram bin */
+#define HIST_BINS 50000           /* up to 500 ms */
+#define SENT_SLOTS 16
+#define PEND_MAX 4
+#define MAX_STEPS 64
+#define HDR_LEN 54                /* Ethernet 14 + IPv4 20 + UDP 8 + RTP 12 */
+#define VERIFY_EVERY 64           /* fully parse (checksums) one packet in this many */
+
+enum { PROF_IVR, PROF_BRIDGE };
+
+typedef struct {
+    uint64_t due, start, end;
+    uint64_t busy_before;         /* worker busy cycles before this tick started */
+} tick_log_t;
+
+typedef struct {
+    md_tx_template_t t;           /* the phone's packets to the engine */
+    uint8_t hdr[HDR_LEN];         /* Ethernet/IPv4/UDP/RTP of seq 0, ts 0, zero payload */
+    uint32_t hsum;                /* the UDP checksum's folded sum for that packet */
+    uint32_t eng_ssrc;
+    uint8_t seen;
+    int8_t key_digit;             /* index into digits[], -1: not keying */
+    uint8_t key_frame;
+    uint8_t pend_n, pend_head;
+    char pend[PEND_MAX];
+    int64_t last_j;               /* last tick index received, -1 */
+    int64_t last_f;               /* bridge: last peer frame heard, -1 */
+    uint32_t win_rx;              /* packets of the measured window */
+    uint32_t bad;                 /* wrong payload, order or header in the window */
+    uint32_t next_key;            /* frame at which the next digit starts */
+    uint64_t sent[SENT_SLOTS];    /* bridge: when frame f went out, at [f % SENT_SLOTS] */
+} gch_t;
+
+/* What one step (one N, one trial) measured. */
+typedef struct {
+    uint32_t n;
+    int pass, gen_limited;
+    char why[160];
+    double seconds;
+    uint32_t ticks;               /* in the window */
+    double load;                  /* worker busy / wall in the window */
+    double ns_per_cf;             /* worker busy ns / channel-frames, median 20 ms period */
+    double ns_per_cf_mean;        /* the same over the whole window */
+    double rx_ns, tick_ns;        /* per channel-frame: receive bursts, the tick (medians) */
+    double worker_cpu;            /* worker thread CPU time / wall in the window */
+    uint64_t worker_preempt;      /* involuntary context switches of the worker thread */
+    double late_p50, late_p99, late_p999, late_max;   /* tick start - due, ms */
+    double end_max;               /* tick end - due, ms */
+    double tick_p50, tick_max;    /* tick duration, ms */
+    double d2w_p50, d2w_p99, d2w_p999;   /* tick due -> packet at the phone, ms */
+    double w2w_p50, w2w_p99, w2w_p999;   /* bridge: phone -> engine -> other phone, ms */
+    double gen_lag_max;           /* ms the generator ran behind its schedule */
+    double gen_load;
+    uint64_t expected, lost, bad, conceal;
+    uint64_t ring_full, tx_dropped, mbuf_fail, ev_lost, skips, other;
+    uint64_t keyed, detected, missed, wrong, extra;
+    uint64_t rec_frames, rec_dropped, rec_errors, rec_refused;
+    double rec_open_s;
+} step_t;
+
+static const char digits[] = "0123456789*#";
+
+static struct {
+    /* options */
+    int profile, record, keep;
+    const char *record_dir, *json, *plot;
+    uint32_t fixed[MAX_STEPS];
+    unsigned nfixed;
+    uint32_t start, max, resolution;
+    double seconds, warmup, deadline_ms;
+    unsigned repeat, jb_depth;
+    /* DPDK */
+    struct rte_mempool *gpool, *epool;
+    struct rte_ring *rxr, *txr;
+    uint16_t port;
+    unsigned wlcore;
+    uint64_t hz;
+    /* engine */
+    md_worker_t w;
+    md_channel_t *chans;
+    md_media_t *media;
+    md_event_ring_t events;
+    md_cmd_ring_t cmd;
+    md_recorder_t *rec;
+    md_rec_id_t *rec_ids;
+    char rec_path[4096];
+    /* shared between the generator and the worker */
+    uint32_t n;
+    volatile int stop;
+    uint64_t t0, tick;
+    tick_log_t *log;
+    uint32_t log_max;
+    _Atomic uint32_t started;     /* ticks started */
+    uint32_t J0, J1, jend;
+    uint64_t conc[2];
+    struct rusage ru[2];          /* worker thread at the window's start and end */
+    uint64_t skips;
+    /* generator */
+    gch_t *g;
+    uint8_t tone[12][TONE_FRAMES][FRAME];
+    uint8_t noise[NOISE_FRAMES][FRAME];
+    uint32_t tone_sum[12][TONE_FRAMES], noise_sum[NOISE_FRAMES], noise_tail_sum[NOISE_FRAMES];
+    uint64_t rx_count;
+    uint8_t prompt_ulaw[PROMPT_FRAMES][FRAME];
+    int16_t prompt_pcm[PROMPT_FRAMES * FRAME];
+    md_prompt_t prompt;
+    uint32_t *hist_d2w, *hist_w2w;
+    uint64_t rng;
+} C;
+
+static uint32_t rnd(void)
+{
+    C.rng ^= C.rng << 13;
+    C.rng ^= C.rng >> 7;
+    C.rng ^= C.rng << 17;
+    return (uint32_t)(C.rng >> 11);
+}
+
+static double cyc_ms(int64_t c)
+{
+    return (double)c * 1000.0 / (double)C.hz;
+}
+
+/* ------------------------------------------------------------------ the worker lcore */
+
+static int worker_main(void *arg)
+{
+    (void)arg;
+    md_worker_t *w = &C.w;
+    uint64_t next = C.t0 + C.tick, busy = 0;
+    uint32_t j = 0;
+    while (!C.stop) {
+        uint64_t a = rte_rdtsc();
+        unsigned n = md_worker_poll(w);
+        md_cmd_serve(&C.cmd, &w->wm);
+        uint64_t b = rte_rdtsc();
+        if (n > 0)
+            busy += b - a;
+        if (b < next)
+            continue;
+        tick_log_t *L = j < C.log_max ? &C.log[j] : NULL;
+        if (L != NULL) {
+            L->due = next;
+            L->start = b;
+            L->busy_before = busy;
+        }
+        atomic_store_explicit(&C.started, j + 1, memory_order_release);
+        md_worker_tick(w, (b - C.t0) * 1000 / C.hz);
+        uint64_t e = rte_rdtsc();
+        busy += e - b;
+        if (L != NULL)
+            L->end = e;
+        if (j == C.J0 || j == C.J1 + 1)
+            getrusage(RUSAGE_THREAD, &C.ru[j != C.J0]);
+        if (j + 1 == C.J0 || j == C.J1) {
+            /* Outside the timed sections: frames the engine had to conceal so far. */
+            uint64_t s = 0;
+            for (uint32_t i = 0; i < C.n; i++)
+                s += C.media[i].concealed;
+            C.conc[j == C.J1] = s;
+        }
+        j++;
+        next += C.tick;
+        /* medleyd's rule: after a stall, catch up on the clock instead of bursting. */
+        if (b > next + 5 * C.tick) {
+            next = b + C.tick;
+            C.skips++;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ the generator */
+
+static void put_nibbles(uint8_t *p, uint32_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(0xE0 | ((v >> (4 * (n - 1 - i))) & 15));
+}
+
+static int get_nibbles(const uint8_t *p, int n, uint32_t *v)
+{
+    uint32_t x = 0;
+    for (int i = 0; i < n; i++) {
+        if ((p[i] & 0xF0) != 0xE0)
+            return -1;
+        x = x << 4 | (p[i] & 15u);
+    }
+    *v = x;
+    return 0;
+}
+
+/* Bridge payload of channel c's frame f: a tag (c, f) then a body that survives the
+ * µ-law -> linear -> µ-law round trip of the bridge byte for byte. */
+static void bridge_payload(uint8_t *out, uint32_t c, uint32_t f)
+{
+    memcpy(out, C.noise[f % NOISE_FRAMES], FRAME);
+    put_nibbles(out, c, 4);
+    put_nibbles(out + 4, f, 8);
+}
+
+/* A phone's packet as md_tx_build() makes it, without summing the whole datagram again:
+ * the header of the channel's first packet with this packet's marker, sequence number and
+ * timestamp, and the UDP checksum adjusted by those words and the payload's own sum
+ * (checked against md_tx_build() at start-up). */
+static size_t fast_build(gch_t *g, int marker, const uint8_t *pl, uint32_t plsum, uint8_t *out)
+{
+    memcpy(out, g->hdr, HDR_LEN);
+    memcpy(out + HDR_LEN, pl, FRAME);
+    uint16_t seq = g->t.seq++;
+    uint32_t ts = g->t.ts;
+    g->t.ts += FRAME;
+    out[43] = (uint8_t)(marker ? 0x80 | g->t.pt : g->t.pt);
+    out[44] = (uint8_t)(seq >> 8);
+    out[45] = (uint8_t)seq;
+    out[46] = (uint8_t)(ts >> 24);
+    out[47] = (uint8_t)(ts >> 16);
+    out[48] = (uint8_t)(ts >> 8);
+    out[49] = (uint8_t)ts;
+    uint32_t sum = g->hsum + seq + (ts >> 16) + (ts & 0xFFFF) + (marker ? 0x80u : 0) + plsum;
+    uint16_t c = (uint16_t)~md_pkt_fold(sum);
+    if (c == 0)
+        c = 0xFFFF;
+    out[40] = (uint8_t)(c >> 8);
+    out[41] = (uint8_t)c;
+    return HDR_LEN + FRAME;
+}
+
+static void fast_init(gch_t *g)
+{
+    md_tx_template_t t = g->t;
+    uint8_t zero[FRAME], buf[HDR_LEN + FRAME];
+    memset(zero, 0, sizeof(zero));
+    t.seq = 0;
+    t.ts = 0;
+    md_tx_build(&t, 0, zero, FRAME, FRAME, buf, sizeof(buf));
+    memcpy(g->hdr, buf, HDR_LEN);
+    g->hsum = (uint16_t)~(buf[40] << 8 | buf[41]);
+}
+
+static const uint8_t *ivr_payload(gch_t *g, uint32_t c, uint32_t f, uint32_t key_until,
+                                  uint32_t *sum)
+{
+    if (g->key_digit < 0 && f == g->next_key && f <= key_until) {
+        if (g->pend_n < PEND_MAX) {
+            g->key_digit = (int8_t)(rnd() % 12);
+            g->key_frame = 0;
+            g->pend[(g->pend_head + g->pend_n) % PEND_MAX] = digits[g->key_digit];
+            g->pend_n++;
+        } else {
+            g->next_key = f + 25;
+        }
+    }
+    if (g->key_digit >= 0) {
+        *sum = C.tone_sum[g->key_digit][g->key_frame];
+        const uint8_t *p = C.tone[g->key_digit][g->key_frame++];
+        if (g->key_frame == TONE_FRAMES) {
+            g->key_digit = -1;
+            g->next_key = f + 1 + 25 + rnd() % 100;   /* 0.5 to 2.5 s later */
+        }
+        return p;
+    }
+    *sum = C.noise_sum[(f + c) % NOISE_FRAMES];
+    return C.noise[(f + c) % NOISE_FRAMES];
+}
+
+static void hist_add(uint32_t *h, int64_t cycles)
+{
+    if (cycles < 0)
+        cycles = 0;
+    uint64_t us = (uint64_t)cycles * 1000000 / C.hz;
+    uint64_t bin = us / HIST_US;
+    h[bin < HIST_BINS ? bin : HIST_BINS - 1]++;
+}
+
+static double hist_pct(const uint32_t *h, double q)
+{
+    uint64_t total = 0;
+    for (unsigned i = 0; i < HIST_BINS; i++)
+        total += h[i];
+    if (total == 0)
+        return NAN;
+    uint64_t want = (uint64_t)ceil(q * (double)total), acc = 0;
+    if (want == 0)
+        want = 1;
+    for (unsigned i = 0; i < HIST_BINS; i++) {
+        acc += h[i];
+        if (acc >= want)
+            return (i + 1) * HIST_US / 1000.0;   /* upper edge of the bin, ms */
+    }
+    return HIST_BINS * HIST_US / 1000.0;
+}
+
+static void check_packet(struct rte_mbuf *m, uint64_t now, step_t *s)
+{
+    const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
+    md_pkt_t p;
+    /* Every VERIFY_EVERY-th packet goes through the full parser (IP and UDP checksums);
+     * the others are read at the offsets of an untagged IPv4 frame, which is what the
+     * engine sends these phones (anything else falls back to the full parser). */
+    uint16_t len = rte_pktmbuf_data_len(m);
+    if (++C.rx_count % VERIFY_EVERY != 0 && len >= HDR_LEN && d[12] == 0x08 && d[13] == 0 &&
+        d[14] == 0x45 && d[23] == 17) {
+        p.sport = (uint16_t)(d[34] << 8 | d[35]);
+        p.dport = (uint16_t)(d[36] << 8 | d[37]);
+        p.payload_off = 42;
+        p.payload_len = (uint16_t)(len - 42);
+    } else if (md_pkt_parse(d, len, &p) != MD_PKT_UDP) {
+        s->other++;
+        return;
+    }
+    if (p.dport & 1) {   /* RTCP from the channel's odd port: not counted here */
+        s->other++;
+        return;
+    }
+    uint32_t c = (uint32_t)(p.dport - GEN_PORT_BASE) / 2;
+    if (p.dport < GEN_PORT_BASE || c >= C.n || p.sport != ENG_PORT_BASE + 2 * c) {
+        s->other++;
+        return;
+    }
+    gch_t *g = &C.g[c];
+    md_rtp_hdr_t h;
+    if (md_rtp_parse(d + p.payload_off, p.payload_len, &h) != MD_RTP_OK || h.pt != 0 ||
+        h.payload_len != FRAME) {
+        g->bad++;
+        return;
+    }
+    if (!g->seen) {
+        g->seen = 1;
+        g->eng_ssrc = h.ssrc;
+    } else if (h.ssrc != g->eng_ssrc) {
+        g->bad++;
+        return;
+    }
+    /* The tick that made this packet, from the timestamp (engine/worker.c: the SSRC-derived
+     * origin plus 160 per tick since the channel was created, before tick 0). */
+    int64_t j = (int64_t)((uint32_t)(h.ts - h.ssrc * 69069u) / FRAME) - 1;
+    uint32_t started = atomic_load_explicit(&C.started, memory_order_acquire);
+    if (j < 0 || j >= (int64_t)started) {
+        g->bad++;
+        return;
+    }
+    int in_win = j >= C.J0 && j <= C.J1;
+    if (j <= g->last_j) {
+        if (in_win)
+            g->bad++;
+        return;
+    }
+    g->last_j = j;
+    const uint8_t *pl = d + p.payload_off + h.payload_off;
+    if (in_win) {
+        g->win_rx++;
+        if ((uint32_t)j < C.log_max)
+            hist_add(C.hist_d2w, (int64_t)(now - C.log[j].due));
+    }
+    if (C.profile == PROF_IVR) {
+        if (memcmp(pl, C.prompt_ulaw[j % PROMPT_FRAMES], FRAME) != 0 && in_win)
+            g->bad++;
+        return;
+    }
+    uint32_t peer, f;
+    uint8_t want[FRAME];
+    if (get_nibbles(pl, 4, &peer) == 0 && get_nibbles(pl + 4, 8, &f) == 0) {
+        bridge_payload(want, peer, f);
+        int ok = peer == (c ^ 1u) && memcmp(pl, want, FRAME) == 0 &&
+                 (g->last_f < 0 || (int64_t)f == g->last_f + 1);
+        if (in_win) {
+            if (!ok)
+                g->bad++;
+            else
+                hist_add(C.hist_w2w, (int64_t)(now - C.g[peer].sent[f % SENT_SLOTS]));
+        }
+        g->last_f = f;
+    } else if (in_win) {
+        g->bad++;   /* silence or concealment where the peer's frame should be */
+    }
+}
+
+static void drain_tx(step_t *s)
+{
+    struct rte_mbuf *mb[RX_BATCH];
+    unsigned n = rte_ring_dequeue_burst(C.txr, (void **)mb, RX_BATCH, NULL);
+    if (n == 0)
+        return;
+    uint64_t now = rte_rdtsc();
+    for (unsigned i = 0; i < n; i++)
+        check_packet(mb[i], now, s);
+    rte_pktmbuf_free_bulk(mb, n);
+}
+
+static void drain_events(step_t *s)
+{
+    md_event_t ev;
+    while (md_event_pop(&C.events, &ev)) {
+        if (ev.type != MD_EV_DIGIT || ev.slot >= C.n) {
+            s->other++;
+            continue;
+        }
+        gch_t *g = &C.g[ev.slot];
+        if (g->pend_n == 0) {
+            s->extra++;
+        } else {
+            if (g->pend[g->pend_head] == ev.digit)
+                s->detected++;
+            else
+                s->wrong++;
+            g->pend_head = (uint8_t)((g->pend_head + 1) % PEND_MAX);
+            g->pend_n--;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ one step */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double pct(double *v, size_t n, double q)
+{
+    if (n == 0)
+        return NAN;
+    size_t i = (size_t)ceil(q * (double)n);
+    if (i > 0)
+        i--;
+    if (i >= n)
+        i = n - 1;
+    return v[i];
+}
+
+static int setup_recorder(step_t *s)
+{
+    uint32_t pairs = C.n / 2;
+    md_recorder_config_t cfg = { .dir = C.rec_path, .max_recordings = pairs + 1,
+                                 .n_producers = 1,
+                                 .ring_bytes = (size_t)pairs * 656 * 10 + (1u << 20) };
+    char err[256];
+    int rc = md_recorder_create(&C.rec, &cfg, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "capacity: recorder: %s\n", err);
+        return -1;
+    }
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (uint32_t i = 0; i < pairs; i++) {
+        char rel[64];
+        snprintf(rel, sizeof(rel), "pair-%05u.wav", i);
+        rc = md_recorder_open(C.rec, 0, rel, MD_WAV_ULAW, 2, &C.rec_ids[i], err, sizeof(err));
+        if (rc != 0) {
+            fprintf(stderr, "capacity: recorder: %s\n", err);
+            return -1;
+        }
+        /* Stereo on the first leg: left what it received (this phone), right what it
+         * sent (the other phone): both directions of the pair in one file. */
+        C.media[2 * i].rec_id = C.rec_ids[i];
+        C.media[2 * i].rec_stereo = 1;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    s->rec_open_s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+    C.w.wm.rec = C.rec;
+    C.w.wm.rec_producer = 0;
+    return 0;
+}
+
+static void finish_recorder(step_t *s, uint32_t ticks_total)
+{
+    uint32_t pairs = C.n / 2, ended = 0;
+    for (uint32_t i = 0; i < pairs; i++) {
+        s->rec_refused += C.media[2 * i].rec_refused;
+        if (md_recorder_stop(C.rec, C.rec_ids[i]) != 0)
+            s->rec_errors++;
+    }
+    uint64_t deadline = rte_rdtsc() + 120 * C.hz;
+    while (ended < pairs && rte_rdtsc() < deadline) {
+        md_rec_event_t ev;
+        if (!md_recorder_poll_event(C.rec, &ev)) {
+            usleep(2000);
+            continue;
+        }
+        ended++;
+        s->rec_frames += ev.stats.frames_written;
+        s->rec_dropped += ev.stats.frames_dropped;
+        if (ev.stats.error != 0 || ev.stats.frames_written + ev.stats.frames_dropped != ticks_total)
+            s->rec_errors++;
+    }
+    s->rec_errors += pairs - ended;
+    md_recorder_destroy(C.rec);
+    C.rec = NULL;
+    if (!C.keep)
+        for (uint32_t i = 0; i < pairs; i++) {
+            char path[4200];
+            snprintf(path, sizeof(path), "%s/pair-%05u.wav", C.rec_path, i);
+            unlink(path);
+        }
+}
+
+static int run_step(uint32_t n, step_t *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->n = n;
+    C.n = n;
+    C.stop = 0;
+    C.skips = 0;
+    atomic_store(&C.started, 0);
+    uint32_t warm = (uint32_t)lround(C.warmup * 1000 / TICK_MS);
+    uint32_t meas = (uint32_t)lround(C.seconds * 1000 / TICK_MS);
+    if (warm < 10)
+        warm = 10;
+    if (meas < 10)
+        meas = 10;
+    C.J0 = warm;
+    C.J1 = warm + meas - 1;
+    C.jend = C.J1 + 12;
+    uint32_t f_last = C.J1 + 10, key_from = 10, key_until = C.J1 - 25;
+    memset(C.log, 0, sizeof(tick_log_t) * C.log_max);
+    memset(C.hist_d2w, 0, sizeof(uint32_t) * HIST_BINS);
+    memset(C.hist_w2w, 0, sizeof(uint32_t) * HIST_BINS);
+    C.conc[0] = C.conc[1] = 0;
+
+    /* The engine's side, as the control thread would set it up before traffic. */
+    md_iface_t ifc = { .mac = { 2, 0xaa, 0, 0, 0, 1 }, .has_ip4 = 1, .ip4 = { 10, 0, 0, 2 } };
+    md_event_ring_init(&C.events);
+    md_cmd_ring_init(&C.cmd);
+    if (md_worker_init(&C.w, C.port, C.epool, &ifc, C.chans, C.media, n, ENG_PORT_BASE,
+                       &C.events) != 0) {
+        fprintf(stderr, "capacity: md_worker_init failed for %u channels\n", n);
+        return -1;
+    }
+    md_chan_params_t prm = { .codec = MD_CODEC_PCMU, .pt = 0, .event_pt = 101,
+                             .jb_depth = (uint8_t)C.jb_depth, .learn = 1 };
+    for (uint32_t i = 0; i < n; i++) {
+        uint16_t port;
+        int idx = md_chan_create(&C.w.table, &prm, &port);
+        if (idx != (int)i || port != ENG_PORT_BASE + 2 * i) {
+            fprintf(stderr, "capacity: channel %u: md_chan_create gave %d\n", i, idx);
+            return -1;
+        }
+        md_media_init(&C.media[i], C.profile == PROF_IVR, 0);
+        if (C.profile == PROF_IVR)
+            md_media_play(&C.media[i], &C.prompt, 65535, 0);
+    }
+    if (C.profile == PROF_BRIDGE)
+        for (uint32_t i = 0; i + 1 < n; i += 2)
+            if (md_media_bridge(&C.w.wm, i, i + 1) != 0) {
+                fprintf(stderr, "capacity: bridge %u-%u failed\n", i, i + 1);
+                return -1;
+            }
+    if (C.record && setup_recorder(s) != 0)
+        return -1;
+
+    /* The phones. */
+    for (uint32_t c = 0; c < n; c++) {
+        gch_t *g = &C.g[c];
+        memset(g, 0, sizeof(*g));
+        md_tx_template_t t = { .src_mac = { 2, 0xbb, 0, (uint8_t)(c >> 16), (uint8_t)(c >> 8),
+                                            (uint8_t)c },
+                               .dst_mac = { 2, 0xaa, 0, 0, 0, 1 }, .ip_version = 4,
+                               .src_port = (uint16_t)(GEN_PORT_BASE + 2 * c),
+                               .dst_port = (uint16_t)(ENG_PORT_BASE + 2 * c), .ttl = 64,
+                               .pt = 0, .ssrc = 0x51000000u + c, .seq = (uint16_t)(c * 7),
+                               .ts = c * 1000u };
+        t.src_ip[0] = 10;
+        t.src_ip[1] = (uint8_t)(100 + (c >> 16));
+        t.src_ip[2] = (uint8_t)(c >> 8);
+        t.src_ip[3] = (uint8_t)c;
+        memcpy(t.dst_ip, ifc.ip4, 4);
+        g->t = t;
+        g->key_digit = -1;
+        g->last_j = g->last_f = -1;
+        g->next_key = key_from + rnd() % 100;
+        fast_init(g);
+    }
+
+    C.t0 = rte_rdtsc() + C.hz / 20;   /* 50 ms from now */
+    if (rte_eal_remote_launch(worker_main, NULL, C.wlcore) != 0) {
+        fprintf(stderr, "capacity: cannot launch the worker lcore\n");
+        return -1;
+    }
+
+    const uint64_t k_end = (uint64_t)(f_last + 1) * n;
+    uint64_t k = 0, gen_busy = 0, gen_t0 = 0, gen_t1 = 0, lag_max = 0;
+    const uint64_t win_from = C.t0 + (uint64_t)C.J0 * C.tick,
+                   win_to = C.t0 + (uint64_t)(C.J1 + 1) * C.tick;
+    for (;;) {
+        uint64_t now = rte_rdtsc();
+        int did = 0;
+        if (k < k_end && now >= C.t0) {
+            uint64_t kd = (now - C.t0) * n / C.tick + 1;
+            if (kd > k_end)
+                kd = k_end;
+            unsigned batch = kd - k > GEN_BATCH ? GEN_BATCH : (unsigned)(kd - k);
+            if (batch > 0) {
+                struct rte_mbuf *mb[GEN_BATCH];
+                if (rte_pktmbuf_alloc_bulk(C.gpool, mb, batch) != 0) {
+                    s->mbuf_fail += batch;
+                    k += batch;
+                } else {
+                    for (unsigned i = 0; i < batch; i++, k++) {
+                        uint32_t c = (uint32_t)(k % n), f = (uint32_t)(k / n);
+                        gch_t *g = &C.g[c];
+                        uint8_t buf[FRAME];
+                        const uint8_t *pl;
+                        uint32_t plsum;
+                        if (C.profile == PROF_IVR) {
+                            pl = ivr_payload(g, c, f, key_until, &plsum);
+                        } else {
+                            bridge_payload(buf, c, f);
+                            plsum = md_pkt_sum(buf, 12, C.noise_tail_sum[f % NOISE_FRAMES]);
+                            pl = buf;
+                            g->sent[f % SENT_SLOTS] = now;
+                        }
+                        size_t len = fast_build(g, f == 0, pl, plsum,
+                                                rte_pktmbuf_mtod(mb[i], uint8_t *));
+                        mb[i]->data_len = (uint16_t)len;
+                        mb[i]->pkt_len = (uint32_t)len;
+                    }
+                    unsigned ok = rte_ring_enqueue_burst(C.rxr, (void **)mb, batch, NULL);
+                    if (ok < batch) {
+                        s->ring_full += batch - ok;
+                        rte_pktmbuf_free_bulk(mb + ok, batch - ok);
+                    }
+                }
+                did = 1;
+                /* How far behind the schedule the generator is after this batch. */
+                if (k < kd && now >= win_from && now < win_to) {
+                    uint64_t due_k = C.t0 + k * C.tick / n;
+                    if (now - due_k > lag_max)
+                        lag_max = now - due_k;
+                }
+            }
+        }
+        struct rte_mbuf *mb[RX_BATCH];
+        unsigned got = rte_ring_dequeue_burst(C.txr, (void **)mb, RX_BATCH, NULL);
+        if (got > 0) {
+            uint64_t t = rte_rdtsc();
+            for (unsigned i = 0; i < got; i++)
+                check_packet(mb[i], t, s);
+            rte_pktmbuf_free_bulk(mb, got);
+            did = 1;
+        }
+        drain_events(s);
+        uint64_t after = rte_rdtsc();
+        if (now >= win_from && now < win_to) {
+            if (gen_t0 == 0)
+                gen_t0 = now;
+            gen_t1 = after;
+            if (did)
+                gen_busy += after - now;
+        }
+        if (k >= k_end && atomic_load(&C.started) >= C.jend)
+            break;
+    }
+    C.stop = 1;
+    rte_eal_wait_lcore(C.wlcore);
+    for (int i = 0; i < 4; i++) {
+        while (rte_ring_count(C.txr) > 0)
+            drain_tx(s);
+        drain_events(s);
+    }
+    /* Leftovers of the input (the worker stopped) go back to the pool. */
+    struct rte_mbuf *left[RX_BATCH];
+    unsigned nl;
+    while ((nl = rte_ring_dequeue_burst(C.rxr, (void **)left, RX_BATCH, NULL)) > 0)
+        rte_pktmbuf_free_bulk(left, nl);
+    uint32_t ticks_total = atomic_load(&C.started);
+
+    /* The verdict. */
+    s->seconds = C.seconds;
+    s->ticks = C.J1 - C.J0 + 1;
+    for (uint32_t c = 0; c < n; c++) {
+        gch_t *g = &C.g[c];
+        s->expected += s->ticks;
+        s->lost += g->win_rx < s->ticks ? s->ticks - g->win_rx : 0;
+        s->bad += g->bad;
+        s->missed += g->pend_n;
+    }
+    s->keyed = s->detected + s->wrong + s->missed;
+    s->conceal = C.conc[1] - C.conc[0];
+    s->tx_dropped = C.w.dp.st.tx_dropped;
+    s->ev_lost = C.events.lost;
+    s->skips = C.skips;
+    double *late = malloc(sizeof(double) * s->ticks), *dur = malloc(sizeof(double) * s->ticks);
+    s->end_max = 0;
+    for (uint32_t j = C.J0; j <= C.J1; j++) {
+        const tick_log_t *L = &C.log[j];
+        if (L->due != C.t0 + (uint64_t)(j + 1) * C.tick)
+            s->skips++;
+        late[j - C.J0] = cyc_ms((int64_t)(L->start - L->due));
+        dur[j - C.J0] = cyc_ms((int64_t)(L->end - L->start));
+        double e = cyc_ms((int64_t)(L->end - L->due));
+        if (e > s->end_max)
+            s->end_max = e;
+    }
+    qsort(late, s->ticks, sizeof(double), cmp_double);
+    qsort(dur, s->ticks, sizeof(double), cmp_double);
+    s->late_p50 = pct(late, s->ticks, 0.5);
+    s->late_p99 = pct(late, s->ticks, 0.99);
+    s->late_p999 = pct(late, s->ticks, 0.999);
+    s->late_max = pct(late, s->ticks, 1.0);
+    s->tick_p50 = pct(dur, s->ticks, 0.5);
+    s->tick_max = pct(dur, s->ticks, 1.0);
+    free(late);
+    free(dur);
+    uint64_t busy = C.log[C.J1 + 1].busy_before - C.log[C.J0].busy_before;
+    uint64_t wall = C.log[C.J1 + 1].due - C.log[C.J0].due;
+    s->load = (double)busy / (double)wall;
+    s->ns_per_cf_mean = (double)busy * 1e9 / (double)C.hz / ((double)n * s->ticks);
+    /* Medians over the 20 ms periods: a period in which another process took the CPU
+     * (the TSC runs on) does not move them. */
+    double *per = malloc(sizeof(double) * s->ticks), *tk = malloc(sizeof(double) * s->ticks);
+    for (uint32_t j = C.J0; j <= C.J1; j++) {
+        uint64_t b = C.log[j + 1].busy_before - C.log[j].busy_before;
+        uint64_t t = C.log[j].end - C.log[j].start;
+        per[j - C.J0] = (double)b * 1e9 / (double)C.hz / n;
+        tk[j - C.J0] = (double)t * 1e9 / (double)C.hz / n;
+    }
+    qsort(per, s->ticks, sizeof(double), cmp_double);
+    qsort(tk, s->ticks, sizeof(double), cmp_double);
+    s->ns_per_cf = pct(per, s->ticks, 0.5);
+    s->tick_ns = pct(tk, s->ticks, 0.5);
+    s->rx_ns = s->ns_per_cf - s->tick_ns;
+    free(per);
+    free(tk);
+    {
+        double cpu = (double)(C.ru[1].ru_utime.tv_sec - C.ru[0].ru_utime.tv_sec) +
+                     (double)(C.ru[1].ru_stime.tv_sec - C.ru[0].ru_stime.tv_sec) +
+                     (double)(C.ru[1].ru_utime.tv_usec - C.ru[0].ru_utime.tv_usec) / 1e6 +
+                     (double)(C.ru[1].ru_stime.tv_usec - C.ru[0].ru_stime.tv_usec) / 1e6;
+        s->worker_cpu = cpu / ((double)wall / (double)C.hz);
+        s->worker_preempt = (uint64_t)(C.ru[1].ru_nivcsw - C.ru[0].ru_nivcsw);
+    }
+    s->d2w_p50 = hist_pct(C.hist_d2w, 0.5);
+    s->d2w_p99 = hist_pct(C.hist_d2w, 0.99);
+    s->d2w_p999 = hist_pct(C.hist_d2w, 0.999);
+    s->w2w_p50 = hist_pct(C.hist_w2w, 0.5);
+    s->w2w_p99 = hist_pct(C.hist_w2w, 0.99);
+    s->w2w_p999 = hist_pct(C.hist_w2w, 0.999);
+    s->gen_lag_max = cyc_ms((int64_t)lag_max);
+    s->gen_load = gen_t1 > gen_t0 ? (double)gen_busy / (double)(gen_t1 - gen_t0) : 0;
+    if (C.record)
+        finish_recorder(s, ticks_total);
+
+    char *w = s->why;
+    size_t cap = sizeof(s->why);
+#define WHY(...)                                                                            \
+    do {                                                                                    \
+        size_t used = strlen(s->why);                                                       \
+        if (used < cap)                                                                     \
+            snprintf(w + used, cap - used, __VA_ARGS__);                                    \
+    } while (0)
+    if (s->lost)
+        WHY("%llu lost; ", (unsigned long long)s->lost);
+    if (s->bad)
+        WHY("%llu bad; ", (unsigned long long)s->bad);
+    if (s->conceal)
+        WHY("%llu concealed; ", (unsigned long long)s->conceal);
+    if (s->ring_full || s->mbuf_fail || s->tx_dropped)
+        WHY("rx ring full %llu, mbuf %llu, tx dropped %llu; ", (unsigned long long)s->ring_full,
+            (unsigned long long)s->mbuf_fail, (unsigned long long)s->tx_dropped);
+    if (s->missed || s->wrong || s->extra)
+        WHY("digits missed %llu wrong %llu extra %llu; ", (unsigned long long)s->missed,
+            (unsigned long long)s->wrong, (unsigned long long)s->extra);
+    if (s->ev_lost)
+        WHY("%llu events lost; ", (unsigned long long)s->ev_lost);
+    if (s->skips)
+        WHY("%llu ticks skipped; ", (unsigned long long)s->skips);
+    if (s->end_max > C.deadline_ms)
+        WHY("tick ended %.1f ms after due (deadline %.0f); ", s->end_max, C.deadline_ms);
+    if (s->rec_dropped || s->rec_errors || s->rec_refused)
+        WHY("recorder dropped %llu refused %llu errors %llu; ",
+            (unsigned long long)s->rec_dropped, (unsigned long long)s->rec_refused,
+            (unsigned long long)s->rec_errors);
+    s->pass = s->why[0] == '\0';
+    /* The generator ran behind its schedule by more than the jitter buffer holds: a
+     * failure then may be the generator's, not the engine's. */
+    if (s->gen_lag_max > (double)(C.jb_depth - 1) * TICK_MS) {
+        s->gen_limited = 1;
+        WHY("generator %.1f ms behind; ", s->gen_lag_max);
+    }
+    if (s->pass)
+        snprintf(s->why, sizeof(s->why), "ok");
+    else if (strlen(s->why) >= 2)
+        s->why[strlen(s->why) - 2] = '\0';
+    return 0;
+}
+
+/* ------------------------------------------------------------------ results */
+
+typedef struct {
+    uint32_t n;
+    unsigned trials, passes;
+    step_t med;                   /* medians of the trials; counts summed */
+    step_t t[8];
+} result_t;
+
+static double med_of(result_t *r, size_t off)
+{
+    double v[8];
+    for (unsigned i = 0; i < r->trials; i++)
+        v[i] = *(const double *)((const char *)&r->t[i] + off);
+    qsort(v, r->trials, sizeof(double), cmp_double);
+    return r->trials % 2 ? v[r->trials / 2] : (v[r->trials / 2 - 1] + v[r->trials / 2]) / 2;
+}
+
+static void summarise(result_t *r)
+{
+    step_t *m = &r->med;
+    *m = r->t[0];
+    static const size_t dbl[] = {
+        offsetof(step_t, load), offsetof(step_t, ns_per_cf), offsetof(step_t, ns_per_cf_mean),
+        offsetof(step_t, rx_ns), offsetof(step_t, tick_ns), offsetof(step_t, worker_cpu),
+        offsetof(step_t, late_p50),
+        offsetof(step_t, late_p99), offsetof(step_t, late_p999), offsetof(step_t, late_max),
+        offsetof(step_t, end_max), offsetof(step_t, tick_p50), offsetof(step_t, tick_max),
+        offsetof(step_t, d2w_p50), offsetof(step_t, d2w_p99), offsetof(step_t, d2w_p999),
+        offsetof(step_t, w2w_p50), offsetof(step_t, w2w_p99), offsetof(step_t, w2w_p999),
+        offsetof(step_t, gen_lag_max), offsetof(step_t, gen_load), offsetof(step_t, rec_open_s),
+    };
+    for (size_t i = 0; i < sizeof(dbl) / sizeof(dbl[0]); i++)
+        *(double *)((char *)m + dbl[i]) = med_of(r, dbl[i]);
+    for (unsigned i = 1; i < r->trials; i++) {
+        const step_t *t = &r->t[i];
+        m->expected += t->expected;
+        m->lost += t->lost;
+        m->bad += t->bad;
+        m->conceal += t->conceal;
+        m->ring_full += t->ring_full;
+        m->tx_dropped += t->tx_dropped;
+        m->mbuf_fail += t->mbuf_fail;
+        m->ev_lost += t->ev_lost;
+        m->skips += t->skips;
+        m->keyed += t->keyed;
+        m->detected += t->detected;
+        m->missed += t->missed;
+        m->wrong += t->wrong;
+        m->extra += t->extra;
+        m->rec_frames += t->rec_frames;
+        m->rec_dropped += t->rec_dropped;
+        m->rec_errors += t->rec_errors;
+        m->gen_limited |= t->gen_limited;
+        if (!t->pass && m->pass)
+            snprintf(m->why, sizeof(m->why), "%s", t->why);
+    }
+    m->pass = r->passes == r->trials;
+}
+
+static const char *profile_name(void)
+{
+    return C.profile == PROF_IVR ? "ivr" : C.record ? "bridge+record" : "bridge";
+}
+
+static void cpu_model(char *out, size_t len)
+{
+    snprintf(out, len, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f == NULL)
+        return;
+    char line[512], model[256] = "", fam[32] = "", mod[32] = "";
+    while (fgets(line, sizeof(line), f)) {
+        char *v = strchr(line, ':');
+        if (v == NULL)
+            continue;
+        v += 2;
+        v[strcspn(v, "\n")] = '\0';
+        if (strncmp(line, "model name", 10) == 0 && model[0] == '\0')
+            snprintf(model, sizeof(model), "%s", v);
+        else if (strncmp(line, "cpu family", 10) == 0 && fam[0] == '\0')
+            snprintf(fam, sizeof(fam), "%s", v);
+        else if (strncmp(line, "model\t", 6) == 0 && mod[0] == '\0')
+            snprintf(mod, sizeof(mod), "%s", v);
+    }
+    fclose(f);
+    snprintf(out, len, "%s (family %s model %s), %ld online CPUs, DSP path %s", model, fam,
+             mod, sysconf(_SC_NPROCESSORS_ONLN), md_isa_name(md_cpu_default_isa()));
+}
+
+static size_t mem_per_channel(size_t *chan, size_t *media, size_t *rec)
+{
+    *chan = sizeof(md_channel_t);
+    *media = sizeof(md_media_t);
+    /* Recording (bridge --record): one stereo recording per pair: its buffer (16 KiB)
+     * and 10 ticks of the producer ring (656 bytes a stereo frame), shared by two legs. */
+    *rec = C.record ? (16384 + 656 * 10) / 2 : 0;
+    return *chan + *media + *rec;
+}
+
+static void print_table(result_t *res, unsigned nres, uint32_t best, const char *cpu)
+{
+    size_t mc, mm, mr;
+    size_t mem = mem_per_channel(&mc, &mm, &mr);
+    printf("\nmedley-bench capacity: profile %s, %.1f s measured per step after %.1f s warm-up, "
+           "%u trial(s) per N\n", profile_name(), C.seconds, C.warmup, C.repeat);
+    printf("cpu: %s\n", cpu);
+    printf("\n%7s %-4s %6s %5s %15s %21s %7s %13s %13s %7s %9s %s\n", "N", "ok", "load",
+           "wcpu", "ns/chf rx+tick", "tick late p50/99/99.9", "tick", "due->wire",
+           C.profile == PROF_BRIDGE ? "wire->wire" : "", "genlag", "lost/bad",
+           C.profile == PROF_IVR ? "digits ok/keyed" : C.record ? "rec frames/drop" : "");
+    for (unsigned i = 0; i < nres; i++) {
+        const step_t *s = &res[i].med;
+        char extra[64] = "", w2w[32] = "";
+        if (C.profile == PROF_IVR)
+            snprintf(extra, sizeof(extra), "%llu/%llu", (unsigned long long)s->detected,
+                     (unsigned long long)s->keyed);
+        else if (C.record)
+            snprintf(extra, sizeof(extra), "%llu/%llu", (unsigned long long)s->rec_frames,
+                     (unsigned long long)s->rec_dropped);
+        if (C.profile == PROF_BRIDGE)
+            snprintf(w2w, sizeof(w2w), "%.1f/%.1f", s->w2w_p50, s->w2w_p99);
+        char late[48], d2w[32], lb[40], ns[40];
+        snprintf(late, sizeof(late), "%.3f/%.3f/%.3f", s->late_p50, s->late_p99, s->late_p999);
+        snprintf(d2w, sizeof(d2w), "%.2f/%.2f", s->d2w_p50, s->d2w_p99);
+        snprintf(lb, sizeof(lb), "%llu/%llu", (unsigned long long)s->lost,
+                 (unsigned long long)s->bad);
+        snprintf(ns, sizeof(ns), "%.0f=%.0f+%.0f", s->ns_per_cf, s->rx_ns, s->tick_ns);
+        printf("%7u %-4s %5.1f%% %4.0f%% %15s %21s %5.2fms %13s %13s %5.1fms %9s %s%s%s\n", s->n,
+               s->pass ? "PASS" : s->gen_limited ? "GEN" : "FAIL", 100 * s->load,
+               100 * s->worker_cpu, ns, late, s->tick_p50, d2w, w2w, s->gen_lag_max, lb, extra,
+               s->pass ? "" : "  ", s->pass ? "" : s->why);
+    }
+    printf("\n");
+    if (best > 0)
+        printf("channels per worker core: %u (%s, zero loss)\n", best, profile_name());
+    else
+        printf("channels per worker core: no N passed\n");
+    printf("memory per channel: %zu bytes (md_channel_t %zu incl. jitter buffer, md_media_t %zu",
+           mem, mc, mm);
+    if (C.record)
+        printf(", recording share %zu", mr);
+    printf(")\n");
+    printf("columns: load = worker busy / wall; wcpu = the worker thread's CPU time / wall (under "
+           "100%%: other processes took the core); ns/chf = worker busy ns per channel-frame "
+           "(median 20 ms period), receive bursts + tick; tick late = tick start - due (ms); "
+           "tick = tick duration p50; due->wire = tick due -> packet at the phone p50/p99 "
+           "(ms)%s; genlag = generator's worst lag behind its schedule\n",
+           C.profile == PROF_BRIDGE ? "; wire->wire = phone A sends -> phone B receives p50/p99 "
+                                      "(ms, includes the jitter buffer)"
+                                    : "");
+}
+
+static void json_step(FILE *f, const step_t *s)
+{
+    fprintf(f,
+            "{\"n\": %u, \"pass\": %s, \"generator_limited\": %s, \"why\": \"%s\", "
+            "\"ticks\": %u, \"worker_load\": %.4f, \"ns_per_channel_frame\": %.1f, "
+            "\"ns_per_channel_frame_mean\": %.1f, \"rx_ns_per_channel_frame\": %.1f, "
+            "\"tick_ns_per_channel_frame\": %.1f, \"worker_cpu_share\": %.4f, "
+            "\"worker_preemptions\": %llu, "
+            "\"tick_late_ms\": {\"p50\": %.4f, \"p99\": %.4f, \"p999\": %.4f, \"max\": %.4f}, "
+            "\"tick_end_max_ms\": %.3f, \"tick_ms\": {\"p50\": %.3f, \"max\": %.3f}, "
+            "\"due_to_wire_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"p999\": %.3f}, ",
+            s->n, s->pass ? "true" : "false", s->gen_limited ? "true" : "false", s->why,
+            s->ticks, s->load, s->ns_per_cf, s->ns_per_cf_mean, s->rx_ns, s->tick_ns,
+            s->worker_cpu, (unsigned long long)s->worker_preempt, s->late_p50, s->late_p99, s->late_p999,
+            s->late_max, s->end_max, s->tick_p50, s->tick_max, s->d2w_p50, s->d2w_p99,
+            s->d2w_p999);
+    if (C.profile == PROF_BRIDGE)
+        fprintf(f, "\"wire_to_wire_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"p999\": %.3f}, ",
+                s->w2w_p50, s->w2w_p99, s->w2w_p999);
+    fprintf(f,
+            "\"generator_lag_max_ms\": %.3f, \"generator_load\": %.4f, \"expected\": %llu, "
+            "\"lost\": %llu, \"bad\": %llu, \"concealed\": %llu, \"rx_ring_full\": %llu, "
+            "\"tx_dropped\": %llu, \"mbuf_fail\": %llu, \"events_lost\": %llu, "
+            "\"ticks_skipped\": %llu, \"digits\": {\"keyed\": %llu, \"detected\": %llu, "
+            "\"missed\": %llu, \"wrong\": %llu, \"extra\": %llu}, \"recording\": {\"frames\": "
+            "%llu, \"dropped\": %llu, \"refused\": %llu, \"errors\": %llu, \"open_s\": %.2f}}",
+            s->gen_lag_max, s->gen_load, (unsigned long long)s->expected,
+            (unsigned long long)s->lost, (unsigned long long)s->bad,
+            (unsigned long long)s->conceal, (unsigned long long)s->ring_full,
+            (unsigned long long)s->tx_dropped, (unsigned long long)s->mbuf_fail,
+            (unsigned long long)s->ev_lost, (unsigned long long)s->skips,
+            (unsigned long long)s->keyed, (unsigned long long)s->detected,
+            (unsigned long long)s->missed, (unsigned long long)s->wrong,
+            (unsigned long long)s->extra, (unsigned long long)s->rec_frames,
+            (unsigned long long)s->rec_dropped, (unsigned long long)s->rec_refused,
+            (unsigned long long)s->rec_errors, s->rec_open_s);
+}
+
+static int write_json(result_t *res, unsigned nres, uint32_t best, const char *cpu)
+{
+    FILE *f = fopen(C.json, "w");
+    if (f == NULL) {
+        fprintf(stderr, "capacity: cannot write %s: %s\n", C.json, strerror(errno));
+        return -1;
+    }
+    size_t mc, mm, mr;
+    size_t mem = mem_per_channel(&mc, &mm, &mr);
+    fprintf(f,
+            "{\n  \"profile\": \"%s\",\n  \"cpu\": \"%s\",\n  \"worker_cores\": 1,\n"
+            "  \"seconds_per_step\": %.1f,\n  \"warmup_s\": %.1f,\n  \"trials\": %u,\n"
+            "  \"deadline_ms\": %.1f,\n  \"jb_depth\": %u,\n"
+            "  \"channels_per_core\": %u,\n  \"memory_per_channel\": {\"total\": %zu, "
+            "\"channel\": %zu, \"media\": %zu, \"recording\": %zu},\n  \"steps\": [\n",
+            profile_name(), cpu, C.seconds, C.warmup, C.repeat, C.deadline_ms, C.jb_depth,
+            best, mem, mc, mm, mr);
+    for (unsigned i = 0; i < nres; i++) {
+        fprintf(f, "    {\"median\": ");
+        json_step(f, &res[i].med);
+        fprintf(f, ",\n     \"trials\": [");
+        for (unsigned t = 0; t < res[i].trials; t++) {
+            if (t)
+                fprintf(f, ", ");
+            json_step(f, &res[i].t[t]);
+        }
+        fprintf(f, "]}%s\n", i + 1 < nres ? "," : "");
+    }
+    fprintf(f, "  ]\n}\n");
+    if (fclose(f) != 0) {
+        fprintf(stderr, "capacity: writing %s failed\n", C.json);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmp_res(const void *a, const void *b)
+{
+    const result_t *x = a, *y = b;
+    return (x->n > y->n) - (x->n < y->n);
+}
+
+/* The PNG: loss and worker load against N (top), latencies against N (bottom). */
+static int write_plot(result_t *res, unsigned nres, uint32_t best)
+{
+    char dir[] = "/tmp/medley-cap-plot-XXXXXX";
+    if (mkdtemp(dir) == NULL)
+        return -1;
+    char dat[128], gp[128];
+    snprintf(dat, sizeof(dat), "%s/steps.dat", dir);
+    snprintf(gp, sizeof(gp), "%s/plot.gp", dir);
+    result_t *sorted = malloc(sizeof(result_t) * nres);
+    memcpy(sorted, res, sizeof(result_t) * nres);
+    qsort(sorted, nres, sizeof(result_t), cmp_res);
+    FILE *f = fopen(dat, "w");
+    if (f == NULL) {
+        free(sorted);
+        return -1;
+    }
+    fprintf(f, "# N loss_pct load_pct late_p50 late_p99 late_p999 d2w_p50 d2w_p99 w2w_p50 "
+               "w2w_p99 digit_miss_pct\n");
+    for (unsigned i = 0; i < nres; i++) {
+        const step_t *s = &sorted[i].med;
+        double loss = s->expected ? 100.0 * (double)(s->lost + s->bad) / (double)s->expected : 0;
+        double dmiss = s->keyed ? 100.0 * (double)(s->missed + s->wrong) / (double)s->keyed : 0;
+        fprintf(f, "%u %.6f %.2f %.4f %.4f %.4f %.3f %.3f %.3f %.3f %.6f\n", s->n, loss,
+                100 * s->load, s->late_p50, s->late_p99, s->late_p999, s->d2w_p50, s->d2w_p99,
+                isnan(s->w2w_p50) ? 0 : s->w2w_p50, isnan(s->w2w_p99) ? 0 : s->w2w_p99, dmiss);
+    }
+    fclose(f);
+    free(sorted);
+    f = fopen(gp, "w");
+    if (f == NULL)
+        return -1;
+    fprintf(f,
+            "set terminal pngcairo size 1000,800 noenhanced\n"
+            "set output '%s'\n"
+            "set multiplot layout 2,1 title 'medley-bench capacity: %s, one worker core "
+            "(best zero-loss N = %u)'\n"
+            "set grid\nset key top left\nset xlabel 'channels (N)'\n"
+            "set ylabel 'loss (%% of packets / digits)'\nset y2label 'worker load (%%)'\n"
+            "set y2range [0:110]\nset ytics nomirror\nset y2tics\n"
+            "set yrange [0:*]\n"
+            "plot '%s' u 1:2 w lp pt 7 t 'packets lost or bad (%%)', "
+            "'' u 1:11 w lp pt 5 t 'digits missed (%%)', "
+            "'' u 1:3 axes x1y2 w lp pt 6 dt 2 t 'worker load (%%, right)'\n"
+            "unset y2label\nunset y2tics\nset ytics mirror\n"
+            "set ylabel 'ms'\nset logscale y\nset yrange [0.001:*]\n"
+            "plot '%s' u 1:($4>0.001?$4:0.001) w lp pt 7 t 'tick lateness p50', "
+            "'' u 1:($5>0.001?$5:0.001) w lp pt 7 t 'tick lateness p99', "
+            "'' u 1:($6>0.001?$6:0.001) w lp pt 7 t 'tick lateness p99.9', "
+            "'' u 1:8 w lp pt 5 t 'tick due -> wire p99'%s\n"
+            "unset multiplot\n",
+            C.plot, profile_name(), best, dat, dat,
+            C.profile == PROF_BRIDGE ? ", '' u 1:10 w lp pt 9 t 'wire -> wire p99 (incl. "
+                                       "jitter buffer)'"
+                                     : "");
+    fclose(f);
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "gnuplot '%s'", gp);
+    int rc = system(cmd);
+    unlink(dat);
+    unlink(gp);
+    rmdir(dir);
+    if (rc != 0) {
+        fprintf(stderr, "capacity: gnuplot failed (status %d); is gnuplot-nox installed?\n", rc);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ set-up */
+
+static const char *const usage_text =
+    "usage: medley-bench capacity [--profile ivr|bridge|conference|transcode] [--record]\n"
+    "         [--n N[,N...]] [--start N (2000)] [--max N (32000)] [--resolution N (500)]\n"
+    "         [--seconds S (5)] [--warmup S (1)] [--repeat R (1)] [--deadline-ms MS (20)]\n"
+    "         [--jb-depth FRAMES (3)] [--record-dir DIR] [--keep-recordings]\n"
+    "         [--json FILE] [--plot FILE.png]\n"
+    "  --n runs exactly these N; otherwise it searches (doubling from --start, then\n"
+    "  bisecting to --resolution) for the largest N with zero loss.\n";
+
+static int bad_usage(const char *msg, const char *arg)
+{
+    fprintf(stderr, "medley-bench capacity: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
+    fputs(usage_text, stderr);
+    return 2;
+}
+
+static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (end == s || *end != '\0' || errno != 0 || v < lo || v > hi || s[0] == '-')
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int parse_dbl(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || errno != 0 || !(v >= lo && v <= hi))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv)
+{
+    C.profile = PROF_IVR;
+    C.start = 2000;
+    C.max = MAX_N;
+    C.resolution = 500;
+    C.seconds = 5;
+    C.warmup = 1;
+    C.repeat = 1;
+    C.deadline_ms = TICK_MS;
+    C.jb_depth = 3;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        uint32_t u;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage_text, stdout);
+            exit(0);
+        } else if (strcmp(a, "--record") == 0) {
+            C.record = 1;
+            continue;
+        } else if (strcmp(a, "--keep-recordings") == 0) {
+            C.keep = 1;
+            continue;
+        }
+        static const char *const with_value[] = { "--profile", "--n", "--start", "--max",
+            "--resolution", "--seconds", "--warmup", "--repeat", "--deadline-ms", "--jb-depth",
+            "--record-dir", "--json", "--plot" };
+        int known = 0;
+        for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
+            known |= strcmp(a, with_value[k]) == 0;
+        if (!known)
+            return bad_usage("unknown option", a);
+        if (v == NULL)
+            return bad_usage("missing value for", a);
+        i++;
+        if (strcmp(a, "--profile") == 0) {
+            if (strcmp(v, "ivr") == 0)
+                C.profile = PROF_IVR;
+            else if (strcmp(v, "bridge") == 0)
+                C.profile = PROF_BRIDGE;
+            else if (strcmp(v, "conference") == 0 || strcmp(v, "transcode") == 0) {
+                printf("profile %s: not built yet (needs conferences / Opus channels in the "
+                       "media tick)\n", v);
+                exit(2);
+            } else
+                return bad_usage("unknown profile", v);
+        } else if (strcmp(a, "--n") == 0) {
+            char buf[512];
+            snprintf(buf, sizeof(buf), "%s", v);
+            for (char *tok = strtok(buf, ","); tok != NULL; tok = strtok(NULL, ",")) {
+                if (C.nfixed == MAX_STEPS || parse_u32(tok, 2, MAX_N, &u) != 0)
+                    return bad_usage("--n wants N[,N...], each 2.." "32000", v);
+                C.fixed[C.nfixed++] = u;
+            }
+        } else if (strcmp(a, "--start") == 0) {
+            if (parse_u32(v, 2, MAX_N, &C.start) != 0)
+                return bad_usage("--start must be 2..32000", v);
+        } else if (strcmp(a, "--max") == 0) {
+            if (parse_u32(v, 2, MAX_N, &C.max) != 0)
+                return bad_usage("--max must be 2..32000", v);
+        } else if (strcmp(a, "--resolution") == 0) {
+            if (parse_u32(v, 2, MAX_N, &C.resolution) != 0)
+                return bad_usage("--resolution must be 2..32000", v);
+        } else if (strcmp(a, "--seconds") == 0) {
+            if (parse_dbl(v, 0.2, 600, &C.seconds) != 0)
+                return bad_usage("--seconds must be 0.2..600", v);
+        } else if (strcmp(a, "--warmup") == 0) {
+            if (parse_dbl(v, 0.2, 60, &C.warmup) != 0)
+                return bad_usage("--warmup must be 0.2..60", v);
+        } else if (strcmp(a, "--repeat") == 0) {
+            if (parse_u32(v, 1, 8, &u) != 0)
+                return bad_usage("--repeat must be 1..8", v);
+            C.repeat = u;
+        } else if (strcmp(a, "--deadline-ms") == 0) {
+            if (parse_dbl(v, 0.1, 1000, &C.deadline_ms) != 0)
+                return bad_usage("--deadline-ms must be 0.1..1000", v);
+        } else if (strcmp(a, "--jb-depth") == 0) {
+            if (parse_u32(v, 2, 14, &u) != 0)
+                return bad_usage("--jb-depth must be 2..14", v);
+            C.jb_depth = u;
+        } else if (strcmp(a, "--record-dir") == 0) {
+            C.record_dir = v;
+        } else if (strcmp(a, "--json") == 0) {
+            C.json = v;
+        } else if (strcmp(a, "--plot") == 0) {
+            C.plot = v;
+        } else {
+            return bad_usage("unknown option", a);
+        }
+    }
+    if (C.record && C.profile != PROF_BRIDGE)
+        return bad_usage("--record goes with --profile bridge", NULL);
+    if (C.profile == PROF_BRIDGE) {
+        for (unsigned i = 0; i < C.nfixed; i++)
+            C.fixed[i] &= ~1u;
+        C.start &= ~1u;
+        C.max &= ~1u;
+    }
+    return 0;
+}
+
+/* Prompt, tones, noise; and a check that bridged payloads survive G.711 both ways. */
+static int make_signals(void)
+{
+    for (int i = 0; i < PROMPT_FRAMES * FRAME; i++) {
+        double t = i / 8000.0;
+        /* A speech-like test prompt: two partials under a 4 Hz envelope. */
+        double env = 0.55 + 0.45 * sin(2 * M_PI * 4 * t);
+        C.prompt_pcm[i] = (int16_t)lrint(6000 * env * (sin(2 * M_PI * 300 * t) +
+                                                       0.5 * sin(2 * M_PI * 1170 * t)));
+    }
+    snprintf(C.prompt.name, sizeof(C.prompt.name), "capacity");
+    C.prompt.pcm = C.prompt_pcm;
+    C.prompt.samples = PROMPT_FRAMES * FRAME;
+    for (int f = 0; f < PROMPT_FRAMES; f++)
+        md_ulaw_encode(C.prompt_ulaw[f], C.prompt_pcm + f * FRAME, FRAME);
+    for (int d = 0; d < 12; d++) {
+        md_tone_desc_t desc;
+        md_tone_gen_t gen;
+        int16_t pcm[TONE_FRAMES * FRAME];
+        if (md_tone_dtmf(&desc, digits[d], -10, 0, TONE_FRAMES * TICK_MS, 0) != 0 ||
+            md_tone_init(&gen, &desc) != 0)
+            return -1;
+        md_tone_generate(&gen, pcm, TONE_FRAMES * FRAME);
+        for (int f = 0; f < TONE_FRAMES; f++) {
+            md_ulaw_encode(C.tone[d][f], pcm + f * FRAME, FRAME);
+            C.tone_sum[d][f] = md_pkt_sum(C.tone[d][f], FRAME, 0);
+        }
+    }
+    /* Background: low-level noise (about -50 dBm0), never the µ-law code 0x7F (which
+     * decodes to 0 and comes back as 0xFF), so bridged frames compare byte for byte. */
+    for (int f = 0; f < NOISE_FRAMES; f++) {
+        int16_t pcm[FRAME];
+        for (int i = 0; i < FRAME; i++)
+            pcm[i] = (int16_t)((int)(rnd() % 61) - 30);
+        md_ulaw_encode(C.noise[f], pcm, FRAME);
+        for (int i = 0; i < FRAME; i++)
+            if (C.noise[f][i] == 0x7F)
+                C.noise[f][i] = 0xFF;
+        C.noise_sum[f] = md_pkt_sum(C.noise[f], FRAME, 0);
+        C.noise_tail_sum[f] = md_pkt_sum(C.noise[f] + 12, FRAME - 12, 0);
+    }
+    uint8_t p[FRAME], back[FRAME];
+    int16_t lin[FRAME];
+    bridge_payload(p, 12345, 0x89abcdefu);
+    md_ulaw_decode(lin, p, FRAME);
+    md_ulaw_encode(back, lin, FRAME);
+    if (memcmp(p, back, FRAME) != 0) {
+        fprintf(stderr, "capacity: bridged payloads do not survive G.711 (self-check)\n");
+        return -1;
+    }
+    /* The generator's fast packets are md_tx_build()'s, byte for byte. */
+    for (uint32_t k = 0; k < 2000; k++) {
+        gch_t g;
+        memset(&g, 0, sizeof(g));
+        md_tx_template_t t = { .src_mac = { 2, 0xbb, 0, 0, 0, 1 }, .dst_mac = { 2, 0xaa, 0, 0, 0, 1 },
+                               .ip_version = 4, .src_port = (uint16_t)(GEN_PORT_BASE + 2 * k),
+                               .dst_port = (uint16_t)(ENG_PORT_BASE + 2 * k), .ttl = 64,
+                               .ssrc = rnd(), .seq = (uint16_t)rnd(), .ts = rnd() };
+        t.src_ip[0] = 10;
+        t.src_ip[2] = (uint8_t)(k >> 8);
+        t.src_ip[3] = (uint8_t)k;
+        memcpy(t.dst_ip, "\x0a\x00\x00\x02", 4);
+        g.t = t;
+        fast_init(&g);
+        uint8_t a[HDR_LEN + FRAME], b[HDR_LEN + FRAME];
+        bridge_payload(p, k, rnd());
+        size_t la = md_tx_build(&t, (int)(k & 1), p, FRAME, FRAME, a, sizeof(a));
+        size_t lb = fast_build(&g, (int)(k & 1), p, md_pkt_sum(p, FRAME, 0), b);
+        if (la != lb || memcmp(a, b, la) != 0) {
+            fprintf(stderr, "capacity: the generator's packets differ from md_tx_build's "
+                            "(self-check)\n");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int setup_dpdk(void)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "--file-prefix=medley-cap-%d", (int)getpid());
+    char *eal[] = { "medley-bench", "--no-huge", "--no-shconf", "-m", "1024", prefix,
+                    "--no-pci", "--no-telemetry", "-l", "0-1", "--log-level=error", NULL };
+    if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])) - 1, eal) < 0) {
+        fprintf(stderr, "capacity: EAL init failed (needs two CPUs: -l 0-1)\n");
+        return -1;
+    }
+    C.wlcore = rte_get_next_lcore(-1, 1, 0);
+    if (C.wlcore >= RTE_MAX_LCORE) {
+        fprintf(stderr, "capacity: no worker lcore\n");
+        return -1;
+    }
+    C.hz = rte_get_tsc_hz();
+    C.tick = C.hz * TICK_MS / 1000;
+    uint16_t room = RTE_PKTMBUF_HEADROOM + 512;
+    C.gpool = rte_pktmbuf_pool_create("cap_gen", POOL_SIZE, 256, 0, room, SOCKET_ID_ANY);
+    C.epool = rte_pktmbuf_pool_create("cap_eng", POOL_SIZE, 256, 0, room, SOCKET_ID_ANY);
+    C.rxr = rte_ring_create("cap_rx", RING_SIZE, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    C.txr = rte_ring_create("cap_tx", RING_SIZE, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (C.gpool == NULL || C.epool == NULL || C.rxr == NULL || C.txr == NULL) {
+        fprintf(stderr, "capacity: cannot allocate pools and rings\n");
+        return -1;
+    }
+    int port = rte_eth_from_rings("cap_ring", &C.rxr, 1, &C.txr, 1, SOCKET_ID_ANY);
+    struct rte_eth_conf conf;
+    memset(&conf, 0, sizeof(conf));
+    if (port < 0 || rte_eth_dev_configure((uint16_t)port, 1, 1, &conf) != 0 ||
+        rte_eth_rx_queue_setup((uint16_t)port, 0, 1024, SOCKET_ID_ANY, NULL, C.epool) != 0 ||
+        rte_eth_tx_queue_setup((uint16_t)port, 0, 1024, SOCKET_ID_ANY, NULL) != 0 ||
+        rte_eth_dev_start((uint16_t)port) != 0) {
+        fprintf(stderr, "capacity: cannot start the ring port\n");
+        return -1;
+    }
+    C.port = (uint16_t)port;
+    return 0;
+}
+
+static int run_n(uint32_t n, result_t *r, unsigned idx)
+{
+    memset(r, 0, sizeof(*r));
+    r->n = n;
+    for (unsigned t = 0; t < C.repeat; t++) {
+        fprintf(stderr, "capacity %s: step %u N=%u ... ", profile_name(), idx + 1, n);
+        if (C.repeat > 1)
+            fprintf(stderr, "(trial %u/%u) ", t + 1, C.repeat);
+        fflush(stderr);
+        if (run_step(n, &r->t[t]) != 0)
+            return -1;
+        const step_t *s = &r->t[t];
+        fprintf(stderr, "%s load %.0f%% (worker CPU %.0f%%) %.0f ns/chf late p99 %.2f ms tick "
+                "%.1f ms genlag %.1f ms%s%s\n",
+                s->pass ? "PASS" : "FAIL", 100 * s->load, 100 * s->worker_cpu, s->ns_per_cf,
+                s->late_p99, s->tick_p50, s->gen_lag_max, s->pass ? "" : ": ",
+                s->pass ? "" : s->why);
+        r->trials++;
+        r->passes += s->pass;
+    }
+    summarise(r);
+    return 0;
+}
+
+int md_capacity_main(int argc, char **argv)
+{
+    int rc = parse_args(argc, argv);
+    if (rc != 0)
+        return rc;
+    C.rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
+    if (make_signals() != 0)
+        return 1;
+    char made_dir[4096] = "";
+    if (C.record) {
+        if (C.record_dir != NULL) {
+            snprintf(C.rec_path, sizeof(C.rec_path), "%s", C.record_dir);
+        } else {
+            const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+            snprintf(C.rec_path, sizeof(C.rec_path), "%s/medley-cap-rec-XXXXXX", tmp);
+            if (mkdtemp(C.rec_path) == NULL) {
+                fprintf(stderr, "capacity: mkdtemp %s: %s\n", C.rec_path, strerror(errno));
+                return 1;
+            }
+            snprintf(made_dir, sizeof(made_dir), "%s", C.rec_path);
+        }
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < C.max / 2 + 256) {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
+    }
+    if (setup_dpdk() != 0)
+        return 1;
+    uint32_t maxn = C.max;
+    for (unsigned i = 0; i < C.nfixed; i++)
+        if (C.fixed[i] > maxn)
+            maxn = C.fixed[i];
+    C.chans = aligned_alloc(64, ((sizeof(md_channel_t) * maxn + 63) / 64) * 64);
+    C.media = aligned_alloc(64, ((sizeof(md_media_t) * maxn + 63) / 64) * 64);
+    C.g = calloc(maxn, sizeof(gch_t));
+    C.rec_ids = calloc(maxn / 2 + 1, sizeof(md_rec_id_t));
+    C.log_max = (uint32_t)lround((C.warmup + C.seconds) * 1000 / TICK_MS) + 64;
+    C.log = calloc(C.log_max, sizeof(tick_log_t));
+    C.hist_d2w = calloc(HIST_BINS, sizeof(uint32_t));
+    C.hist_w2w = calloc(HIST_BINS, sizeof(uint32_t));
+    if (!C.chans || !C.media || !C.g || !C.rec_ids || !C.log || !C.hist_d2w || !C.hist_w2w) {
+        fprintf(stderr, "capacity: out of memory\n");
+        return 1;
+    }
+    char cpu[512];
+    cpu_model(cpu, sizeof(cpu));
+    fprintf(stderr, "capacity %s: %s; worker on lcore %u, generator on lcore %u%s%s\n",
+            profile_name(), cpu, C.wlcore, rte_lcore_id(), C.record ? "; recordings in " : "",
+            C.record ? C.rec_path : "");
+
+    static result_t res[MAX_STEPS];
+    unsigned nres = 0;
+    uint32_t best = 0;
+    int fixed_failed = 0;
+    if (C.nfixed > 0) {
+        for (unsigned i = 0; i < C.nfixed; i++) {
+            if (run_n(C.fixed[i], &res[nres], nres) != 0)
+                return 1;
+            if (res[nres].med.pass && res[nres].n > best)
+                best = res[nres].n;
+            fixed_failed |= !res[nres].med.pass;
+            nres++;
+        }
+    } else {
+        uint32_t lo = 0, hi = 0, n = C.start < C.max ? C.start : C.max;
+        while (nres < MAX_STEPS) {
+            if (run_n(n, &res[nres], nres) != 0)
+                return 1;
+            int pass = res[nres].med.pass, gen = res[nres].med.gen_limited;
+            nres++;
+            if (pass) {
+                lo = n;
+                if (n == C.max)
+                    break;
+            } else {
+                hi = n;
+                if (gen) {
+                    fprintf(stderr, "capacity: the generator could not keep up at N=%u; the "
+                                    "search stops (the engine's limit is not reached)\n", n);
+                    break;
+                }
+            }
+            uint32_t next;
+            if (hi == 0)
+                next = n * 2 > C.max ? C.max : n * 2;
+            else if (lo == 0)
+                next = n / 2;
+            else
+                next = lo + (hi - lo) / 2;
+            next = next / C.resolution * C.resolution;
+            if (C.profile == PROF_BRIDGE)
+                next &= ~1u;
+            if (hi != 0 && (hi - lo <= C.resolution || next <= lo || next >= hi))
+                break;
+            if (next < 2 || (lo == 0 && next < 100))
+                break;
+            n = next;
+        }
+        best = lo;
+    }
+    print_table(res, nres, best, cpu);
+    if (C.json != NULL && write_json(res, nres, best, cpu) != 0)
+        return 1;
+    if (C.plot != NULL && write_plot(res, nres, best) != 0)
+        return 1;
+    if (made_dir[0] != '\0' && !C.keep)
+        rmdir(made_dir);
+    rte_eth_dev_stop(C.port);
+    rte_eth_dev_close(C.port);
+    rte_eal_cleanup();
+    if (C.nfixed > 0)
+        return fixed_failed ? 1 : 0;
+    return best > 0 ? 0 : 1;
+}
