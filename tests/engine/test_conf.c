@@ -12,11 +12,14 @@
  * commands' errors. */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "dsp/g711.h"
 #include "dsp/mixer.h"
+#include "dsp/wav.h"
 #include "engine/cmd.h"
 #include "engine/conf.h"
 #include "engine/media.h"
@@ -576,6 +579,65 @@ static void test_supervisor_and_hold(void)
     w.conf = &cs;
 }
 
+/* The conference mix as a recording: caller and agent (and a whisper), not a listening
+ * supervisor; sample-exact in PCM16. */
+static void test_record(void)
+{
+    char dir[] = "/tmp/medley-conf-XXXXXX", err[256] = "";
+    CHECK(mkdtemp(dir) != NULL);
+    md_recorder_config_t cfg = { .dir = dir, .max_recordings = 4, .n_producers = 1,
+                                 .buffer_bytes = 1 << 20 };
+    md_recorder_t *rec = NULL;
+    CHECKF(md_recorder_create(&rec, &cfg, err, sizeof(err)) == 0, "%s", err);
+    if (rec == NULL)
+        return;
+    setup(4, 0);
+    w.rec = rec;
+    md_rec_id_t id;
+    CHECKF(md_recorder_open(rec, 0, "conf.wav", MD_WAV_PCM16, 1, &id, err, sizeof(err)) == 0,
+           "%s", err);
+    int c = md_conf_create(&cs, 0, 0, NULL);
+    const md_conf_role_t roles[4] = { MD_CONF_ROLE_PARTY, MD_CONF_ROLE_AGENT,
+                                      MD_CONF_ROLE_LISTEN, MD_CONF_ROLE_WHISPER };
+    for (uint32_t i = 0; i < 4; i++)
+        CHECK(md_conf_add(&w, &cs, (uint32_t)c, i, roles[i], 0, 0, 0, 0, 0) == 0);
+    md_conf_record(&cs, (uint32_t)c, id, 0);
+    enum { TICKS = 50 };
+    static int16_t want[TICKS * MD_FRAME];
+    for (long f = 0; f < TICKS; f++) {
+        for (int i = 0; i < 4; i++)
+            tone(media[i].pcm, F[i], 3000, f);
+        dtick(4, (uint64_t)f * 20);
+        for (int n = 0; n < MD_FRAME; n++)
+            want[f * MD_FRAME + n] = (int16_t)(media[0].pcm[n] + media[1].pcm[n] + media[3].pcm[n]);
+    }
+    CHECK(md_recorder_stop(rec, id) == 0);
+    md_rec_event_t ev;
+    int ended = 0;
+    for (int k = 0; k < 5000 && !ended; k++) {
+        while (md_recorder_poll_event(rec, &ev))
+            ended |= ev.id == id;
+        if (!ended)
+            usleep(1000);
+    }
+    CHECK(ended);
+    md_recorder_destroy(rec);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/conf.wav", dir);
+    md_wav_info_t info;
+    int16_t *pcm = NULL;
+    CHECKF(md_wav_read(path, &info, &pcm, err, sizeof(err)) == 0, "%s", err);
+    if (pcm != NULL) {
+        CHECKF(info.frames == TICKS * MD_FRAME && info.channels == 1, "frames %zu", info.frames);
+        CHECK(memcmp(pcm, want, sizeof(want)) == 0);
+        CHECK(amp(pcm + 10 * MD_FRAME, F[2]) < SILENT && amp(pcm + 10 * MD_FRAME, F[3]) > HEARD);
+    }
+    free(pcm);
+    unlink(path);
+    rmdir(dir);
+    w.rec = NULL;
+}
+
 int main(void)
 {
     test_n_minus_1_mute_deaf_gains();
@@ -583,5 +645,6 @@ int main(void)
     test_conf_prompt();
     test_thousand();
     test_supervisor_and_hold();
+    test_record();
     return check_summary("conf");
 }
