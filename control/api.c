@@ -43,6 +43,7 @@ static md_grpc_status_t status_of(int rc)
     switch (rc) {
     case -ENOENT: return MD_GRPC_NOT_FOUND;
     case -ENOSPC: return MD_GRPC_RESOURCE_EXHAUSTED;
+    case -EMFILE: return MD_GRPC_RESOURCE_EXHAUSTED;
     case -EINVAL: return MD_GRPC_INVALID_ARGUMENT;
     case -EBUSY: return MD_GRPC_FAILED_PRECONDITION;
     case -ETIMEDOUT:
@@ -60,6 +61,9 @@ static void engine_error(md_grpc_reply_t *r, int rc, const char *what)
         snprintf(r->message, sizeof(r->message), "%s: the worker did not answer in time", what);
     else if (rc == -ENOSPC)
         snprintf(r->message, sizeof(r->message), "%s: every channel is in use (admission limit)", what);
+    else if (rc == -EMFILE)
+        snprintf(r->message, sizeof(r->message),
+                 "%s: every Opus codec state of the worker is in use (medleyd --opus-channels)", what);
     else
         snprintf(r->message, sizeof(r->message), "%s: %s", what, strerror(-rc));
 }
@@ -176,7 +180,8 @@ static void channel_msg(md_api_t *a, const md_ctl_chan_t *rec, const md_chan_inf
     st->lost = info->jb.lost;
     st->late = info->jb.late;
     st->duplicates = info->jb.duplicates;
-    st->jitter_ms = info->jb.jitter / 8.0;
+    /* RFC 3550 jitter is in timestamp units: 48 kHz for Opus (RFC 7587), else 8 kHz. */
+    st->jitter_ms = info->jb.jitter / (md_media_ts_step(rec->codec) * 50 / 1000.0);
     st->frames = info->frames;
     st->concealed = info->concealed;
     st->tx_packets = info->st.tx_packets;
@@ -220,10 +225,8 @@ static void create_channel(void *app, const uint8_t *req, size_t len, md_grpc_re
     switch (q->codec) {
     case MEDLEY__V1__CODEC__PCMU: p->codec = MD_CODEC_PCMU; p->pt = 0; break;
     case MEDLEY__V1__CODEC__PCMA: p->codec = MD_CODEC_PCMA; p->pt = 8; break;
-    case MEDLEY__V1__CODEC__OPUS8:
-    case MEDLEY__V1__CODEC__OPUS16:
-        set_error(r, MD_GRPC_UNIMPLEMENTED, "%s", "codec: Opus channels are not carried by the media tick yet");
-        goto out;
+    case MEDLEY__V1__CODEC__OPUS8: p->codec = MD_CODEC_OPUS8; p->pt = 96; break;
+    case MEDLEY__V1__CODEC__OPUS16: p->codec = MD_CODEC_OPUS16; p->pt = 96; break;
     default:
         set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "codec: required (PCMU or PCMA)");
         goto out;
@@ -232,6 +235,10 @@ static void create_channel(void *app, const uint8_t *req, size_t len, md_grpc_re
         snprintf(msg, sizeof(msg), "payload_type %u: must be 0-127", q->payload_type);
     else if (q->payload_type != 0)
         p->pt = (uint8_t)q->payload_type;
+    if (!msg[0] && q->event_payload_type != 0 &&
+        (p->codec == MD_CODEC_OPUS8 || p->codec == MD_CODEC_OPUS16))
+        snprintf(msg, sizeof(msg), "event_payload_type: RFC 4733 on Opus channels is not supported "
+                 "yet (in-band DTMF is)");
     if (!msg[0] && q->event_payload_type != 0 &&
         (q->event_payload_type > 127 || q->event_payload_type == p->pt))
         snprintf(msg, sizeof(msg), "event_payload_type %u: must be 1-127 and differ from the audio's %u",

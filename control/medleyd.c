@@ -6,7 +6,11 @@
  *
  *   medleyd [EAL options] -- --ip4 A.B.C.D [--ip6 ADDR] [--channels N] [--port-base P]
  *           [--api-unix PATH] [--api-tcp HOST:PORT] [--api-token-file FILE]
- *           [--flow FILE]... [--record-dir DIR] [--learn-channels N] [--run-ms MS]
+ *           [--flow FILE]... [--record-dir DIR] [--opus-channels N] [--learn-channels N]
+ *           [--run-ms MS]
+ *
+ * --opus-channels N: Opus codec states preallocated per worker (default 32; ~50 KB
+ * each), the most Opus channels a worker carries at once.
  *
  * --record-dir turns recording on: StartRecording paths are beneath it, written by an
  * io_uring I/O thread (engine/recorder.h); on SIGTERM every file is flushed and closed.
@@ -133,6 +137,7 @@ static void engine_free(engine_t *e)
         rte_eth_dev_close(e->port);
     }
     for (unsigned i = 0; e->wk != NULL && i < e->n; i++) {
+        md_media_opus_pool_free(&e->wk[i].w.wm);
         free(e->wk[i].chans);
         free(e->wk[i].media);
         rte_ring_free(e->wk[i].inbox);
@@ -228,7 +233,8 @@ static int usage(void)
 {
     fprintf(stderr, "usage: medleyd [EAL options] -- --ip4 A.B.C.D [--ip6 ADDR] [--channels N]"
                     " [--port-base P] [--api-unix PATH] [--api-tcp HOST:PORT]"
-                    " [--api-token-file FILE] [--flow FILE]... [--record-dir DIR] [--learn-channels N]"
+                    " [--api-token-file FILE] [--flow FILE]... [--record-dir DIR] [--opus-channels N]"
+                    " [--learn-channels N]"
                     " [--run-ms MS]\n");
     return 2;
 }
@@ -263,6 +269,7 @@ int main(int argc, char **argv)
     long run_ms = -1;
     const char *api_unix = NULL, *api_tcp = NULL, *token_file = NULL;
     const char *record_dir = NULL;
+    unsigned opus_channels = 32;
     const char *flows[16];
     unsigned n_flows = 0;
     for (int i = app; i < argc; i++) {
@@ -291,6 +298,8 @@ int main(int argc, char **argv)
             flows[n_flows++] = v;
         else if (strcmp(argv[i], "--record-dir") == 0)
             record_dir = v;
+        else if (strcmp(argv[i], "--opus-channels") == 0 && atoi(v) >= 0 && atoi(v) <= 4096)
+            opus_channels = (unsigned)atoi(v);
         else
             return usage();
         i++;
@@ -391,6 +400,10 @@ int main(int argc, char **argv)
             md_worker_init(&x->w, e.port, e.pool, &ifc, x->chans, x->media, per,
                            (uint16_t)(port_base + 2 * per * i), &x->events) != 0) {
             fprintf(stderr, "medleyd: worker %u set-up failed\n", i);
+            goto out;
+        }
+        if (md_media_opus_pool(&x->w.wm, opus_channels) != 0) {
+            fprintf(stderr, "medleyd: out of memory for %u Opus codec states\n", opus_channels);
             goto out;
         }
         e.peers[i] = &x->w;

@@ -93,6 +93,13 @@ static int exec_create(md_worker_media_t *w, const md_cmd_t *c, md_cmd_reply_t *
         return slot;
     md_media_init(&w->media[slot], c->inband, c->no_media_ms);
     md_media_strip_dtmf(&w->media[slot], c->strip_dtmf);
+    if (c->prm.codec == MD_CODEC_OPUS8 || c->prm.codec == MD_CODEC_OPUS16) {
+        int rc = md_media_opus_attach(w, (uint32_t)slot);
+        if (rc != 0) {
+            md_chan_delete(w->table, (uint32_t)slot);
+            return rc;   /* -EMFILE: every Opus codec state of this worker is in use */
+        }
+    }
     describe(w, (uint32_t)slot, &rep->info);
     return 0;
 }
@@ -222,6 +229,7 @@ void md_cmd_exec(md_worker_media_t *w, const md_cmd_t *c, md_cmd_reply_t *rep)
     case MD_CMD_DELETE:
         m->rec_id = 0;
         md_media_send_stop(w, c->slot);
+        md_media_opus_detach(w, c->slot);
         md_media_unbridge(w, c->slot);
         md_media_stop(m);
         m->overlay = NULL;

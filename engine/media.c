@@ -2,6 +2,7 @@
 #include "engine/media.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dsp/g711.h"
@@ -18,6 +19,59 @@ void md_media_init(md_media_t *m, int inband, uint32_t no_media_ms)
     md_dtmf_rx_init(&m->dtmf);
     m->bridge = -1;
     m->send_gen = -1;
+    m->opus_slot = -1;
+}
+
+int md_media_opus_pool(md_worker_media_t *w, unsigned n)
+{
+    w->opus_stride = (md_opus_memory_size(8000) + 63) & ~(size_t)63;
+    w->opus = calloc(n ? n : 1, sizeof(md_opus_t));
+    w->opus_used = calloc(n ? n : 1, 1);
+    w->opus_mem = n ? aligned_alloc(64, w->opus_stride * n) : NULL;
+    if (w->opus == NULL || w->opus_used == NULL || (n && w->opus_mem == NULL)) {
+        md_media_opus_pool_free(w);
+        return -ENOMEM;
+    }
+    w->n_opus = n;
+    return 0;
+}
+
+void md_media_opus_pool_free(md_worker_media_t *w)
+{
+    free(w->opus);
+    free(w->opus_used);
+    free(w->opus_mem);
+    w->opus = NULL;
+    w->opus_used = NULL;
+    w->opus_mem = NULL;
+    w->n_opus = 0;
+}
+
+int md_media_opus_attach(md_worker_media_t *w, uint32_t slot)
+{
+    for (unsigned k = 0; k < w->n_opus; k++) {
+        if (w->opus_used[k])
+            continue;
+        /* The engine's audio is 8 kHz: the decoder gives 8 kHz from any Opus stream
+         * (narrow or wide band), and the encoder codes narrowband; 24 kbit/s with FEC
+         * tuned for 5% loss. */
+        int rc = md_opus_init(&w->opus[k], (uint8_t *)w->opus_mem + k * w->opus_stride,
+                              w->opus_stride, 8000, 24000, 5);
+        if (rc != 0)
+            return rc;
+        w->opus_used[k] = 1;
+        w->media[slot].opus_slot = (int16_t)k;
+        return 0;
+    }
+    return -EMFILE;
+}
+
+void md_media_opus_detach(md_worker_media_t *w, uint32_t slot)
+{
+    md_media_t *m = &w->media[slot];
+    if (m->opus_slot >= 0 && (unsigned)m->opus_slot < w->n_opus)
+        w->opus_used[m->opus_slot] = 0;
+    m->opus_slot = -1;
 }
 
 static int dtmf_digit_ok(char c)
@@ -319,7 +373,20 @@ unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
         size_t len = 0;
         md_jb_get_t r = md_jb_get(&ch->jb, payload, &len, NULL);
 
-        if (r == MD_JB_FRAME && len == MD_FRAME &&
+        if (m->opus_slot >= 0) {
+            /* Opus conceals its own losses (and a corrupt packet is one). */
+            md_opus_t *o = &w->opus[m->opus_slot];
+            int n = -1;
+            if (r == MD_JB_FRAME)
+                n = md_opus_decode(o, payload, len, m->pcm);
+            if (n != MD_FRAME && (r == MD_JB_LOST || r == MD_JB_FRAME)) {
+                if (md_opus_conceal(o, m->pcm) != MD_FRAME)
+                    memset(m->pcm, 0, sizeof(m->pcm));
+                m->concealed++;
+            } else if (r == MD_JB_WAITING) {
+                memset(m->pcm, 0, sizeof(m->pcm));
+            }
+        } else if (r == MD_JB_FRAME && len == MD_FRAME &&
             (ch->prm.codec == MD_CODEC_PCMU || ch->prm.codec == MD_CODEC_PCMA)) {
             if (ch->prm.codec == MD_CODEC_PCMU)
                 md_ulaw_decode(m->pcm, payload, MD_FRAME);

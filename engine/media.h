@@ -13,6 +13,7 @@
 #include "dsp/plc.h"
 #include "engine/channel.h"
 #include "dsp/mixer.h"
+#include "dsp/opus_codec.h"
 #include "dsp/tone.h"
 #include "engine/events.h"
 #include "engine/prompt.h"
@@ -65,6 +66,7 @@ typedef struct {
     uint16_t send_on_ms, send_gap_ms;
     uint32_t send_wait;       /* ticks of silence before the next digit */
     md_4733_tx_t ev_tx;
+    int16_t opus_slot;        /* Opus channels: the worker's codec state in use, else -1 */
     uint64_t rec_refused;    /* frames the recorder did not take (ring full) */
     uint32_t overlay_tag;
     int have_out;            /* out holds audio to send this tick */
@@ -109,6 +111,14 @@ typedef struct {
     unsigned rec_producer;      /* this worker's producer number in rec */
     md_tone_gen_t send_gens[MD_SEND_GENERATORS];
     uint8_t send_gen_used[MD_SEND_GENERATORS];
+    /* Opus codec states (an encoder and a decoder, ~50 KB each pair), preallocated per
+     * worker: Opus channels take one at creation (-ENOSPC when all are in use), so G.711
+     * channels do not pay for Opus's memory. NULL / 0: no Opus channels. */
+    md_opus_t *opus;
+    void *opus_mem;           /* n_opus * opus_stride bytes */
+    size_t opus_stride;
+    uint8_t *opus_used;
+    unsigned n_opus;
     struct md_conf_set *conf;   /* conferences (engine/conf.h); NULL: none */
 } md_worker_media_t;
 
@@ -122,6 +132,19 @@ void md_media_unbridge(md_worker_media_t *w, uint32_t a);
 /* Mixes prompt p once over the channel's other output at gain_db (see dsp/mixer.h);
  * a prompt-done event follows. Returns 0 or -EINVAL for a gain out of range. */
 int md_media_overlay(md_media_t *m, const md_prompt_t *p, float gain_db);
+
+/* Preallocates n Opus codec states for a worker (at set-up; malloc). 0 or -ENOMEM. */
+int md_media_opus_pool(md_worker_media_t *w, unsigned n);
+void md_media_opus_pool_free(md_worker_media_t *w);
+/* Takes / releases a codec state for an Opus channel in slot. -EMFILE when none left. */
+int md_media_opus_attach(md_worker_media_t *w, uint32_t slot);
+void md_media_opus_detach(md_worker_media_t *w, uint32_t slot);
+
+/* RTP timestamp units per 20 ms frame: 960 for Opus (48 kHz clock, RFC 7587), else 160. */
+static inline uint32_t md_media_ts_step(md_codec_t codec)
+{
+    return codec == MD_CODEC_OPUS8 || codec == MD_CODEC_OPUS16 ? 960 : 160;
+}
 
 /* Sends digits on a channel: RFC 4733 events (needs the channel's telephone-event
  * payload type) or in-band tones at -10 dBm0 per tone, each on_ms long (40..1000) with

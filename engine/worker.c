@@ -146,7 +146,7 @@ static struct rte_mbuf *rtcp_report(md_worker_t *w, md_channel_t *ch, md_media_t
         .ssrc = m->tx.ssrc,
         .sent_since_last = ch->st.tx_packets != ch->rtcp_sent_at,
         .ntp_ms = w->ntp0_ms + w->now_ms,
-        .rtp_ts = m->tx.ssrc * 69069u + (uint32_t)m->frames * MD_FRAME,
+        .rtp_ts = m->tx.ssrc * 69069u + (uint32_t)m->frames * md_media_ts_step(ch->prm.codec),
         .packets_sent = (uint32_t)ch->st.tx_packets,
         .octets_sent = (uint32_t)ch->st.tx_bytes,
         .have_peer = ch->learnt,
@@ -243,7 +243,7 @@ void md_worker_tick(md_worker_t *w, uint64_t now_ms)
         /* RFC 4733 events being sent go out instead of audio (RFC 4733 2.5.1.4). */
         if (m->ev_start) {
             m->ev_start = 0;
-            uint32_t now_ts = m->tx.ssrc * 69069u + (uint32_t)m->frames * MD_FRAME;
+            uint32_t now_ts = m->tx.ssrc * 69069u + (uint32_t)m->frames * md_media_ts_step(ch->prm.codec);
             if (md_4733_tx_start(&m->ev_tx, m->send[m->send_pos], now_ts,
                                  (uint32_t)m->send_on_ms * 8, MD_FRAME, 10) != 0)
                 m->ev_tx.active = 0;
@@ -286,13 +286,22 @@ void md_worker_tick(md_worker_t *w, uint64_t now_ms)
         }
         if (!m->have_out)
             continue;
-        uint8_t payload[MD_FRAME];
-        if (ch->prm.codec == MD_CODEC_PCMU)
+        uint8_t payload[MD_JB_MAX_PAYLOAD];
+        size_t plen = MD_FRAME;
+        if (ch->prm.codec == MD_CODEC_PCMU) {
             md_ulaw_encode(payload, m->out, MD_FRAME);
-        else if (ch->prm.codec == MD_CODEC_PCMA)
+        } else if (ch->prm.codec == MD_CODEC_PCMA) {
             md_alaw_encode(payload, m->out, MD_FRAME);
-        else
-            continue;   /* Opus output comes later */
+        } else if (m->opus_slot >= 0) {
+            int k = md_opus_encode(&w->wm.opus[m->opus_slot], m->out, payload, sizeof(payload));
+            if (k <= 0) {
+                w->dp.st.tx_dropped++;
+                continue;
+            }
+            plen = (size_t)k;
+        } else {
+            continue;
+        }
         struct rte_mbuf *mb = rte_pktmbuf_alloc(w->dp.pool);
         if (mb == NULL) {
             w->dp.st.tx_dropped++;
@@ -303,10 +312,11 @@ void md_worker_tick(md_worker_t *w, uint64_t now_ms)
          * samples, counted by m->frames from the channel's creation, from a per-channel
          * origin derived from the SSRC. The first packet after such a pause opens a
          * talkspurt: marker bit (RFC 3551 4.1). The sequence number goes on by one. */
-        uint32_t ts = m->tx.ssrc * 69069u + (uint32_t)m->frames * MD_FRAME;
+        uint32_t step = md_media_ts_step(ch->prm.codec);
+        uint32_t ts = m->tx.ssrc * 69069u + (uint32_t)m->frames * step;
         int marker = ts != m->tx.ts;
         m->tx.ts = ts;
-        size_t len = md_tx_build(&m->tx, marker, payload, MD_FRAME, MD_FRAME,
+        size_t len = md_tx_build(&m->tx, marker, payload, plen, step,
                                  rte_pktmbuf_mtod(mb, uint8_t *), rte_pktmbuf_tailroom(mb));
         if (len == 0) {
             rte_pktmbuf_free(mb);
@@ -316,7 +326,7 @@ void md_worker_tick(md_worker_t *w, uint64_t now_ms)
         mb->data_len = (uint16_t)len;
         mb->pkt_len = (uint32_t)len;
         ch->st.tx_packets++;
-        ch->st.tx_bytes += MD_FRAME;
+        ch->st.tx_bytes += plen;
         burst[n++] = mb;
         if (n == MD_DP_BURST) {
             flush(w, burst, n);

@@ -61,7 +61,7 @@ env = dict(os.environ, MEDLEY_API_TOKEN=TOKEN)
 proc = subprocess.Popen(
     [medleyd, "--file-prefix=mdapi-%d" % os.getpid(), "-m", "256", "--vdev=net_null0", "--no-pci",
      "--no-telemetry", "-l", "0", "--log-level=error", "--", "--ip4", "10.9.0.2", "--channels", "4",
-     "--api-unix", sock, "--api-tcp", "127.0.0.1:0"],
+     "--api-unix", sock, "--api-tcp", "127.0.0.1:0", "--opus-channels", "1"],
     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
 tcp_port = None
 deadline = time.time() + 20
@@ -107,7 +107,8 @@ check("stats: 2 of 4 channels, 1 worker", st.channels == 2 and st.max_channels =
 
 bad_creates = [
     ("no codec", {}, grpc.StatusCode.INVALID_ARGUMENT, ["codec"]),
-    ("opus not carried", {"codec": C.Value("OPUS8")}, grpc.StatusCode.UNIMPLEMENTED, ["opus"]),
+    ("opus with RFC 4733", {"codec": C.Value("OPUS8"), "event_payload_type": 101},
+     grpc.StatusCode.INVALID_ARGUMENT, ["opus"]),
     ("unknown codec value", {"codec": 77}, grpc.StatusCode.INVALID_ARGUMENT, ["codec"]),
     ("payload type 200", {"codec": 1, "payload_type": 200}, grpc.StatusCode.INVALID_ARGUMENT, ["payload_type", "200"]),
     ("event pt = audio pt", {"codec": 1, "payload_type": 96, "event_payload_type": 96},
@@ -135,6 +136,16 @@ bad_creates = [
 for desc, fields, code, words in bad_creates:
     expect_error("create, " + desc, code, words, c.call, "CreateChannel", **fields)
 check("refused creates created nothing", c.call("GetStats").channels == 2)
+# Opus channels take one of the worker's preallocated codec states (--opus-channels 1).
+op = c.call("CreateChannel", codec=C.Value("OPUS8"), inband_dtmf=True)
+check("an Opus channel", op.codec == C.Value("OPUS8"))
+expect_error("a second Opus channel with one codec state", grpc.StatusCode.RESOURCE_EXHAUSTED,
+             ["opus"], c.call, "CreateChannel", codec=C.Value("OPUS16"))
+c.call("DeleteChannel", channel=op.channel)
+op = c.call("CreateChannel", codec=C.Value("OPUS16"))
+check("the codec state is free again after a delete", op.codec == C.Value("OPUS16"))
+c.call("DeleteChannel", channel=op.channel)
+check("Opus checks leave two channels", c.call("GetStats").channels == 2)
 
 # Admission control: 4 channels, the fifth is refused, the others go on.
 ch3 = c.call("CreateChannel", codec=1, near_channel=ch1.channel)
