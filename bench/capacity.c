@@ -75,6 +75,8 @@ enum { PROF_IVR, PROF_BRIDGE };
 typedef struct {
     uint64_t due, start, end;
     uint64_t busy_before;         /* worker busy cycles before this tick started */
+    uint64_t cpu_busy_before;     /* worker busy thread-CPU ns before this tick started */
+    uint64_t cpu_tick;            /* thread-CPU ns of this tick */
 } tick_log_t;
 
 typedef struct {
@@ -106,6 +108,8 @@ typedef struct {
     double ns_per_cf;             /* worker busy ns / channel-frames, median 20 ms period */
     double ns_per_cf_mean;        /* the same over the whole window */
     double rx_ns, tick_ns;        /* per channel-frame: receive bursts, the tick (medians) */
+    double cpu_ns, cpu_rx_ns, cpu_tick_ns;   /* the same on the worker's CPU clock (mean) */
+    double projected;             /* 20 ms / cpu_ns: channels a dedicated core would carry */
     double worker_cpu;            /* worker thread CPU time / wall in the window */
     uint64_t worker_preempt;      /* involuntary context switches of the worker thread */
     double late_p50, late_p99, late_p999, late_max;   /* tick start - due, ms */
@@ -133,6 +137,7 @@ static struct {
     uint32_t start, max, resolution;
     double seconds, warmup, deadline_ms;
     unsigned repeat, jb_depth;
+    int nice;                     /* for both threads (setpriority), 0: unchanged */
     /* DPDK */
     struct rte_mempool *gpool, *epool;
     struct rte_ring *rxr, *txr;
@@ -180,6 +185,15 @@ static uint32_t rnd(void)
     return (uint32_t)(C.rng >> 11);
 }
 
+/* The worker thread's own CPU time: unlike the TSC it stops while another process has
+ * the core, so costs measured with it hold on a shared machine. */
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static double cyc_ms(int64_t c)
 {
     return (double)c * 1000.0 / (double)C.hz;
@@ -190,30 +204,55 @@ static double cyc_ms(int64_t c)
 static int worker_main(void *arg)
 {
     (void)arg;
+    if (C.nice != 0)
+        setpriority(PRIO_PROCESS, (id_t)gettid(), C.nice);
     md_worker_t *w = &C.w;
     uint64_t next = C.t0 + C.tick, busy = 0;
+    /* Busy CPU time: a run of polls that found packets is timed on the thread's CPU clock
+     * from the end of the empty poll before it to the end of the empty poll after it (the
+     * clock is read only in idle time, and around each tick). */
+    uint64_t cpu_busy = 0, cpu_mark = thread_cpu_ns();
+    int in_run = 0;
     uint32_t j = 0;
     while (!C.stop) {
         uint64_t a = rte_rdtsc();
         unsigned n = md_worker_poll(w);
         md_cmd_serve(&C.cmd, &w->wm);
         uint64_t b = rte_rdtsc();
-        if (n > 0)
+        if (n > 0) {
             busy += b - a;
+            in_run = 1;
+        } else {
+            uint64_t c = thread_cpu_ns();
+            if (in_run)
+                cpu_busy += c - cpu_mark;
+            in_run = 0;
+            cpu_mark = c;
+        }
         if (b < next)
             continue;
+        uint64_t c0 = thread_cpu_ns();
+        if (in_run)
+            cpu_busy += c0 - cpu_mark;
+        in_run = 0;
         tick_log_t *L = j < C.log_max ? &C.log[j] : NULL;
         if (L != NULL) {
             L->due = next;
             L->start = b;
             L->busy_before = busy;
+            L->cpu_busy_before = cpu_busy;
         }
         atomic_store_explicit(&C.started, j + 1, memory_order_release);
         md_worker_tick(w, (b - C.t0) * 1000 / C.hz);
         uint64_t e = rte_rdtsc();
+        uint64_t c1 = thread_cpu_ns();
+        cpu_busy += c1 - c0;
+        cpu_mark = c1;
         busy += e - b;
-        if (L != NULL)
+        if (L != NULL) {
             L->end = e;
+            L->cpu_tick = c1 - c0;
+        }
         if (j == C.J0 || j == C.J1 + 1)
             getrusage(RUSAGE_THREAD, &C.ru[j != C.J0]);
         if (j + 1 == C.J0 || j == C.J1) {
@@ -783,6 +822,16 @@ static int run_step(uint32_t n, step_t *s)
     qsort(per, s->ticks, sizeof(double), cmp_double);
     qsort(tk, s->ticks, sizeof(double), cmp_double);
     s->ns_per_cf = pct(per, s->ticks, 0.5);
+    {
+        uint64_t cb = C.log[C.J1 + 1].cpu_busy_before - C.log[C.J0].cpu_busy_before, ct = 0;
+        for (uint32_t j = C.J0; j <= C.J1; j++)
+            ct += C.log[j].cpu_tick;
+        double cf = (double)n * s->ticks;
+        s->cpu_ns = (double)cb / cf;
+        s->cpu_tick_ns = (double)ct / cf;
+        s->cpu_rx_ns = s->cpu_ns - s->cpu_tick_ns;
+        s->projected = s->cpu_ns > 0 ? TICK_MS * 1e6 / s->cpu_ns : 0;
+    }
     s->tick_ns = pct(tk, s->ticks, 0.5);
     s->rx_ns = s->ns_per_cf - s->tick_ns;
     free(per);
@@ -875,6 +924,8 @@ static void summarise(result_t *r)
     static const size_t dbl[] = {
         offsetof(step_t, load), offsetof(step_t, ns_per_cf), offsetof(step_t, ns_per_cf_mean),
         offsetof(step_t, rx_ns), offsetof(step_t, tick_ns), offsetof(step_t, worker_cpu),
+        offsetof(step_t, cpu_ns), offsetof(step_t, cpu_rx_ns), offsetof(step_t, cpu_tick_ns),
+        offsetof(step_t, projected),
         offsetof(step_t, late_p50),
         offsetof(step_t, late_p99), offsetof(step_t, late_p999), offsetof(step_t, late_max),
         offsetof(step_t, end_max), offsetof(step_t, tick_p50), offsetof(step_t, tick_max),
@@ -957,8 +1008,8 @@ static void print_table(result_t *res, unsigned nres, uint32_t best, const char 
     printf("\nmedley-bench capacity: profile %s, %.1f s measured per step after %.1f s warm-up, "
            "%u trial(s) per N\n", profile_name(), C.seconds, C.warmup, C.repeat);
     printf("cpu: %s\n", cpu);
-    printf("\n%7s %-4s %6s %5s %15s %21s %7s %13s %13s %7s %9s %s\n", "N", "ok", "load",
-           "wcpu", "ns/chf rx+tick", "tick late p50/99/99.9", "tick", "due->wire",
+    printf("\n%7s %-4s %6s %5s %15s %15s %21s %7s %13s %13s %7s %9s %s\n", "N", "ok", "load",
+           "wcpu", "ns/chf rx+tick", "cpu ns rx+tick", "tick late p50/99/99.9", "tick", "due->wire",
            C.profile == PROF_BRIDGE ? "wire->wire" : "", "genlag", "lost/bad",
            C.profile == PROF_IVR ? "digits ok/keyed" : C.record ? "rec frames/drop" : "");
     for (unsigned i = 0; i < nres; i++) {
@@ -978,16 +1029,28 @@ static void print_table(result_t *res, unsigned nres, uint32_t best, const char 
         snprintf(lb, sizeof(lb), "%llu/%llu", (unsigned long long)s->lost,
                  (unsigned long long)s->bad);
         snprintf(ns, sizeof(ns), "%.0f=%.0f+%.0f", s->ns_per_cf, s->rx_ns, s->tick_ns);
-        printf("%7u %-4s %5.1f%% %4.0f%% %15s %21s %5.2fms %13s %13s %5.1fms %9s %s%s%s\n", s->n,
-               s->pass ? "PASS" : s->gen_limited ? "GEN" : "FAIL", 100 * s->load,
-               100 * s->worker_cpu, ns, late, s->tick_p50, d2w, w2w, s->gen_lag_max, lb, extra,
+        char cns[40];
+        snprintf(cns, sizeof(cns), "%.0f=%.0f+%.0f", s->cpu_ns, s->cpu_rx_ns, s->cpu_tick_ns);
+        printf("%7u %-4s %5.1f%% %4.0f%% %15s %15s %21s %5.2fms %13s %13s %5.1fms %9s %s%s%s\n",
+               s->n, s->pass ? "PASS" : s->gen_limited ? "GEN" : "FAIL", 100 * s->load,
+               100 * s->worker_cpu, ns, cns, late, s->tick_p50, d2w, w2w, s->gen_lag_max, lb, extra,
                s->pass ? "" : "  ", s->pass ? "" : s->why);
     }
     printf("\n");
     if (best > 0)
-        printf("channels per worker core: %u (%s, zero loss)\n", best, profile_name());
+        printf("channels per worker core: %u (%s, zero loss, measured)\n", best, profile_name());
     else
         printf("channels per worker core: no N passed\n");
+    /* The engine's own cost at the largest N run, as a projection for a dedicated core. */
+    const step_t *big = NULL;
+    for (unsigned i = 0; i < nres; i++)
+        if (big == NULL || res[i].med.n > big->n)
+            big = &res[i].med;
+    if (big != NULL && big->cpu_ns > 0)
+        printf("engine CPU cost at N=%u: %.0f ns per channel-frame (receive %.0f, tick %.0f) "
+               "-> %.0f channels per fully available core (projection, not a zero-loss "
+               "measurement)\n",
+               big->n, big->cpu_ns, big->cpu_rx_ns, big->cpu_tick_ns, big->projected);
     printf("memory per channel: %zu bytes (md_channel_t %zu incl. jitter buffer, md_media_t %zu",
            mem, mc, mm);
     if (C.record)
@@ -995,7 +1058,9 @@ static void print_table(result_t *res, unsigned nres, uint32_t best, const char 
     printf(")\n");
     printf("columns: load = worker busy / wall; wcpu = the worker thread's CPU time / wall (under "
            "100%%: other processes took the core); ns/chf = worker busy ns per channel-frame "
-           "(median 20 ms period), receive bursts + tick; tick late = tick start - due (ms); "
+           "(median 20 ms period, TSC: includes time other processes took), receive bursts + tick; "
+           "cpu ns = the same on the worker thread's CPU clock (mean; what the engine itself "
+           "costs); tick late = tick start - due (ms); "
            "tick = tick duration p50; due->wire = tick due -> packet at the phone p50/p99 "
            "(ms)%s; genlag = generator's worst lag behind its schedule\n",
            C.profile == PROF_BRIDGE ? "; wire->wire = phone A sends -> phone B receives p50/p99 "
@@ -1010,13 +1075,15 @@ static void json_step(FILE *f, const step_t *s)
             "\"ticks\": %u, \"worker_load\": %.4f, \"ns_per_channel_frame\": %.1f, "
             "\"ns_per_channel_frame_mean\": %.1f, \"rx_ns_per_channel_frame\": %.1f, "
             "\"tick_ns_per_channel_frame\": %.1f, \"worker_cpu_share\": %.4f, "
-            "\"worker_preemptions\": %llu, "
+            "\"worker_preemptions\": %llu, \"cpu_ns_per_channel_frame\": %.1f, "
+            "\"cpu_rx_ns\": %.1f, \"cpu_tick_ns\": %.1f, \"projected_channels_per_core\": %.0f, "
             "\"tick_late_ms\": {\"p50\": %.4f, \"p99\": %.4f, \"p999\": %.4f, \"max\": %.4f}, "
             "\"tick_end_max_ms\": %.3f, \"tick_ms\": {\"p50\": %.3f, \"max\": %.3f}, "
             "\"due_to_wire_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"p999\": %.3f}, ",
             s->n, s->pass ? "true" : "false", s->gen_limited ? "true" : "false", s->why,
             s->ticks, s->load, s->ns_per_cf, s->ns_per_cf_mean, s->rx_ns, s->tick_ns,
-            s->worker_cpu, (unsigned long long)s->worker_preempt, s->late_p50, s->late_p99, s->late_p999,
+            s->worker_cpu, (unsigned long long)s->worker_preempt, s->cpu_ns, s->cpu_rx_ns,
+            s->cpu_tick_ns, s->projected, s->late_p50, s->late_p99, s->late_p999,
             s->late_max, s->end_max, s->tick_p50, s->tick_max, s->d2w_p50, s->d2w_p99,
             s->d2w_p999);
     if (C.profile == PROF_BRIDGE)
@@ -1053,10 +1120,10 @@ static int write_json(result_t *res, unsigned nres, uint32_t best, const char *c
     fprintf(f,
             "{\n  \"profile\": \"%s\",\n  \"cpu\": \"%s\",\n  \"worker_cores\": 1,\n"
             "  \"seconds_per_step\": %.1f,\n  \"warmup_s\": %.1f,\n  \"trials\": %u,\n"
-            "  \"deadline_ms\": %.1f,\n  \"jb_depth\": %u,\n"
+            "  \"deadline_ms\": %.1f,\n  \"jb_depth\": %u,\n  \"nice\": %d,\n"
             "  \"channels_per_core\": %u,\n  \"memory_per_channel\": {\"total\": %zu, "
             "\"channel\": %zu, \"media\": %zu, \"recording\": %zu},\n  \"steps\": [\n",
-            profile_name(), cpu, C.seconds, C.warmup, C.repeat, C.deadline_ms, C.jb_depth,
+            profile_name(), cpu, C.seconds, C.warmup, C.repeat, C.deadline_ms, C.jb_depth, C.nice,
             best, mem, mc, mm, mr);
     for (unsigned i = 0; i < nres; i++) {
         fprintf(f, "    {\"median\": ");
@@ -1159,9 +1226,11 @@ static const char *const usage_text =
     "         [--n N[,N...]] [--start N (2000)] [--max N (32000)] [--resolution N (500)]\n"
     "         [--seconds S (5)] [--warmup S (1)] [--repeat R (1)] [--deadline-ms MS (20)]\n"
     "         [--jb-depth FRAMES (3)] [--record-dir DIR] [--keep-recordings]\n"
-    "         [--json FILE] [--plot FILE.png]\n"
+    "         [--nice -20..19] [--json FILE] [--plot FILE.png]\n"
     "  --n runs exactly these N; otherwise it searches (doubling from --start, then\n"
-    "  bisecting to --resolution) for the largest N with zero loss.\n";
+    "  bisecting to --resolution) for the largest N with zero loss. --nice sets the\n"
+    "  scheduling priority of the worker and the generator (root for < 0) on a shared\n"
+    "  machine; the table's wcpu column says how much of its core the worker had.\n";
 
 static int bad_usage(const char *msg, const char *arg)
 {
@@ -1219,7 +1288,7 @@ static int parse_args(int argc, char **argv)
         }
         static const char *const with_value[] = { "--profile", "--n", "--start", "--max",
             "--resolution", "--seconds", "--warmup", "--repeat", "--deadline-ms", "--jb-depth",
-            "--record-dir", "--json", "--plot" };
+            "--record-dir", "--json", "--plot", "--nice" };
         int known = 0;
         for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
             known |= strcmp(a, with_value[k]) == 0;
@@ -1273,6 +1342,12 @@ static int parse_args(int argc, char **argv)
             if (parse_u32(v, 2, 14, &u) != 0)
                 return bad_usage("--jb-depth must be 2..14", v);
             C.jb_depth = u;
+        } else if (strcmp(a, "--nice") == 0) {
+            char *end;
+            long x = strtol(v, &end, 10);
+            if (end == v || *end != '\0' || x < -20 || x > 19)
+                return bad_usage("--nice must be -20..19", v);
+            C.nice = (int)x;
         } else if (strcmp(a, "--record-dir") == 0) {
             C.record_dir = v;
         } else if (strcmp(a, "--json") == 0) {
@@ -1464,6 +1539,8 @@ int md_capacity_main(int argc, char **argv)
     }
     if (setup_dpdk() != 0)
         return 1;
+    if (C.nice != 0 && setpriority(PRIO_PROCESS, (id_t)gettid(), C.nice) != 0)
+        fprintf(stderr, "capacity: setpriority %d: %s (going on)\n", C.nice, strerror(errno));
     uint32_t maxn = C.max;
     for (unsigned i = 0; i < C.nfixed; i++)
         if (C.fixed[i] > maxn)
