@@ -234,7 +234,7 @@ static const ctl_cmd_t commands[] = {
     { "channels", "", "list channels: id, port, codec, peer, rx packets, lost, jitter, tag",
       cmd_channels },
     { "channel", "ID", "one channel: every field and counter", cmd_channel },
-    { "create", "--codec pcmu|pcma [--peer ADDR:PORT] [--inband] [--event-pt N] [--tag T]"
+    { "create", "--codec pcmu|pcma|opus8|opus16 [--peer ADDR:PORT] [--inband] [--event-pt N] [--tag T]"
                 " [--pt N] [--jitter-frames N] [--no-media-ms MS] [--near ID] [--relearn]"
                 " [--strip-dtmf]",
       "create a channel", cmd_create },
@@ -334,8 +334,12 @@ static int cmd_create(ctl_t *x, int argc, char **argv)
                 req.codec = MEDLEY__V1__CODEC__PCMU;
             else if (strcasecmp(v, "pcma") == 0)
                 req.codec = MEDLEY__V1__CODEC__PCMA;
+            else if (strcasecmp(v, "opus8") == 0)
+                req.codec = MEDLEY__V1__CODEC__OPUS8;
+            else if (strcasecmp(v, "opus16") == 0)
+                req.codec = MEDLEY__V1__CODEC__OPUS16;
             else
-                return usage_error("--codec %s: pcmu or pcma", v);
+                return usage_error("--codec %s: pcmu, pcma, opus8 or opus16", v);
         } else if (strcmp(o, "--peer") == 0) {
             if (parse_peer(v, addr, sizeof(addr), &req.remote_port) != 0)
                 return usage_error("--peer %s: ADDR:PORT, e.g. 192.0.2.10:4000 or "
@@ -365,7 +369,7 @@ static int cmd_create(ctl_t *x, int argc, char **argv)
         i += takes;
     }
     if (req.codec == MEDLEY__V1__CODEC__CODEC_UNSPECIFIED)
-        return usage_error("%s", "create: --codec pcmu|pcma is required");
+        return usage_error("%s", "create: --codec pcmu|pcma|opus8|opus16 is required");
     ProtobufCMessage *m;
     int rc = call(x, "CreateChannel", &req.base, &medley__v1__channel__descriptor, &m);
     if (rc != 0)

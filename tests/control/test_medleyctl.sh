@@ -171,7 +171,7 @@ err "channel 0" 2 'not a channel id' channel 0
 err "channel id not a number" 2 "'abc' is not a channel id" channel abc
 err "channel without id" 2 '^usage: medleyctl .*channel ID' channel
 err "create without codec" 2 'codec' create --tag x
-err "create with opus" 2 'pcmu or pcma' create --codec opus
+err "create with an unknown codec" 2 'pcmu, pcma, opus8 or opus16' create --codec opus
 err "create with a bad peer" 2 'ADDR:PORT' create --codec pcmu --peer 10.0.0.1
 err "create with an IPv6 peer without brackets" 2 'ADDR:PORT' create --codec pcmu --peer 2001:db8::1:4000
 err "create with a bad event pt" 2 'event-pt' create --codec pcmu --event-pt 200
@@ -184,6 +184,8 @@ err "create, IPv6 peer on an IPv4 engine (the server says)" 1 \
 err "create near a missing channel" 1 '^medleyctl: NOT_FOUND: near_channel 999: no such channel$' \
     create --codec pcmu --near 999
 ok "stats after refused creates" stats && has "refused creates created nothing" '^channels: +2$'
+ok "create opus16" create --codec opus16 --tag opus && has "create opus16: codec" '^codec: +OPUS16$'
+ok "delete the opus channel" delete "$(field channel)"
 
 # ---- prompts ----
 ( cd "$WORK" && "$CTL" load-prompt short short.wav >"$WORK/out" 2>"$WORK/err" )
