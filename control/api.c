@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "control/api/medley.pb-c.h"
+#include "engine/conf.h"
 
 #define MAX_FILTER 64
 
@@ -660,7 +661,7 @@ static void stream_events(void *app, md_grpc_call_t *call, const uint8_t *req, s
         set_error(r, MD_GRPC_RESOURCE_EXHAUSTED, "%s", "out of memory");
     } else {
         for (size_t i = 0; i < q->n_types; i++) {
-            if (q->types[i] <= 0 || q->types[i] > MEDLEY__V1__EVENT_TYPE__RECORDING_ENDED) {
+            if (q->types[i] <= 0 || q->types[i] > MEDLEY__V1__EVENT_TYPE__CONFERENCE_PROMPT_DONE) {
                 r->status = MD_GRPC_INVALID_ARGUMENT;
                 snprintf(r->message, sizeof(r->message), "types[%zu] = %d: not an event type", i,
                          (int)q->types[i]);
@@ -743,9 +744,13 @@ unsigned md_api_pump_events(md_api_t *a)
         while (md_event_pop(a->ctl->workers[w].events, &ev)) {
             n++;
             a->events_in++;
-            uint32_t id = md_ctl_event_channel(a->ctl, w, &ev);
-            if (id == 0)
-                continue;   /* the channel was deleted meanwhile */
+            uint32_t id = ev.type == MD_EV_CONF_PROMPT_DONE ? 0 : md_ctl_event_channel(a->ctl, w, &ev);
+            uint32_t conf = ev.type == MD_EV_CONF_PROMPT_DONE || ev.type == MD_EV_TALKING_START ||
+                                    ev.type == MD_EV_TALKING_STOP
+                                ? md_ctl_event_conf(a->ctl, w, &ev)
+                                : 0;
+            if (id == 0 && conf == 0)
+                continue;   /* the channel or conference was deleted meanwhile */
             Medley__V1__Event e = MEDLEY__V1__EVENT__INIT;
             char digit[2] = { ev.digit, 0 };
             e.channel = id;
@@ -764,9 +769,21 @@ unsigned md_api_pump_events(md_api_t *a)
             case MD_EV_NO_MEDIA:
                 e.type = MEDLEY__V1__EVENT_TYPE__NO_MEDIA;
                 break;
+            case MD_EV_TALKING_START:
+                e.type = MEDLEY__V1__EVENT_TYPE__TALKING_STARTED;
+                e.start_ms = a->now_ms;
+                break;
+            case MD_EV_TALKING_STOP:
+                e.type = MEDLEY__V1__EVENT_TYPE__TALKING_STOPPED;
+                e.start_ms = a->now_ms;
+                break;
+            case MD_EV_CONF_PROMPT_DONE:
+                e.type = MEDLEY__V1__EVENT_TYPE__CONFERENCE_PROMPT_DONE;
+                break;
             default:
-                continue;
+                continue;   /* a type this API does not carry */
             }
+            e.conference = conf;
             for (md_api_sub_t *s = a->subs; s != NULL; s = s->next) {
                 if (!wants(s, id, e.type))
                     continue;
@@ -1176,6 +1193,322 @@ static void pump_recordings(md_api_t *a)
     }
 }
 
+/* ---- conferences ---- */
+
+static md_ctl_conf_t *conf_or_fail(md_api_t *a, uint32_t id, md_grpc_reply_t *r)
+{
+    md_ctl_conf_t *cf = md_ctl_find_conf(a->ctl, id);
+    if (cf == NULL) {
+        r->status = MD_GRPC_NOT_FOUND;
+        snprintf(r->message, sizeof(r->message), "no conference %u", id);
+    }
+    return cf;
+}
+
+static int conf_cmd(md_api_t *a, md_ctl_conf_t *cf, md_cmd_t *cmd, md_cmd_reply_t *rep)
+{
+    cmd->conf.slot = cf->idx;
+    cmd->conf.id = cf->local_id;
+    return md_ctl_exec(a->ctl, cf->worker, cmd, rep);
+}
+
+static void conference_msg(uint32_t api_id, const md_conf_info_t *in, Medley__V1__Conference *m)
+{
+    m->conference = api_id;
+    m->members = in->members;
+    m->k = in->k;
+    m->talkers = in->talkers;
+    m->playing = in->playing;
+}
+
+static void conf_error(md_grpc_reply_t *r, int rc, const char *what)
+{
+    if (rc == -EBUSY)
+        set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s: the channel is bridged or already in a conference", what);
+    else if (rc == -ENOTSUP)
+        set_error(r, MD_GRPC_UNAVAILABLE, "%s: conferences are off in this engine", what);
+    else if (rc == -ENOSPC)
+        set_error(r, MD_GRPC_RESOURCE_EXHAUSTED, "%s: every conference of the worker is in use", what);
+    else
+        engine_error(r, rc, what);
+}
+
+static int valid_gain(float g)
+{
+    return g >= -60.0f && g <= 12.0f;
+}
+
+static void create_conference(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    UNPACK(Medley__V1__CreateConferenceRequest, medley__v1__create_conference_request__unpack, q, req, len, r);
+    unsigned worker = 0;
+    if (q->k > MD_CONF_K_MAX || q->hangover_ms > 10000) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "k: 0..16; hangover_ms: 0..10000");
+        goto out;
+    }
+    if (q->near_channel != 0) {
+        md_ctl_chan_t *n = md_ctl_find(a->ctl, q->near_channel);
+        if (n == NULL) {
+            set_error(r, MD_GRPC_NOT_FOUND, "%s", "near_channel: no such channel");
+            goto out;
+        }
+        worker = n->worker;
+    }
+    md_cmd_t cmd;
+    md_cmd_reply_t rep;
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.type = MD_CMD_CONF_CREATE;
+    cmd.conf.k = (uint8_t)q->k;
+    cmd.conf.hangover_ms = (uint16_t)q->hangover_ms;
+    int rc = md_ctl_exec(a->ctl, worker, &cmd, &rep);
+    md_ctl_conf_t *cf = rc == 0 ? md_ctl_conf_created(a->ctl, worker, rep.conf.slot, rep.conf.id) : NULL;
+    if (rc != 0 || cf == NULL) {
+        conf_error(r, rc ? rc : -ENOSPC, "create conference");
+        goto out;
+    }
+    Medley__V1__Conference m = MEDLEY__V1__CONFERENCE__INIT;
+    conference_msg(cf->api_id, &rep.conf, &m);
+    pack(r, &m.base);
+out:
+    medley__v1__create_conference_request__free_unpacked(q, NULL);
+}
+
+static void conference_ref_op(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r, int del)
+{
+    md_api_t *a = app;
+    UNPACK(Medley__V1__ConferenceRef, medley__v1__conference_ref__unpack, q, req, len, r);
+    md_ctl_conf_t *cf = conf_or_fail(a, q->conference, r);
+    if (cf != NULL) {
+        md_cmd_t cmd;
+        md_cmd_reply_t rep;
+        memset(&cmd, 0, sizeof(cmd));
+        cmd.type = del ? MD_CMD_CONF_DELETE : MD_CMD_CONF_GET;
+        cmd.conf.rebridge = (uint8_t)q->rebridge;
+        int rc = conf_cmd(a, cf, &cmd, &rep);
+        if (rc == -EINVAL && del) {
+            set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s", "rebridge: the conference must have exactly two members");
+        } else if (rc != 0) {
+            conf_error(r, rc, del ? "delete conference" : "get conference");
+        } else if (del) {
+            md_ctl_conf_gone(a->ctl, cf);
+            pack_empty(r);
+        } else {
+            Medley__V1__Conference m = MEDLEY__V1__CONFERENCE__INIT;
+            conference_msg(cf->api_id, &rep.conf, &m);
+            pack(r, &m.base);
+        }
+    }
+    medley__v1__conference_ref__free_unpacked(q, NULL);
+}
+
+static void delete_conference(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    conference_ref_op(app, req, len, r, 1);
+}
+
+static void get_conference(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    conference_ref_op(app, req, len, r, 0);
+}
+
+static void member_op(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r, md_cmd_type_t type)
+{
+    md_api_t *a = app;
+    UNPACK(Medley__V1__MemberRequest, medley__v1__member_request__unpack, q, req, len, r);
+    md_ctl_conf_t *cf = conf_or_fail(a, q->conference, r);
+    md_ctl_chan_t *rec = cf != NULL ? find_or_fail(a, q->channel, r) : NULL;
+    md_ctl_prompt_t *music = NULL;
+    if (rec == NULL)
+        goto out;
+    if (rec->worker != cf->worker) {
+        set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s",
+                  "the channel is on another worker than the conference: create it with near_channel");
+        goto out;
+    }
+    if ((int)q->role < 0 || q->role > MEDLEY__V1__MEMBER_ROLE__BARGE || !valid_gain(q->in_gain_db) ||
+        !valid_gain(q->out_gain_db)) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "role: PARTY..BARGE; gains: -60..+12 dB");
+        goto out;
+    }
+    if (q->hold_music[0] != '\0') {
+        if (type != MD_CMD_CONF_SET) {
+            set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "hold_music: with SetMember");
+            goto out;
+        }
+        music = md_ctl_prompt_ref(a->ctl, q->hold_music);
+        if (music == NULL) {
+            r->status = MD_GRPC_NOT_FOUND;
+            snprintf(r->message, sizeof(r->message), "no prompt named '%.60s'", q->hold_music);
+            goto out;
+        }
+    }
+    md_cmd_t cmd;
+    md_cmd_reply_t rep;
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.type = type;
+    cmd.slot = rec->slot;
+    cmd.id = rec->local_id;
+    cmd.conf.role = (uint8_t)q->role;   /* the proto's roles are md_conf_role_t's first five */
+    cmd.conf.flags = (uint8_t)((q->muted ? MD_CONF_MUTE : 0) | (q->deaf ? MD_CONF_DEAF : 0) |
+                               (music != NULL ? MD_CONF_HOLD : 0));
+    cmd.conf.in_db = q->in_gain_db;
+    cmd.conf.out_db = q->out_gain_db;
+    cmd.conf.beep = (uint8_t)q->beep;
+    if (music != NULL) {
+        cmd.items[0].prompt = &music->p;
+        cmd.n_items = 1;
+    }
+    int rc = conf_cmd(a, cf, &cmd, &rep);
+    if (rc == -ENOENT && type != MD_CMD_CONF_ADD) {
+        set_error(r, MD_GRPC_NOT_FOUND, "%s", "the channel is not a member of this conference");
+    } else if (rc != 0) {
+        conf_error(r, rc, "member");
+    } else {
+        /* The worker now reads the new music (or none), not the old. */
+        if (type == MD_CMD_CONF_SET || type == MD_CMD_CONF_REMOVE)
+            md_ctl_hold_ref(a->ctl, rec, music);
+        pack_empty(r);
+    }
+out:
+    medley__v1__member_request__free_unpacked(q, NULL);
+}
+
+static void add_member(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    member_op(app, req, len, r, MD_CMD_CONF_ADD);
+}
+
+static void set_member(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    member_op(app, req, len, r, MD_CMD_CONF_SET);
+}
+
+static void remove_member(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    member_op(app, req, len, r, MD_CMD_CONF_REMOVE);
+}
+
+static void play_to_conference(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    UNPACK(Medley__V1__ConferencePlayRequest, medley__v1__conference_play_request__unpack, q, req, len, r);
+    md_ctl_conf_t *cf = conf_or_fail(a, q->conference, r);
+    md_ctl_chan_t *rec = NULL;
+    md_ctl_prompt_t *p = NULL;
+    if (cf == NULL)
+        goto out;
+    if (q->channel != 0 && (rec = find_or_fail(a, q->channel, r)) == NULL)
+        goto out;
+    if (!valid_gain(q->gain_db) || q->loops > 65535) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "gain_db: -60..+12; loops: 0..65535");
+        goto out;
+    }
+    if (q->prompt[0] != '\0' && (p = md_ctl_prompt_ref(a->ctl, q->prompt)) == NULL) {
+        r->status = MD_GRPC_NOT_FOUND;
+        snprintf(r->message, sizeof(r->message), "no prompt named '%.60s'", q->prompt);
+        goto out;
+    }
+    if (rec != NULL && p == NULL) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "prompt: required when playing to one member");
+        goto out;
+    }
+    md_cmd_t cmd;
+    md_cmd_reply_t rep;
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.type = MD_CMD_CONF_PLAY;
+    if (p != NULL) {
+        cmd.items[0].prompt = &p->p;
+        cmd.items[0].loops = (uint16_t)q->loops;
+        cmd.n_items = 1;
+    }
+    cmd.gain_db = q->gain_db;
+    if (rec != NULL) {
+        cmd.conf.member = 1;
+        cmd.slot = rec->slot;
+        cmd.id = rec->local_id;
+    }
+    int rc = conf_cmd(a, cf, &cmd, &rep);
+    if (rc != 0) {
+        conf_error(r, rc, "play to conference");
+    } else {
+        if (rec == NULL)
+            md_ctl_conf_play_ref(a->ctl, cf, p);
+        else
+            md_ctl_overlay_ref(a->ctl, rec, p);   /* a member's prompt is its overlay */
+        pack_empty(r);
+    }
+out:
+    medley__v1__conference_play_request__free_unpacked(q, NULL);
+}
+
+static void supervise(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    UNPACK(Medley__V1__SuperviseRequest, medley__v1__supervise_request__unpack, q, req, len, r);
+    md_ctl_chan_t *caller = find_or_fail(a, q->caller, r);
+    md_ctl_chan_t *agent = caller != NULL ? find_or_fail(a, q->agent, r) : NULL;
+    md_ctl_chan_t *sup = agent != NULL ? find_or_fail(a, q->supervisor, r) : NULL;
+    if (sup == NULL)
+        goto out;
+    if (q->mode < MEDLEY__V1__MEMBER_ROLE__LISTEN || q->mode > MEDLEY__V1__MEMBER_ROLE__BARGE) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "mode: LISTEN, WHISPER or BARGE");
+        goto out;
+    }
+    if (caller->worker != agent->worker || sup->worker != agent->worker) {
+        set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s",
+                  "caller, agent and supervisor must share a worker: create the supervisor's channel near the agent's");
+        goto out;
+    }
+    md_cmd_t cmd;
+    md_cmd_reply_t rep;
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.type = MD_CMD_CONF_FROM_BRIDGE;
+    cmd.slot = caller->slot;
+    cmd.id = caller->local_id;
+    cmd.slot2 = agent->slot;
+    cmd.id2 = agent->local_id;
+    int rc = md_ctl_exec(a->ctl, caller->worker, &cmd, &rep);
+    md_ctl_conf_t *cf = rc == 0 ? md_ctl_conf_created(a->ctl, caller->worker, rep.conf.slot, rep.conf.id) : NULL;
+    if (rc == -EINVAL) {
+        set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s", "the caller and the agent are not bridged to each other");
+        goto out;
+    }
+    if (rc != 0 || cf == NULL) {
+        conf_error(r, rc ? rc : -ENOSPC, "supervise");
+        goto out;
+    }
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.type = MD_CMD_CONF_ADD;
+    cmd.slot = sup->slot;
+    cmd.id = sup->local_id;
+    cmd.conf.role = (uint8_t)q->mode;
+    rc = conf_cmd(a, cf, &cmd, &rep);
+    if (rc == 0 && q->beep && q->mode == MEDLEY__V1__MEMBER_ROLE__BARGE) {
+        cmd.type = MD_CMD_CONF_SET;
+        cmd.conf.beep = 1;
+        rc = conf_cmd(a, cf, &cmd, &rep);
+    }
+    if (rc != 0) {
+        /* Back to the bridge as it was. */
+        memset(&cmd, 0, sizeof(cmd));
+        cmd.type = MD_CMD_CONF_DELETE;
+        cmd.conf.rebridge = 1;
+        conf_cmd(a, cf, &cmd, &rep);
+        md_ctl_conf_gone(a->ctl, cf);
+        conf_error(r, rc, "supervise");
+        goto out;
+    }
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.type = MD_CMD_CONF_GET;
+    conf_cmd(a, cf, &cmd, &rep);
+    Medley__V1__Conference m = MEDLEY__V1__CONFERENCE__INIT;
+    conference_msg(cf->api_id, &rep.conf, &m);
+    pack(r, &m.base);
+out:
+    medley__v1__supervise_request__free_unpacked(q, NULL);
+}
+
 #define SVC "/medley.v1.Engine/"
 const md_grpc_method_t md_api_methods[] = {
     { SVC "CreateChannel", create_channel, NULL },
@@ -1201,5 +1534,13 @@ const md_grpc_method_t md_api_methods[] = {
     { SVC "StopRecording", stop_recording, NULL },
     { SVC "PauseRecording", pause_recording, NULL },
     { SVC "ResumeRecording", resume_recording, NULL },
+    { SVC "CreateConference", create_conference, NULL },
+    { SVC "DeleteConference", delete_conference, NULL },
+    { SVC "GetConference", get_conference, NULL },
+    { SVC "AddMember", add_member, NULL },
+    { SVC "SetMember", set_member, NULL },
+    { SVC "RemoveMember", remove_member, NULL },
+    { SVC "PlayToConference", play_to_conference, NULL },
+    { SVC "Supervise", supervise, NULL },
 };
 const unsigned md_api_n_methods = sizeof(md_api_methods) / sizeof(md_api_methods[0]);

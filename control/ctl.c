@@ -69,6 +69,8 @@ void md_ctl_free(md_ctl_t *c)
     free(c->workers);
     free(c->chans);
     free(c->gen);
+    free(c->confs);
+    free(c->conf_gen);
     memset(c, 0, sizeof(*c));
 }
 
@@ -187,6 +189,8 @@ int md_ctl_delete(md_ctl_t *c, md_ctl_chan_t *rec)
     release_play(c, rec);
     prompt_unref(c, rec->overlay);
     rec->overlay = NULL;
+    prompt_unref(c, rec->hold);
+    rec->hold = NULL;
     rec->api_id = 0;
     c->workers[rec->worker].used--;
     c->used--;
@@ -445,4 +449,93 @@ int md_ctl_take_ending(md_ctl_t *c, md_rec_id_t id, struct md_ctl_ending *out)
         }
     }
     return 0;
+}
+
+/* ---- conferences ---- */
+
+int md_ctl_conf_init(md_ctl_t *c, uint32_t max_confs)
+{
+    uint64_t total = (uint64_t)max_confs * c->n_workers;
+    if (max_confs == 0 || total > SLOT_MASK)
+        return -EINVAL;
+    c->confs = calloc(total, sizeof(*c->confs));
+    c->conf_gen = calloc(total, sizeof(*c->conf_gen));
+    if (c->confs == NULL || c->conf_gen == NULL)
+        return -ENOMEM;
+    c->max_confs = max_confs;
+    return 0;
+}
+
+md_ctl_conf_t *md_ctl_find_conf(md_ctl_t *c, uint32_t api_id)
+{
+    uint32_t g = api_id & SLOT_MASK;
+    if (api_id == 0 || c->confs == NULL || g >= c->max_confs * c->n_workers ||
+        c->confs[g].api_id != api_id)
+        return NULL;
+    return &c->confs[g];
+}
+
+md_ctl_conf_t *md_ctl_conf_created(md_ctl_t *c, unsigned worker, uint32_t idx, uint32_t local_id)
+{
+    if (c->confs == NULL || idx >= c->max_confs)
+        return NULL;
+    uint32_t g = worker * c->max_confs + idx;
+    c->conf_gen[g] = (uint16_t)((c->conf_gen[g] + 1) & GEN_MASK);
+    if (c->conf_gen[g] == 0)
+        c->conf_gen[g] = 1;
+    md_ctl_conf_t *cf = &c->confs[g];
+    memset(cf, 0, sizeof(*cf));
+    cf->api_id = ((uint32_t)c->conf_gen[g] << MD_CTL_ID_BITS) | g;
+    cf->worker = (uint16_t)worker;
+    cf->idx = idx;
+    cf->local_id = local_id;
+    return cf;
+}
+
+void md_ctl_conf_gone(md_ctl_t *c, md_ctl_conf_t *cf)
+{
+    prompt_unref(c, cf->play);
+    cf->play = NULL;
+    cf->api_id = 0;
+}
+
+void md_ctl_conf_play_ref(md_ctl_t *c, md_ctl_conf_t *cf, md_ctl_prompt_t *p)
+{
+    if (p != NULL)
+        p->refs++;
+    prompt_unref(c, cf->play);
+    cf->play = p;
+}
+
+void md_ctl_hold_ref(md_ctl_t *c, md_ctl_chan_t *rec, md_ctl_prompt_t *p)
+{
+    if (p != NULL)
+        p->refs++;
+    prompt_unref(c, rec->hold);
+    rec->hold = p;
+}
+
+md_ctl_prompt_t *md_ctl_prompt_ref(md_ctl_t *c, const char *name)
+{
+    return current_prompt(c, name);
+}
+
+uint32_t md_ctl_event_conf(const md_ctl_t *c, unsigned worker, const md_event_t *ev)
+{
+    if (c->confs == NULL || worker >= c->n_workers)
+        return 0;
+    for (uint32_t i = 0; i < c->max_confs; i++) {
+        const md_ctl_conf_t *cf = &c->confs[worker * c->max_confs + i];
+        if (cf->api_id != 0 && cf->local_id == ev->conf)
+            return cf->api_id;
+    }
+    return 0;
+}
+
+void md_ctl_overlay_ref(md_ctl_t *c, md_ctl_chan_t *rec, md_ctl_prompt_t *p)
+{
+    if (p != NULL)
+        p->refs++;
+    prompt_unref(c, rec->overlay);
+    rec->overlay = p;
 }

@@ -48,10 +48,19 @@ typedef struct {
     md_ctl_prompt_t *overlay;
     /* Recording */
     md_rec_id_t rec_id;          /* 0: none */
+    md_ctl_prompt_t *hold;       /* the hold music it hears as a held conference member */
     char rec_path[128];
     md_wav_format_t rec_format;
     uint8_t rec_stereo, rec_paused;
 } md_ctl_chan_t;
+
+/* A conference as the API knows it: same id scheme as channels. */
+typedef struct {
+    uint32_t api_id;            /* 0: free */
+    uint16_t worker;
+    uint32_t idx, local_id;     /* the worker's conference index and id */
+    md_ctl_prompt_t *play;      /* the prompt it plays (a reference) */
+} md_ctl_conf_t;
 
 typedef struct {
     md_ctl_worker_t *workers;
@@ -74,6 +83,9 @@ typedef struct {
         uint8_t stereo;
     } endings[256];
     unsigned n_endings;
+    md_ctl_conf_t *confs;       /* max_confs per worker, worker by worker */
+    uint16_t *conf_gen;
+    uint32_t max_confs;         /* per worker */
     uint64_t timeouts;
 } md_ctl_t;
 
@@ -119,6 +131,21 @@ int md_ctl_record_start(md_ctl_t *c, md_ctl_chan_t *rec, const char *relpath,
 int md_ctl_record_stop(md_ctl_t *c, md_ctl_chan_t *rec);
 /* Who an ended recording belonged to: fills *out and forgets it (1), or 0. */
 int md_ctl_take_ending(md_ctl_t *c, md_rec_id_t id, struct md_ctl_ending *out);
+
+/* Conferences: per-worker tables of max_confs (call before md_ctl_* use them). */
+int md_ctl_conf_init(md_ctl_t *c, uint32_t max_confs);
+md_ctl_conf_t *md_ctl_find_conf(md_ctl_t *c, uint32_t api_id);
+/* Records the conference a worker created (idx, id); returns it. */
+md_ctl_conf_t *md_ctl_conf_created(md_ctl_t *c, unsigned worker, uint32_t idx, uint32_t local_id);
+void md_ctl_conf_gone(md_ctl_t *c, md_ctl_conf_t *cf);
+/* Sets the conference's play reference (NULL: none), releasing the old one. */
+void md_ctl_conf_play_ref(md_ctl_t *c, md_ctl_conf_t *cf, md_ctl_prompt_t *p);
+void md_ctl_hold_ref(md_ctl_t *c, md_ctl_chan_t *rec, md_ctl_prompt_t *p);
+void md_ctl_overlay_ref(md_ctl_t *c, md_ctl_chan_t *rec, md_ctl_prompt_t *p);
+/* The current version of a prompt (for references), or NULL. */
+md_ctl_prompt_t *md_ctl_prompt_ref(md_ctl_t *c, const char *name);
+/* The API id of a conference event (ev->conf on worker w), or 0. */
+uint32_t md_ctl_event_conf(const md_ctl_t *c, unsigned worker, const md_event_t *ev);
 
 /* The API id of a worker's event, or 0 if the channel is gone. */
 uint32_t md_ctl_event_channel(const md_ctl_t *c, unsigned worker, const md_event_t *ev);

@@ -46,6 +46,7 @@
 #include "control/ctl.h"
 #include "control/grpc.h"
 #include "engine/cmd.h"
+#include "engine/conf.h"
 #include "engine/worker.h"
 
 static volatile sig_atomic_t stop;
@@ -55,6 +56,9 @@ typedef struct {
     md_worker_t w;
     md_channel_t *chans;
     md_media_t *media;
+    md_conf_set_t *confset;      /* conferences of this worker */
+    md_conf_t *confs;
+    md_conf_member_t *members;
     md_event_ring_t events;
     md_cmd_ring_t ring;          /* commands, when the worker has its own lcore */
     struct rte_ring *inbox;      /* datagrams other workers received for this one */
@@ -138,6 +142,9 @@ static void engine_free(engine_t *e)
     }
     for (unsigned i = 0; e->wk != NULL && i < e->n; i++) {
         md_media_opus_pool_free(&e->wk[i].w.wm);
+        free(e->wk[i].confset);
+        free(e->wk[i].confs);
+        free(e->wk[i].members);
         free(e->wk[i].chans);
         free(e->wk[i].media);
         rte_ring_free(e->wk[i].inbox);
@@ -402,6 +409,16 @@ int main(int argc, char **argv)
             fprintf(stderr, "medleyd: worker %u set-up failed\n", i);
             goto out;
         }
+        /* Conferences: up to a third of the channels' count (three members each). */
+        x->confset = calloc(1, sizeof(md_conf_set_t));
+        x->confs = calloc(per / 3 + 1, sizeof(md_conf_t));
+        x->members = calloc(per, sizeof(md_conf_member_t));
+        if (x->confset == NULL || x->confs == NULL || x->members == NULL) {
+            fprintf(stderr, "medleyd: out of memory for conferences\n");
+            goto out;
+        }
+        md_conf_set_init(x->confset, x->confs, per / 3 + 1, x->members, per);
+        x->w.wm.conf = x->confset;
         if (md_media_opus_pool(&x->w.wm, opus_channels) != 0) {
             fprintf(stderr, "medleyd: out of memory for %u Opus codec states\n", opus_channels);
             goto out;
@@ -423,7 +440,7 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < e.n; i++)
         cws[i] = (md_ctl_worker_t){ .wm = &e.wk[i].w.wm, .ring = NULL,
                                     .events = &e.wk[i].events, .max = per };
-    if (md_ctl_init(&ctl, cws, e.n, 1024) != 0) {
+    if (md_ctl_init(&ctl, cws, e.n, 1024) != 0 || md_ctl_conf_init(&ctl, per / 3 + 1) != 0) {
         fprintf(stderr, "medleyd: control set-up failed\n");
         goto out;
     }
