@@ -636,10 +636,11 @@ static void test_agent_paths(void)
     int a1 = agent("1001", "q", 1), a2 = agent("1002", "q", 1), a3 = agent("1003", "q", 1);
     ready(a1);
     uint32_t c1 = enter("q", 101, "", 0);
-    uint32_t c2 = enter("q", 102, "", 0);
+    uint32_t c2 = enter("q", 102, "", 1);   /* a higher priority, arriving while 101 rings */
     CHECK(md_acd_agent_login(acd, a2, 0, 0, now) == 0);
     reset();
-    /* No answer in 15 s: 1001 not ready "no_answer", 101 back at the head before 102. */
+    /* No answer in 15 s: 1001 not ready "no_answer", 101 back at the head, even before
+     * 102 and its higher priority. */
     after(14900);
     CHECK(st(a1) == MD_ACD_OFFERED);
     after(100);
