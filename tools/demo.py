@@ -120,7 +120,7 @@ def main():
          "--vdev=net_tap0,iface=%s" % iface, "--no-pci", "--no-telemetry", "-l", "0",
          "--log-level=error", "--", "--ip4", engine_ip, "--channels", str(max(64, 4 * args.callers)),
          "--api-unix", sock, "--flow", args.flow],
-        stdout=log, stderr=subprocess.STDOUT)
+        stdout=log, stderr=subprocess.STDOUT, preexec_fn=medley_client.die_with_parent)
     for _ in range(200):
         if os.path.exists(sock) or md.poll() is not None:
             break

@@ -62,7 +62,8 @@ proc = subprocess.Popen(
     [medleyd, "--file-prefix=mdapi-%d" % os.getpid(), "-m", "256", "--vdev=net_null0", "--no-pci",
      "--no-telemetry", "-l", "0", "--log-level=error", "--", "--ip4", "10.9.0.2", "--channels", "4",
      "--api-unix", sock, "--api-tcp", "127.0.0.1:0", "--opus-channels", "1"],
-    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
+    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True,
+    preexec_fn=medley_client.die_with_parent)
 tcp_port = None
 deadline = time.time() + 20
 lines = []

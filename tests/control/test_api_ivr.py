@@ -94,7 +94,8 @@ proc = subprocess.Popen(
     [medleyd, "--file-prefix=mdivr-%d" % os.getpid(), "-m", "256", "--vdev=net_null0", "--no-pci",
      "--no-telemetry", "-l", "0", "--log-level=error", "--", "--ip4", "10.9.0.2", "--channels", "8",
      "--api-unix", sock],
-    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    preexec_fn=medley_client.die_with_parent)
 deadline = time.time() + 20
 while time.time() < deadline and not os.path.exists(sock):
     time.sleep(0.05)

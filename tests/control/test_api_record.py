@@ -63,7 +63,8 @@ def start_medleyd(extra):
         [medleyd, "--file-prefix=mdrec-%d-%d" % (os.getpid(), len(extra)), "-m", "256",
          "--vdev=net_null0", "--no-pci", "--no-telemetry", "-l", "0", "--log-level=error", "--",
          "--ip4", "10.9.0.2", "--channels", "8", "--api-unix", sock] + extra,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=medley_client.die_with_parent)
     for _ in range(200):
         if os.path.exists(sock) or p.poll() is not None:
             break

@@ -118,7 +118,8 @@ class TapEngine:
             (["--lcores=" + lcores] if lcores else ["-l", str(lcore)]) +
             ["--log-level=error", "--", "--ip4", self.engine, "--channels", str(channels),
              "--api-unix", self.sock] + list(extra),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            preexec_fn=medley_client.die_with_parent)
         up = threading.Event()
 
         def drain():
