@@ -56,6 +56,10 @@ struct conn {
     int fd;
     int is_tcp;
     int want_out;              /* EPOLLOUT registered */
+    /* What nghttp2 produced and the socket has not taken yet: collected from
+     * nghttp2_session_mem_send() and written with one send() per pass. */
+    uint8_t *out;
+    size_t out_off, out_len, out_cap;
     int closing;
     nghttp2_session *session;
     md_grpc_call_t *calls;
@@ -143,7 +147,7 @@ static int queue_message(md_grpc_call_t *c, const uint8_t *msg, size_t len)
 
 static void watch(md_grpc_server_t *s, conn_t *c)
 {
-    int want = nghttp2_session_want_write(c->session) ? 1 : 0;
+    int want = c->out_off < c->out_len;
     if (want == c->want_out)
         return;
     struct epoll_event ev = { .events = EPOLLIN | (want ? EPOLLOUT : 0), .data.ptr = c };
@@ -302,17 +306,32 @@ static void dispatch(md_grpc_call_t *c)
 
 /* ---- nghttp2 callbacks ---- */
 
-static ssize_t on_send(nghttp2_session *session, const uint8_t *data, size_t length, int flags,
-                       void *user_data)
+/* Writes what the session has to send: gathers nghttp2's output (up to 64 KiB at a
+ * time) and hands it to the socket in one send(). Returns 0 (possibly with output left
+ * for EPOLLOUT) or -1 if the connection is broken. */
+static int conn_flush(conn_t *c)
 {
-    (void)session;
-    (void)flags;
-    conn_t *c = user_data;
-    ssize_t n = send(c->fd, data, length, MSG_NOSIGNAL);
-    if (n < 0)
-        return errno == EAGAIN || errno == EWOULDBLOCK ? NGHTTP2_ERR_WOULDBLOCK
-                                                       : NGHTTP2_ERR_CALLBACK_FAILURE;
-    return n;
+    for (;;) {
+        while (c->out_off < c->out_len) {
+            ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+            if (n < 0)
+                return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+            c->out_off += (size_t)n;
+        }
+        c->out_off = c->out_len = 0;
+        while (c->out_len < 65536) {
+            const uint8_t *data;
+            ssize_t k = nghttp2_session_mem_send(c->session, &data);
+            if (k < 0)
+                return -1;
+            if (k == 0)
+                break;
+            if (buf_append(&c->out, &c->out_len, &c->out_cap, data, (size_t)k) != 0)
+                return -1;
+        }
+        if (c->out_len == 0)
+            return 0;
+    }
 }
 
 static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
@@ -440,6 +459,7 @@ static void close_conn(md_grpc_server_t *s, conn_t *c)
     nghttp2_session_del(c->session);
     epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
+    free(c->out);
     for (conn_t **pp = &s->conns; *pp != NULL; pp = &(*pp)->next)
         if (*pp == c) {
             *pp = c->next;
@@ -469,7 +489,6 @@ static void accept_conn(md_grpc_server_t *s, int lfd, int is_tcp)
         close(fd);
         return;
     }
-    nghttp2_session_callbacks_set_send_callback(cb, on_send);
     nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
     nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
@@ -501,7 +520,7 @@ static void accept_conn(md_grpc_server_t *s, int lfd, int is_tcp)
     c->next = s->conns;
     s->conns = c;
     s->n_conns++;
-    nghttp2_session_send(c->session);
+    conn_flush(c);
     watch(s, c);
 }
 
@@ -517,14 +536,13 @@ static int conn_read(conn_t *c)
             return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
         if (nghttp2_session_mem_recv(c->session, buf, (size_t)n) < 0)
             return -1;   /* a protocol error: nghttp2 has queued GOAWAY; we just close */
-        if (nghttp2_session_send(c->session) != 0)
-            return -1;
     }
 }
 
 static int conn_alive(conn_t *c)
 {
-    return nghttp2_session_want_read(c->session) || nghttp2_session_want_write(c->session);
+    return nghttp2_session_want_read(c->session) || nghttp2_session_want_write(c->session) ||
+           c->out_off < c->out_len;
 }
 
 /* ---- listeners ---- */
@@ -657,8 +675,8 @@ int md_grpc_poll(md_grpc_server_t *s, int timeout_ms)
         int bad = (evs[i].events & (EPOLLERR | EPOLLHUP)) && !(evs[i].events & EPOLLIN);
         if (!bad && (evs[i].events & EPOLLIN))
             bad = conn_read(c) != 0;
-        if (!bad && (evs[i].events & EPOLLOUT))
-            bad = nghttp2_session_send(c->session) != 0;
+        if (!bad)
+            bad = conn_flush(c) != 0;
         if (bad || !conn_alive(c))
             c->closing = 1;
     }
@@ -666,7 +684,7 @@ int md_grpc_poll(md_grpc_server_t *s, int timeout_ms)
     conn_t *c = s->conns;
     while (c != NULL) {
         conn_t *next = c->next;
-        if (!c->closing && nghttp2_session_send(c->session) != 0)
+        if (!c->closing && conn_flush(c) != 0)
             c->closing = 1;
         if (c->closing || !conn_alive(c))
             close_conn(s, c);
@@ -721,7 +739,7 @@ void md_grpc_stop(md_grpc_server_t *s)
         nghttp2_submit_goaway(c->session, NGHTTP2_FLAG_NONE,
                               nghttp2_session_get_last_proc_stream_id(c->session),
                               NGHTTP2_NO_ERROR, NULL, 0);
-        nghttp2_session_send(c->session);
+        conn_flush(c);
     }
     while (s->conns != NULL)
         close_conn(s, s->conns);
