@@ -17,6 +17,7 @@
 
 #include "control/api/medley.pb-c.h"
 #include "tools/grpc_client.h"
+#include "control/flow.h"
 
 #define DEFAULT_SOCKET "/run/medley/medleyd.sock"
 #define SVC "/medley.v1.Engine/"
@@ -227,6 +228,10 @@ static int cmd_prompts(ctl_t *x, int argc, char **argv);
 static int cmd_load_prompt(ctl_t *x, int argc, char **argv);
 static int cmd_stats(ctl_t *x, int argc, char **argv);
 static int cmd_watch(ctl_t *x, int argc, char **argv);
+static int cmd_send_digits(ctl_t *x, int argc, char **argv);
+static int cmd_record(ctl_t *x, int argc, char **argv);
+static int cmd_record_stop(ctl_t *x, int argc, char **argv);
+static int cmd_ivr(ctl_t *x, int argc, char **argv);
 
 /* The commands. A group with subcommands of its own (such as a future `ivr check FILE`
  * and `ivr reload`) is one entry whose run() calls dispatch() on its own table. */
@@ -250,6 +255,14 @@ static const ctl_cmd_t commands[] = {
     { "stats", "", "engine counters", cmd_stats },
     { "watch", "[--channel ID]... [--type digit|prompt_done|no_media|events_lost]...",
       "print events as lines until interrupted", cmd_watch },
+    { "send-digits", "ID DIGITS [--rfc4733] [--duration MS] [--gap MS]",
+      "send DTMF to the channel's peer (in-band tones unless --rfc4733)", cmd_send_digits },
+    { "record", "ID PATH [--stereo] [--format pcm16|ulaw|alaw]",
+      "record a channel into PATH beneath medleyd's --record-dir", cmd_record },
+    { "record-stop", "ID", "stop a channel's recording", cmd_record_stop },
+    { "ivr", "check FILE | load FILE | flows | start ID FLOW [--ani N] [--lang L] | stop ID",
+      "IVR flows: check a file here (no engine needed), load or reload it, list, run on a channel",
+      cmd_ivr },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -835,4 +848,173 @@ int main(int argc, char **argv)
     if (fflush(stdout) != 0 && rc == 0)
         rc = EXIT_FAIL;
     return rc;
+}
+
+/* ---- digits, recording, IVR ---- */
+
+static const ctl_cmd_t *find_cmd(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static int simple_empty(ctl_t *x, const char *method, const ProtobufCMessage *req)
+{
+    ProtobufCMessage *m;
+    int rc = call(x, method, req, &medley__v1__empty__descriptor, &m);
+    if (rc == 0)
+        protobuf_c_message_free_unpacked(m, NULL);
+    return rc;
+}
+
+static int cmd_send_digits(ctl_t *x, int argc, char **argv)
+{
+    Medley__V1__SendDigitsRequest req = MEDLEY__V1__SEND_DIGITS_REQUEST__INIT;
+    if (argc < 3 || parse_id(argv[1], &req.channel) != 0)
+        return cmd_usage(find_cmd("send-digits"));
+    req.digits = argv[2];
+    for (int i = 3; i < argc; i++) {
+        if (strcmp(argv[i], "--rfc4733") == 0)
+            req.rfc4733 = 1;
+        else if (strcmp(argv[i], "--duration") == 0 && i + 1 < argc &&
+                 parse_u32(argv[i + 1], 40, 1000, &req.duration_ms) == 0)
+            i++;
+        else if (strcmp(argv[i], "--gap") == 0 && i + 1 < argc &&
+                 parse_u32(argv[i + 1], 40, 1000, &req.gap_ms) == 0)
+            i++;
+        else
+            return cmd_usage(find_cmd("send-digits"));
+    }
+    int rc = simple_empty(x, "SendDigits", &req.base);
+    if (rc == 0)
+        printf("sending %s on channel %u (%s)\n", req.digits, req.channel,
+               req.rfc4733 ? "RFC 4733" : "in-band");
+    return rc;
+}
+
+static int cmd_record(ctl_t *x, int argc, char **argv)
+{
+    Medley__V1__RecordRequest req = MEDLEY__V1__RECORD_REQUEST__INIT;
+    if (argc < 3 || parse_id(argv[1], &req.channel) != 0)
+        return cmd_usage(find_cmd("record"));
+    req.path = argv[2];
+    for (int i = 3; i < argc; i++) {
+        if (strcmp(argv[i], "--stereo") == 0) {
+            req.stereo = 1;
+        } else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
+            const char *f = argv[++i];
+            if (strcmp(f, "pcm16") == 0)
+                req.format = MEDLEY__V1__RECORD_FORMAT__PCM16;
+            else if (strcmp(f, "ulaw") == 0)
+                req.format = MEDLEY__V1__RECORD_FORMAT__ULAW;
+            else if (strcmp(f, "alaw") == 0)
+                req.format = MEDLEY__V1__RECORD_FORMAT__ALAW;
+            else
+                return cmd_usage(find_cmd("record"));
+        } else {
+            return cmd_usage(find_cmd("record"));
+        }
+    }
+    ProtobufCMessage *m;
+    int rc = call(x, "StartRecording", &req.base, &medley__v1__recording__descriptor, &m);
+    if (rc != 0)
+        return rc;
+    Medley__V1__Recording *r = (Medley__V1__Recording *)m;
+    printf("recording channel %u into %s (%s%s)\n", r->channel, r->path,
+           enum_name(&medley__v1__record_format__descriptor, r->format), r->stereo ? ", stereo" : "");
+    protobuf_c_message_free_unpacked(m, NULL);
+    return 0;
+}
+
+static int cmd_record_stop(ctl_t *x, int argc, char **argv)
+{
+    Medley__V1__ChannelRef req = MEDLEY__V1__CHANNEL_REF__INIT;
+    if (argc != 2 || parse_id(argv[1], &req.channel) != 0)
+        return cmd_usage(find_cmd("record-stop"));
+    return simple_empty(x, "StopRecording", &req.base);
+}
+
+static void print_flow(const Medley__V1__Flow *f)
+{
+    printf("flow %s: %u steps, languages", f->name, f->steps);
+    for (size_t i = 0; i < f->n_languages; i++)
+        printf(" %s", f->languages[i]);
+    printf(", %u prompts, %u calls in it\n", f->prompts, f->sessions);
+    for (size_t i = 0; i < f->n_warnings; i++)
+        printf("warning: %s\n", f->warnings[i]);
+}
+
+static int cmd_ivr(ctl_t *x, int argc, char **argv)
+{
+    const ctl_cmd_t *me = find_cmd("ivr");
+    if (argc < 2)
+        return cmd_usage(me);
+    if (strcmp(argv[1], "check") == 0 && argc == 3) {
+        /* Here, without an engine: the file's syntax and every rule (control/flow.c).
+         * Prompt files are checked by the engine (ivr load, or CheckFlow). */
+        char err[512], warn[2048];
+        md_flow_t *f;
+        if (md_flow_load(argv[2], &f, err, sizeof(err), warn, sizeof(warn)) != 0) {
+            fprintf(stderr, "medleyctl: %s\n", err);
+            return EXIT_FAIL;
+        }
+        printf("%s: flow %s, %u steps, %u languages: ok\n", argv[2], f->name, f->n_steps,
+               f->n_languages);
+        if (warn[0])
+            printf("%s", warn);
+        md_flow_free(f);
+        return 0;
+    }
+    if ((strcmp(argv[1], "load") == 0 || strcmp(argv[1], "check-engine") == 0) && argc == 3) {
+        Medley__V1__LoadFlowRequest req = MEDLEY__V1__LOAD_FLOW_REQUEST__INIT;
+        char *abs = argv[2][0] != '/' ? realpath(argv[2], NULL) : NULL;
+        req.path = abs != NULL ? abs : argv[2];
+        ProtobufCMessage *m;
+        int rc = call(x, strcmp(argv[1], "load") == 0 ? "LoadFlow" : "CheckFlow", &req.base,
+                      &medley__v1__flow__descriptor, &m);
+        free(abs);
+        if (rc != 0)
+            return rc;
+        print_flow((Medley__V1__Flow *)m);
+        protobuf_c_message_free_unpacked(m, NULL);
+        return 0;
+    }
+    if (strcmp(argv[1], "flows") == 0 && argc == 2) {
+        Medley__V1__Empty req = MEDLEY__V1__EMPTY__INIT;
+        ProtobufCMessage *m;
+        int rc = call(x, "ListFlows", &req.base, &medley__v1__flow_list__descriptor, &m);
+        if (rc != 0)
+            return rc;
+        Medley__V1__FlowList *l = (Medley__V1__FlowList *)m;
+        for (size_t i = 0; i < l->n_flows; i++)
+            print_flow(l->flows[i]);
+        if (l->n_flows == 0)
+            printf("no flows loaded\n");
+        protobuf_c_message_free_unpacked(m, NULL);
+        return 0;
+    }
+    if (strcmp(argv[1], "start") == 0 && argc >= 4) {
+        Medley__V1__StartIvrRequest req = MEDLEY__V1__START_IVR_REQUEST__INIT;
+        if (parse_id(argv[2], &req.channel) != 0)
+            return cmd_usage(me);
+        req.flow = argv[3];
+        for (int i = 4; i < argc; i++) {
+            if (strcmp(argv[i], "--ani") == 0 && i + 1 < argc)
+                req.ani = argv[++i];
+            else if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc)
+                req.language = argv[++i];
+            else
+                return cmd_usage(me);
+        }
+        return simple_empty(x, "StartIvr", &req.base);
+    }
+    if (strcmp(argv[1], "stop") == 0 && argc == 3) {
+        Medley__V1__ChannelRef req = MEDLEY__V1__CHANNEL_REF__INIT;
+        if (parse_id(argv[2], &req.channel) != 0)
+            return cmd_usage(me);
+        return simple_empty(x, "StopIvr", &req.base);
+    }
+    return cmd_usage(me);
 }

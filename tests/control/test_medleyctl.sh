@@ -298,6 +298,30 @@ err "token file without tcp" 2 'token-file goes with --tcp' --token-file "$WORK/
 err "extra argument" 2 '^usage: ' stats now
 ok "help" --help && has "help lists commands" '^  watch '
 
+# ---- IVR flows, digits, recording ----
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+ok "ivr check (no engine needed)" ivr check "$SRC/flows/1000.yaml" && has "ivr check: ok" 'flow 1000, [0-9]+ steps, 2 languages: ok'
+has "ivr check: the gap warning" 'options numbered with a gap'
+printf 'name: x\nsteps: [\n' >"$WORK/bad.yaml"
+err "ivr check of a broken file" 1 'bad.yaml:3: YAML' ivr check "$WORK/bad.yaml"
+printf 'name: x\nlanguages: [en]\nstart: m\nagent_queue: q\ntoo_many: t\nsteps:\n  m:\n    menu: p\n    options: {9: m}\n' >"$WORK/fixed.yaml"
+err "ivr check: a fixed key as an option" 1 'fixed key' ivr check "$WORK/fixed.yaml"
+err "ivr usage" 2 '^usage: ' ivr frobnicate
+if [ -d "$SRC/flows/prompts" ]; then
+    ok "ivr load" ivr load "$SRC/flows/1000.yaml" && has "ivr load: prompts" 'flow 1000: [0-9]+ steps, languages zh en, [0-9]+ prompts'
+    ok "ivr flows" ivr flows && has "ivr flows lists it" '^flow 1000: '
+    run create --codec pcmu --inband --event-pt 101
+    IVRCH=$(field channel)
+    ok "ivr start" ivr start "$IVRCH" 1000 --ani 13912345678
+    err "ivr start twice" 1 'FAILED_PRECONDITION: channel [0-9]+ is already in an IVR session' ivr start "$IVRCH" 1000
+    ok "ivr stop" ivr stop "$IVRCH"
+    err "ivr stop twice" 1 'NOT_FOUND' ivr stop "$IVRCH"
+    ok "send-digits rfc4733" send-digits "$IVRCH" 12 --rfc4733 && has "send-digits says" 'sending 12 .*RFC 4733'
+    ok "send-digits in-band" send-digits "$IVRCH" '#*'
+    err "send-digits bad digit" 1 'INVALID_ARGUMENT' send-digits "$IVRCH" 12x
+    err "record without --record-dir" 1 'FAILED_PRECONDITION: recording is off' record "$IVRCH" x.wav
+fi
+
 # ---- a watch ends with the server ----
 "$CTL" watch >"$WORK/watch2.out" 2>"$WORK/watch2.err" &
 WPID=$!
