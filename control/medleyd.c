@@ -9,6 +9,8 @@
  *           [--flow FILE]... [--record-dir DIR] [--opus-channels N] [--learn-channels N]
  *           [--run-ms MS]
  *
+ * --api-event-queue BYTES: what an event subscriber may have queued and unread before
+ * its events are dropped and counted (default 256 KiB).
  * --opus-channels N: Opus codec states preallocated per worker (default 32; ~50 KB
  * each), the most Opus channels a worker carries at once.
  *
@@ -277,6 +279,7 @@ int main(int argc, char **argv)
     const char *api_unix = NULL, *api_tcp = NULL, *token_file = NULL;
     const char *record_dir = NULL;
     unsigned opus_channels = 32;
+    unsigned event_queue = 256 * 1024;
     const char *flows[16];
     unsigned n_flows = 0;
     for (int i = app; i < argc; i++) {
@@ -307,6 +310,8 @@ int main(int argc, char **argv)
             record_dir = v;
         else if (strcmp(argv[i], "--opus-channels") == 0 && atoi(v) >= 0 && atoi(v) <= 4096)
             opus_channels = (unsigned)atoi(v);
+        else if (strcmp(argv[i], "--api-event-queue") == 0 && atoi(v) >= 256)
+            event_queue = (unsigned)atoi(v);
         else
             return usage();
         i++;
@@ -498,7 +503,7 @@ int main(int argc, char **argv)
             .tcp_host = api_tcp != NULL ? tcp_host : NULL, .tcp_port = (uint16_t)tcp_port,
             .unix_path = api_unix, .unix_mode = 0660, .token = token[0] ? token : NULL,
             .max_message = 1 << 20, .max_streams = 32, .max_connections = 64,
-            .stream_queue = 256 * 1024, .methods = md_api_methods,
+            .stream_queue = event_queue, .methods = md_api_methods,
             .n_methods = md_api_n_methods, .app = &api, .gone = md_api_gone,
         };
         char err[256];
