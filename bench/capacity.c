@@ -124,6 +124,7 @@ typedef struct {
     uint64_t ring_full, tx_dropped, mbuf_fail, ev_lost, skips, other;
     uint64_t keyed, detected, missed, wrong, extra;
     uint64_t rec_frames, rec_dropped, rec_errors, rec_refused;
+    uint64_t jb_late, jb_skew, jb_lost;   /* whole run, all channels' jitter buffers */
     double rec_open_s;
 } step_t;
 
@@ -796,16 +797,22 @@ static int run_step(uint32_t n, step_t *s)
         s->missed += g->pend_n;
     }
     s->keyed = s->detected + s->wrong + s->missed;
+    for (uint32_t c = 0; c < n; c++) {
+        const md_jb_stats_t *js = &C.chans[c].jb.st;
+        s->jb_late += js->late;
+        s->jb_skew += js->skew_drops;
+        s->jb_lost += js->lost;
+    }
     s->conceal = C.conc[1] - C.conc[0];
     s->tx_dropped = C.w.dp.st.tx_dropped;
     s->ev_lost = C.events.lost;
-    s->skips = C.skips;
+    s->skips = 0;   /* counted in the window below; C.skips is the whole run */
     double *late = malloc(sizeof(double) * s->ticks), *dur = malloc(sizeof(double) * s->ticks);
     s->end_max = 0;
     for (uint32_t j = C.J0; j <= C.J1; j++) {
         const tick_log_t *L = &C.log[j];
-        if (L->due != C.t0 + (uint64_t)(j + 1) * C.tick)
-            s->skips++;
+        if (j > 0 && L->due != C.log[j - 1].due + C.tick)
+            s->skips++;   /* the worker gave up on the schedule here (catch-up rule) */
         late[j - C.J0] = cyc_ms((int64_t)(L->start - L->due));
         dur[j - C.J0] = cyc_ms((int64_t)(L->end - L->start));
         double e = cyc_ms((int64_t)(L->end - L->due));
@@ -888,6 +895,9 @@ static int run_step(uint32_t n, step_t *s)
         WHY("%llu bad; ", (unsigned long long)s->bad);
     if (s->conceal)
         WHY("%llu concealed; ", (unsigned long long)s->conceal);
+    if (s->jb_late || s->jb_skew)
+        WHY("jitter buffer: %llu late, %llu dropped for skew; ", (unsigned long long)s->jb_late,
+            (unsigned long long)s->jb_skew);
     if (s->ring_full || s->mbuf_fail || s->tx_dropped)
         WHY("rx ring full %llu, mbuf %llu, tx dropped %llu; ", (unsigned long long)s->ring_full,
             (unsigned long long)s->mbuf_fail, (unsigned long long)s->tx_dropped);
@@ -965,6 +975,9 @@ static void summarise(result_t *r)
         m->mbuf_fail += t->mbuf_fail;
         m->ev_lost += t->ev_lost;
         m->skips += t->skips;
+        m->jb_late += t->jb_late;
+        m->jb_skew += t->jb_skew;
+        m->jb_lost += t->jb_lost;
         m->keyed += t->keyed;
         m->detected += t->detected;
         m->missed += t->missed;
@@ -1112,7 +1125,8 @@ static void json_step(FILE *f, const step_t *s)
             "\"generator_lag_max_ms\": %.3f, \"generator_load\": %.4f, \"expected\": %llu, "
             "\"lost\": %llu, \"bad\": %llu, \"concealed\": %llu, \"rx_ring_full\": %llu, "
             "\"tx_dropped\": %llu, \"mbuf_fail\": %llu, \"events_lost\": %llu, "
-            "\"ticks_skipped\": %llu, \"digits\": {\"keyed\": %llu, \"detected\": %llu, "
+            "\"ticks_skipped\": %llu, \"jb_late\": %llu, \"jb_skew_drops\": %llu, "
+            "\"jb_lost\": %llu, \"digits\": {\"keyed\": %llu, \"detected\": %llu, "
             "\"missed\": %llu, \"wrong\": %llu, \"extra\": %llu}, \"recording\": {\"frames\": "
             "%llu, \"dropped\": %llu, \"refused\": %llu, \"errors\": %llu, \"open_s\": %.2f}}",
             s->gen_lag_max, s->gen_load, (unsigned long long)s->expected,
@@ -1120,7 +1134,8 @@ static void json_step(FILE *f, const step_t *s)
             (unsigned long long)s->conceal, (unsigned long long)s->ring_full,
             (unsigned long long)s->tx_dropped, (unsigned long long)s->mbuf_fail,
             (unsigned long long)s->ev_lost, (unsigned long long)s->skips,
-            (unsigned long long)s->keyed, (unsigned long long)s->detected,
+            (unsigned long long)s->jb_late, (unsigned long long)s->jb_skew,
+            (unsigned long long)s->jb_lost, (unsigned long long)s->keyed, (unsigned long long)s->detected,
             (unsigned long long)s->missed, (unsigned long long)s->wrong,
             (unsigned long long)s->extra, (unsigned long long)s->rec_frames,
             (unsigned long long)s->rec_dropped, (unsigned long long)s->rec_refused,
@@ -1178,6 +1193,9 @@ static int write_plot(result_t *res, unsigned nres, uint32_t best)
     char dat[128], gp[128];
     snprintf(dat, sizeof(dat), "%s/steps.dat", dir);
     snprintf(gp, sizeof(gp), "%s/plot.gp", dir);
+    int any_failed = 0;
+    for (unsigned i = 0; i < nres; i++)
+        any_failed |= !res[i].med.pass;
     result_t *sorted = malloc(sizeof(result_t) * nres);
     memcpy(sorted, res, sizeof(result_t) * nres);
     qsort(sorted, nres, sizeof(result_t), cmp_res);
@@ -1187,14 +1205,15 @@ static int write_plot(result_t *res, unsigned nres, uint32_t best)
         return -1;
     }
     fprintf(f, "# N loss_pct load_pct late_p50 late_p99 late_p999 d2w_p50 d2w_p99 w2w_p50 "
-               "w2w_p99 digit_miss_pct\n");
+               "w2w_p99 digit_miss_pct tick_end_max pass\n");
     for (unsigned i = 0; i < nres; i++) {
         const step_t *s = &sorted[i].med;
         double loss = s->expected ? 100.0 * (double)(s->lost + s->bad) / (double)s->expected : 0;
         double dmiss = s->keyed ? 100.0 * (double)(s->missed + s->wrong) / (double)s->keyed : 0;
-        fprintf(f, "%u %.6f %.2f %.4f %.4f %.4f %.3f %.3f %.3f %.3f %.6f\n", s->n, loss,
+        fprintf(f, "%u %.6f %.2f %.4f %.4f %.4f %.3f %.3f %.3f %.3f %.6f %.3f %d\n", s->n, loss,
                 100 * s->load, s->late_p50, s->late_p99, s->late_p999, s->d2w_p50, s->d2w_p99,
-                isnan(s->w2w_p50) ? 0 : s->w2w_p50, isnan(s->w2w_p99) ? 0 : s->w2w_p99, dmiss);
+                isnan(s->w2w_p50) ? 0 : s->w2w_p50, isnan(s->w2w_p99) ? 0 : s->w2w_p99, dmiss,
+                s->end_max, s->pass);
     }
     fclose(f);
     free(sorted);
@@ -1211,16 +1230,23 @@ static int write_plot(result_t *res, unsigned nres, uint32_t best)
             "set y2range [0:110]\nset ytics nomirror\nset y2tics\n"
             "set yrange [0:*]\n"
             "plot '%s' u 1:2 w lp pt 7 t 'packets lost or bad (%%)', "
-            "'' u 1:11 w lp pt 5 t 'digits missed (%%)', "
-            "'' u 1:3 axes x1y2 w lp pt 6 dt 2 t 'worker load (%%, right)'\n"
+            "%s"
+            "'' u 1:3 axes x1y2 w lp pt 6 dt 2 t 'worker load (%%, right)'%s\n"
             "unset y2label\nunset y2tics\nset ytics mirror\n"
             "set ylabel 'ms'\nset logscale y\nset yrange [0.001:*]\n"
             "plot '%s' u 1:($4>0.001?$4:0.001) w lp pt 7 t 'tick lateness p50', "
             "'' u 1:($5>0.001?$5:0.001) w lp pt 7 t 'tick lateness p99', "
             "'' u 1:($6>0.001?$6:0.001) w lp pt 7 t 'tick lateness p99.9', "
-            "'' u 1:8 w lp pt 5 t 'tick due -> wire p99'%s\n"
+            "'' u 1:8 w lp pt 5 t 'tick due -> wire p99', "
+            "'' u 1:12 w lp pt 4 t 'worst tick end after due', "
+            "%d w l dt 3 lc rgb 'red' t 'deadline'%s\n"
             "unset multiplot\n",
-            C.plot, profile_name(), best, dat, dat,
+            C.plot, profile_name(), best, dat,
+            C.profile == PROF_IVR ? "'' u 1:11 w lp pt 5 t 'digits missed or wrong (%)', " : "",
+            any_failed ? ", '' u 1:($13 ? 1/0 : 0) w p pt 2 ps 2 lc rgb 'red' t 'step failed "
+                         "(any criterion)'"
+                       : "",
+            dat, (int)C.deadline_ms,
             C.profile == PROF_BRIDGE ? ", '' u 1:10 w lp pt 9 t 'wire -> wire p99 (incl. "
                                        "jitter buffer)'"
                                      : "");
