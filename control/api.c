@@ -1291,6 +1291,8 @@ static void conference_ref_op(void *app, const uint8_t *req, size_t len, md_grpc
         } else if (rc != 0) {
             conf_error(r, rc, del ? "delete conference" : "get conference");
         } else if (del) {
+            if (cf->rec_id != 0 && a->ctl->rec != NULL)
+                md_recorder_stop(a->ctl->rec, cf->rec_id);
             md_ctl_conf_gone(a->ctl, cf);
             pack_empty(r);
         } else {
@@ -1442,6 +1444,75 @@ out:
     medley__v1__conference_play_request__free_unpacked(q, NULL);
 }
 
+static void record_conference(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    UNPACK(Medley__V1__RecordConferenceRequest, medley__v1__record_conference_request__unpack, q, req,
+           len, r);
+    md_ctl_conf_t *cf = conf_or_fail(a, q->conference, r);
+    char err[256] = "";
+    md_wav_format_t fmt = q->format == MEDLEY__V1__RECORD_FORMAT__ULAW ? MD_WAV_ULAW
+                          : q->format == MEDLEY__V1__RECORD_FORMAT__ALAW ? MD_WAV_ALAW
+                                                                          : MD_WAV_PCM16;
+    if (cf == NULL)
+        goto out;
+    if (a->ctl->rec == NULL) {
+        set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s", "recording is off (start medleyd with --record-dir)");
+        goto out;
+    }
+    md_cmd_t cmd;
+    md_cmd_reply_t rep;
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.type = MD_CMD_CONF_RECORD;
+    if (q->path[0] == '\0') {
+        /* Stop: the worker stops feeding it; the recorder finishes the file. */
+        if (cf->rec_id == 0) {
+            set_error(r, MD_GRPC_NOT_FOUND, "%s", "the conference is not being recorded");
+            goto out;
+        }
+        int rc = conf_cmd(a, cf, &cmd, &rep);
+        if (rc != 0) {
+            conf_error(r, rc, "record conference");
+            goto out;
+        }
+        md_recorder_stop(a->ctl->rec, cf->rec_id);
+        cf->rec_id = 0;
+        Medley__V1__Recording m = MEDLEY__V1__RECORDING__INIT;
+        recording_msg(0, "", fmt, 0, 0, NULL, &m);
+        pack(r, &m.base);
+        goto out;
+    }
+    if (cf->rec_id != 0) {
+        set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s", "the conference is being recorded already");
+        goto out;
+    }
+    md_rec_id_t id;
+    int rc = md_recorder_open(a->ctl->rec, cf->worker, q->path, fmt, 1, &id, err, sizeof(err));
+    if (rc != 0) {
+        r->status = rc == -EPERM ? MD_GRPC_PERMISSION_DENIED
+                    : rc == -EEXIST ? MD_GRPC_ALREADY_EXISTS
+                    : rc == -ENOENT || rc == -ENOTDIR ? MD_GRPC_NOT_FOUND
+                    : rc == -ENOSPC ? MD_GRPC_RESOURCE_EXHAUSTED
+                                    : MD_GRPC_INVALID_ARGUMENT;
+        snprintf(r->message, sizeof(r->message), "%s", err[0] ? err : strerror(-rc));
+        goto out;
+    }
+    cmd.rec_id = id;
+    cmd.conf.rec_mask = q->caller_view ? (uint8_t)(MD_CONF_CLASS_PARTY | MD_CONF_CLASS_AGENT) : 0;
+    rc = conf_cmd(a, cf, &cmd, &rep);
+    if (rc != 0) {
+        md_recorder_stop(a->ctl->rec, id);
+        conf_error(r, rc, "record conference");
+        goto out;
+    }
+    cf->rec_id = id;
+    Medley__V1__Recording m = MEDLEY__V1__RECORDING__INIT;
+    recording_msg(0, q->path, fmt, 0, 0, NULL, &m);
+    pack(r, &m.base);
+out:
+    medley__v1__record_conference_request__free_unpacked(q, NULL);
+}
+
 static void supervise(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
 {
     md_api_t *a = app;
@@ -1541,6 +1612,7 @@ const md_grpc_method_t md_api_methods[] = {
     { SVC "SetMember", set_member, NULL },
     { SVC "RemoveMember", remove_member, NULL },
     { SVC "PlayToConference", play_to_conference, NULL },
+    { SVC "RecordConference", record_conference, NULL },
     { SVC "Supervise", supervise, NULL },
 };
 const unsigned md_api_n_methods = sizeof(md_api_methods) / sizeof(md_api_methods[0]);

@@ -60,6 +60,7 @@ typedef struct {
     uint16_t worker;
     uint32_t idx, local_id;     /* the worker's conference index and id */
     md_ctl_prompt_t *play;      /* the prompt it plays (a reference) */
+    md_rec_id_t rec_id;         /* the recording of its mix, 0: none */
 } md_ctl_conf_t;
 
 typedef struct {

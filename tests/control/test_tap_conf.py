@@ -42,7 +42,10 @@ def main():
         return 77
     tc.real_time_priority()
     ck = tc.Checks("tap-conf")
-    eng = tc.TapEngine(sys.argv[1], sys.argv[2], tag="mdf", channels=16)
+    import tempfile
+    recdir = tempfile.mkdtemp(prefix="medley-confrec-")
+    eng = tc.TapEngine(sys.argv[1], sys.argv[2], tag="mdf", channels=16,
+                       extra=["--record-dir", recdir])
     pb = eng.pb
     pool = mc.CallerPool()
 
@@ -115,6 +118,22 @@ def main():
         for n in names:
             ep[n].resume()
         check_mode("n-1", {"caller": {"agent", "sup"}, "agent": {"caller", "sup"}, "sup": {"caller", "agent"}})
+        # The conference mix as a recording: the three tones in one mono file.
+        unary("RecordConference", pb.RecordConferenceRequest(conference=c3.conference, path="c3.wav"),
+              pb.Recording)
+        time.sleep(1.0)
+        unary("RecordConference", pb.RecordConferenceRequest(conference=c3.conference), pb.Recording)
+        time.sleep(0.8)
+        import wave
+        import struct
+        with wave.open(os.path.join(recdir, "c3.wav")) as w:
+            n = w.getnframes()
+            mix = list(struct.unpack("<%dh" % n, w.readframes(n)))
+        ck("conference recording: about 1 s (%.2f s)" % (n / 8000), 0.8 <= n / 8000 <= 1.6)
+        present = {k for k, f in F.items() if k != "music" and
+                   mc.rms_dbm0(mc.goertzel_amplitude(mix[-4000:], f) / 2 ** 0.5) > -30}
+        ck("conference recording holds the three parties: %s" % sorted(present),
+           present == {"caller", "agent", "sup"})
         got = unary("GetConference", pb.ConferenceRef(conference=c3.conference), pb.Conference)
         ck("get: three members, three talkers", got.members == 3 and got.talkers == 3)
         talk = eng.events_since(ev0, type_=pb.TALKING_STARTED)
@@ -151,6 +170,8 @@ def main():
     finally:
         pool.stop()
         rc = eng.stop()
+        import shutil
+        shutil.rmtree(recdir, ignore_errors=True)
     ck("medleyd exits 0", rc == 0)
     return ck.done()
 
