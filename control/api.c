@@ -1333,6 +1333,24 @@ static void member_op(void *app, const uint8_t *req, size_t len, md_grpc_reply_t
         set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "role: PARTY..BARGE; gains: -60..+12 dB");
         goto out;
     }
+    md_ctl_prompt_t *announce = NULL;
+    if (q->announcement[0] != '\0') {
+        if (q->hold_music[0] == '\0' || q->announce_every_s < 1 || q->announce_every_s > 3600) {
+            set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s",
+                      "announcement: with hold_music and announce_every_s 1..3600");
+            goto out;
+        }
+        announce = md_ctl_prompt_ref(a->ctl, q->announcement);
+        if (announce == NULL) {
+            r->status = MD_GRPC_NOT_FOUND;
+            snprintf(r->message, sizeof(r->message), "no prompt named '%.60s'", q->announcement);
+            goto out;
+        }
+        if (a->n_held == sizeof(a->held) / sizeof(a->held[0])) {
+            set_error(r, MD_GRPC_RESOURCE_EXHAUSTED, "%s", "too many held channels with announcements");
+            goto out;
+        }
+    }
     if (q->hold_music[0] != '\0') {
         if (type != MD_CMD_CONF_SET) {
             set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "hold_music: with SetMember");
@@ -1368,8 +1386,16 @@ static void member_op(void *app, const uint8_t *req, size_t len, md_grpc_reply_t
         conf_error(r, rc, "member");
     } else {
         /* The worker now reads the new music (or none), not the old. */
-        if (type == MD_CMD_CONF_SET || type == MD_CMD_CONF_REMOVE)
+        if (type == MD_CMD_CONF_SET || type == MD_CMD_CONF_REMOVE) {
             md_ctl_hold_ref(a->ctl, rec, music);
+            int listed = rec->announce != NULL;
+            md_ctl_announce_ref(a->ctl, rec, announce);
+            rec->announce_ms = q->announce_every_s * 1000;
+            rec->announce_at = a->now_ms + rec->announce_ms;
+            rec->announce_conf = cf->api_id;
+            if (announce != NULL && !listed)
+                a->held[a->n_held++] = rec->api_id;
+        }
         pack_empty(r);
     }
 out:
@@ -1616,3 +1642,33 @@ const md_grpc_method_t md_api_methods[] = {
     { SVC "Supervise", supervise, NULL },
 };
 const unsigned md_api_n_methods = sizeof(md_api_methods) / sizeof(md_api_methods[0]);
+
+void md_api_tick(md_api_t *a)
+{
+    for (unsigned i = 0; i < a->n_held;) {
+        md_ctl_chan_t *rec = md_ctl_find(a->ctl, a->held[i]);
+        md_ctl_conf_t *cf = rec != NULL ? md_ctl_find_conf(a->ctl, rec->announce_conf) : NULL;
+        if (rec == NULL || rec->announce == NULL || cf == NULL) {
+            /* Off hold, deleted, or the conference is gone: out of the list. */
+            if (rec != NULL)
+                md_ctl_announce_ref(a->ctl, rec, NULL);
+            a->held[i] = a->held[--a->n_held];
+            continue;
+        }
+        if (a->now_ms >= rec->announce_at) {
+            rec->announce_at = a->now_ms + rec->announce_ms;
+            md_cmd_t cmd;
+            md_cmd_reply_t rep;
+            memset(&cmd, 0, sizeof(cmd));
+            cmd.type = MD_CMD_CONF_PLAY;
+            cmd.conf.member = 1;
+            cmd.slot = rec->slot;
+            cmd.id = rec->local_id;
+            cmd.items[0].prompt = &rec->announce->p;
+            cmd.n_items = 1;
+            if (conf_cmd(a, cf, &cmd, &rep) == 0)
+                md_ctl_overlay_ref(a->ctl, rec, rec->announce);
+        }
+        i++;
+    }
+}

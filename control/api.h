@@ -32,6 +32,8 @@ typedef struct {
     unsigned n_subs, max_subs;
     uint64_t events_in;
     uint64_t now_ms;             /* the control loop's clock */
+    uint32_t held[256];          /* channels with hold announcements (API ids) */
+    unsigned n_held;
 } md_api_t;
 
 void md_api_init(md_api_t *a, md_ctl_t *ctl);
@@ -43,6 +45,9 @@ void md_api_gone(void *app, md_grpc_call_t *call);
 
 /* Moves the workers' events to the subscribers. Call from the control loop. */
 unsigned md_api_pump_events(md_api_t *a);
+
+/* Timers of the API's own (hold announcements). Call from the control loop. */
+void md_api_tick(md_api_t *a);
 
 /* Publishes an IVR session's note as an event (the md_ivrs_t publish hook). */
 void md_api_publish_ivr(void *api, uint32_t channel, const md_ivr_note_t *n);

@@ -199,6 +199,8 @@ int md_ctl_delete(md_ctl_t *c, md_ctl_chan_t *rec)
     rec->overlay = NULL;
     prompt_unref(c, rec->hold);
     rec->hold = NULL;
+    prompt_unref(c, rec->announce);
+    rec->announce = NULL;
     rec->api_id = 0;
     c->workers[rec->worker].used--;
     c->used--;
@@ -546,4 +548,12 @@ void md_ctl_overlay_ref(md_ctl_t *c, md_ctl_chan_t *rec, md_ctl_prompt_t *p)
         p->refs++;
     prompt_unref(c, rec->overlay);
     rec->overlay = p;
+}
+
+void md_ctl_announce_ref(md_ctl_t *c, md_ctl_chan_t *rec, md_ctl_prompt_t *p)
+{
+    if (p != NULL)
+        p->refs++;
+    prompt_unref(c, rec->announce);
+    rec->announce = p;
 }

@@ -52,6 +52,11 @@ typedef struct {
     char rec_path[128];
     md_wav_format_t rec_format;
     uint8_t rec_stereo, rec_paused;
+    /* Hold announcements: mixed over the hold music every announce_ms. */
+    md_ctl_prompt_t *announce;
+    uint32_t announce_ms;
+    uint64_t announce_at;
+    uint32_t announce_conf;      /* the conference the channel is held in */
 } md_ctl_chan_t;
 
 /* A conference as the API knows it: same id scheme as channels. */
@@ -143,6 +148,7 @@ void md_ctl_conf_gone(md_ctl_t *c, md_ctl_conf_t *cf);
 void md_ctl_conf_play_ref(md_ctl_t *c, md_ctl_conf_t *cf, md_ctl_prompt_t *p);
 void md_ctl_hold_ref(md_ctl_t *c, md_ctl_chan_t *rec, md_ctl_prompt_t *p);
 void md_ctl_overlay_ref(md_ctl_t *c, md_ctl_chan_t *rec, md_ctl_prompt_t *p);
+void md_ctl_announce_ref(md_ctl_t *c, md_ctl_chan_t *rec, md_ctl_prompt_t *p);
 /* The current version of a prompt (for references), or NULL. */
 md_ctl_prompt_t *md_ctl_prompt_ref(md_ctl_t *c, const char *name);
 /* The API id of a conference event (ev->conf on worker w), or 0. */

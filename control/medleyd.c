@@ -583,6 +583,7 @@ int main(int argc, char **argv)
         ivrs.now_ms = (now - start) * 1000 / hz;
         api.now_ms = ivrs.now_ms;
         md_api_pump_events(&api);
+        md_api_tick(&api);
         md_ivrs_tick(&ivrs);
         if (srv != NULL)
             md_grpc_poll(srv, 0);   /* send what the events queued */

@@ -57,6 +57,8 @@ def main():
     try:
         tc.write_tone_wav(os.path.join(eng.work, "music.wav"), F["music"], 1000)
         eng.call("LoadPrompt", name="music", path=os.path.join(eng.work, "music.wav"))
+        tc.write_tone_wav(os.path.join(eng.work, "ann.wav"), 1800, 300)
+        eng.call("LoadPrompt", name="ann", path=os.path.join(eng.work, "ann.wav"))
         names = ["caller", "agent", "sup"]
         ch = {n: eng.call("CreateChannel", codec=pb.PCMU) for n in names}
         ep = {}
@@ -97,9 +99,19 @@ def main():
                    default=0)
         ck("barge: the agent heard the beep (1400 Hz)", beep > 500, "amplitude %.0f" % beep)
         # Hold the caller: it hears the music, nobody hears it.
+        m_hold = ep["caller"].mark()
         unary("SetMember", pb.MemberRequest(conference=conf.conference, channel=ch["caller"].channel,
-                                            role=pb.PARTY, hold_music="music"))
+                                            role=pb.PARTY, hold_music="music", announcement="ann",
+                                            announce_every_s=1))
         check_mode("caller on hold", {"caller": {"music"}, "agent": {"sup"}, "sup": {"agent"}})
+        time.sleep(1.2)
+        pcm = ep["caller"].heard_pcm(since=m_hold)
+        ann = [i for i in range(0, len(pcm) - 160, 160) if mc.goertzel_amplitude(pcm[i:i + 160], 1800) > 1000]
+        bursts = sum(1 for k, i in enumerate(ann) if k == 0 or i - ann[k - 1] > 800)
+        ck("on hold: the announcement every second over the music (%d in %.1f s)" % (bursts, len(pcm) / 8000),
+           bursts >= 2)
+        music_under = sum(1 for i in ann if mc.goertzel_amplitude(pcm[i:i + 160], F["music"]) > 1000)
+        ck("the music goes on under the announcement", music_under >= len(ann) // 2)
         unary("SetMember", pb.MemberRequest(conference=conf.conference, channel=ch["caller"].channel,
                                             role=pb.PARTY))
         unary("RemoveMember", pb.MemberRequest(**member))
