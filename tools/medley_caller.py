@@ -442,8 +442,12 @@ class RtpEndpoint:
             now = time.monotonic()
         body, pt, marker, kind, ts = self._next(now)
         hdr = struct.pack("!BBHII", 0x80, (marker << 7) | pt, self.seq, ts, self.ssrc)
+        # Network loss, simulated: every drop_every-th packet is never sent (its sequence
+        # number is used up, so the receiver sees a gap).
+        lost = getattr(self, "drop_every", 0) and self.seq % self.drop_every == 0
         try:
-            self.sock.sendto(hdr + body, self.remote)
+            if not lost:
+                self.sock.sendto(hdr + body, self.remote)
         except (BlockingIOError, OSError):
             self.send_errors += 1   # e.g. no ARP answer yet: counted, the clock goes on
         self.sent.append((now, self.seq, ts, pt, marker, kind))
