@@ -195,6 +195,7 @@ static void channel_msg(md_api_t *a, const md_ctl_chan_t *rec, const md_chan_inf
     st->peer_fraction_lost = info->rtcp.peer_fraction_lost / 256.0;
     st->peer_cumulative_lost = info->rtcp.peer_cum_lost;
     st->peer_jitter_ms = info->rtcp.peer_jitter / 8.0;
+    st->jitter_depth_frames = info->jb_depth;
     ch->stats = st;
     ch->recording = NULL;
 }
@@ -249,6 +250,11 @@ static void create_channel(void *app, const uint8_t *req, size_t len, md_grpc_re
         snprintf(msg, sizeof(msg), "jitter_depth_frames %u: must be 1-14 (0 = default 3)",
                  q->jitter_depth_frames);
     p->jb_depth = (uint8_t)(q->jitter_depth_frames ? q->jitter_depth_frames : 3);
+    if (!msg[0] && q->jitter_max_frames != 0 &&
+        (q->jitter_max_frames < p->jb_depth || q->jitter_max_frames > 14))
+        snprintf(msg, sizeof(msg), "jitter_max_frames %u: from jitter_depth_frames (%u) to 14, or 0",
+                 q->jitter_max_frames, p->jb_depth);
+    p->jb_max = (uint8_t)q->jitter_max_frames;
     if (!msg[0] && q->remote_address[0] != '\0') {
         if (inet_pton(AF_INET, q->remote_address, p->remote_ip) == 1)
             p->ip_version = 4;

@@ -26,6 +26,8 @@ static int params_ok(const md_chan_params_t *prm)
         return 0;
     if (prm->jb_depth < 1 || prm->jb_depth > MD_JB_SLOTS - 2)
         return 0;
+    if (prm->jb_max != 0 && (prm->jb_max < prm->jb_depth || prm->jb_max > MD_JB_SLOTS - 2))
+        return 0;
     if (!prm->learn && (prm->remote_port == 0 || (prm->ip_version != 4 && prm->ip_version != 6)))
         return 0;
     return 1;
@@ -53,6 +55,8 @@ int md_chan_create(md_chan_table_t *t, const md_chan_params_t *prm, uint16_t *po
             ch->src_port = prm->remote_port;
         }
         md_jb_init(&ch->jb, prm->jb_depth);
+        if (prm->jb_max != 0)
+            md_jb_set_adaptive(&ch->jb, prm->jb_depth, prm->jb_max);
         md_4733_rx_init(&ch->dtmf);
         md_rtcp_init(&ch->rtcp, ch->id * 2654435761u + i);
         t->used++;

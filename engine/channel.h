@@ -30,6 +30,7 @@ typedef struct {
     uint8_t pt;              /* payload type of the audio */
     uint8_t event_pt;        /* telephone-event payload type, 0 for none */
     uint8_t jb_depth;        /* frames, 1..14 */
+    uint8_t jb_max;          /* 0: fixed depth; else adaptive from jb_depth up to this */
     uint8_t learn;           /* learn the remote address from the first packet */
     uint8_t relearn;         /* allow a new source later (e.g. after a re-INVITE) */
     uint8_t ip_version;      /* of remote (4 or 6), when not learning */

@@ -79,6 +79,7 @@ static void describe(md_worker_media_t *w, uint32_t slot, md_chan_info_t *info)
     info->st = ch->st;
     info->rtcp = ch->rtcp;
     info->jb = ch->jb.st;
+    info->jb_depth = ch->jb.depth;
     info->frames = m->frames;
     info->concealed = m->concealed;
 }

@@ -98,6 +98,7 @@ typedef struct {
     md_chan_stats_t st;
     md_rtcp_t rtcp;
     md_jb_stats_t jb;
+    unsigned jb_depth;
     uint64_t frames, concealed;
 } md_chan_info_t;
 

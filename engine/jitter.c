@@ -19,6 +19,20 @@ int md_jb_init(md_jb_t *jb, unsigned depth)
     return 0;
 }
 
+int md_jb_set_adaptive(md_jb_t *jb, unsigned min, unsigned max)
+{
+    if (min < 1 || min > max || max > MD_JB_SLOTS - 2)
+        return -EINVAL;
+    jb->adaptive = 1;
+    jb->min_depth = (uint8_t)min;
+    jb->max_depth = (uint8_t)max;
+    if (jb->depth < min)
+        jb->depth = min;
+    if (jb->depth > max)
+        jb->depth = max;
+    return 0;
+}
+
 unsigned md_jb_level(const md_jb_t *jb)
 {
     if (!jb->started)
@@ -77,6 +91,13 @@ md_jb_put_t md_jb_put(md_jb_t *jb, uint32_t ssrc, uint16_t seq, uint32_t ts, int
             ahead = 0;
         } else if (ahead < 0) {
             jb->st.late++;
+            if (jb->adaptive && jb->depth < jb->max_depth) {
+                /* Too shallow for this network: one frame deeper. */
+                jb->depth++;
+                jb->stretch++;
+                jb->st.depth_ups++;
+            }
+            jb->quiet = 0;
             return MD_JB_LATE;
         }
         if (ahead >= MD_JB_SLOTS) {
@@ -127,6 +148,24 @@ md_jb_get_t md_jb_get(md_jb_t *jb, uint8_t *out, size_t *len, uint32_t *ts)
         if (md_jb_level(jb) < jb->depth)
             return MD_JB_WAITING;
         jb->playing = 1;
+    }
+    if (jb->adaptive) {
+        /* Deeper: hold playout one tick (concealed) while the queue grows. */
+        if (jb->stretch > 0) {
+            jb->stretch--;
+            return MD_JB_LOST;
+        }
+        /* Ten quiet seconds: one frame shallower, and one frame fewer queued now. */
+        if (++jb->quiet >= 500 && jb->depth > jb->min_depth) {
+            jb->depth--;
+            jb->st.depth_downs++;
+            jb->quiet = 0;
+            if (md_jb_level(jb) > jb->depth + 1) {
+                unsigned s = jb->next_seq % MD_JB_SLOTS;
+                jb->full[s] = 0;
+                jb->next_seq++;
+            }
+        }
     }
     /* Clock skew: a sender slightly fast fills the queue; when it has stayed over the
      * depth by more than two frames for a second, one frame is dropped. */

@@ -38,6 +38,7 @@ typedef struct {
     uint64_t late, duplicates, too_big;
     uint64_t restarts, skew_drops;
     uint64_t reordered;      /* stored out of order but in time */
+    uint64_t depth_ups, depth_downs;   /* adaptive depth changes */
     double jitter;           /* RFC 3550 estimate, in timestamp units */
 } md_jb_stats_t;
 
@@ -60,11 +61,20 @@ typedef struct {
     /* RFC 3550 jitter: previous transit time. */
     int have_transit;
     int64_t transit;
+    /* Adaptive depth (md_jb_set_adaptive): a late packet deepens the buffer by a frame
+     * (playout holds one tick, concealed, to make room); ten quiet seconds make it one
+     * frame shallower again (a frame is dropped when the queue allows). */
+    uint8_t adaptive, min_depth, max_depth, stretch;
+    unsigned quiet;          /* ticks since the last late packet */
     md_jb_stats_t st;
 } md_jb_t;
 
 /* depth: playout delay in frames, 1..MD_JB_SLOTS-2 (3 = 60 ms is a usual choice). */
 int md_jb_init(md_jb_t *jb, unsigned depth);
+
+/* Lets the depth adapt between min and max frames (1 <= min <= max <= MD_JB_SLOTS - 2),
+ * starting from the current depth clamped into that range. Returns 0 or -EINVAL. */
+int md_jb_set_adaptive(md_jb_t *jb, unsigned min, unsigned max);
 
 /* A received RTP payload. arrival is the arrival time in the RTP clock's units (for the
  * jitter estimate only). */

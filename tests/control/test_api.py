@@ -94,6 +94,7 @@ check("create: even local port from the base", ch1.local_port >= 20000 and ch1.l
 check("create: local address", ch1.local_address == "10.9.0.2")
 check("create: tag", ch1.tag == "call-1")
 check("create: learning", not ch1.learnt and ch1.remote_address == "")
+check("create: the default jitter depth shows", ch1.stats.jitter_depth_frames == 3)
 ch2 = c.call("CreateChannel", codec=C.Value("PCMA"), remote_address="10.9.0.7", remote_port=4000)
 check("create with a remote address", ch2.remote_address == "10.9.0.7" and ch2.remote_port == 4000
       and ch2.codec == C.Value("PCMA") and ch2.local_port != ch1.local_port)
@@ -126,6 +127,8 @@ bad_creates = [
      grpc.StatusCode.INVALID_ARGUMENT, ["ipv6"]),
     ("jitter depth 15", {"codec": 1, "jitter_depth_frames": 15}, grpc.StatusCode.INVALID_ARGUMENT,
      ["jitter_depth_frames"]),
+    ("adaptive max below the depth", {"codec": 1, "jitter_depth_frames": 4, "jitter_max_frames": 3},
+     grpc.StatusCode.INVALID_ARGUMENT, ["jitter_max_frames"]),
     ("strip without detection", {"codec": 1, "strip_dtmf": True}, grpc.StatusCode.INVALID_ARGUMENT,
      ["strip_dtmf", "inband_dtmf"]),
     ("tag too long", {"codec": 1, "tag": "x" * 64}, grpc.StatusCode.INVALID_ARGUMENT, ["tag"]),

@@ -139,5 +139,54 @@ int main(void)
         get();
     }
     CHECKF(fabs(jb.st.jitter - 160) < 10, "jitter %.1f", jb.st.jitter);
+
+    /* Adaptive depth: a network that is smooth for a second (playout anchors early),
+     * then delivers in bursts of four every 80 ms (packets up to 60 ms late) for 30 s,
+     * then is smooth again. A depth-1 buffer loses packets as late; the adaptive one
+     * grows until nothing is late any more, never plays out of order, and once the
+     * network is smooth shrinks back one frame per 10 quiet seconds. */
+    CHECK(md_jb_set_adaptive(&jb, 0, 4) < 0 && md_jb_set_adaptive(&jb, 5, 4) < 0 &&
+          md_jb_set_adaptive(&jb, 1, MD_JB_SLOTS - 1) < 0);
+    for (int adaptive = 1; adaptive >= 0; adaptive--) {
+        md_jb_init(&jb, 1);
+        if (adaptive)
+            CHECK(md_jb_set_adaptive(&jb, 1, 8) == 0);
+        int last = -1, in_order = 1;
+        uint64_t late_at_10s = 0;
+        unsigned max_depth = 0;
+        for (int tick = 0; tick < 3500; tick++) {
+            /* Packet g is sent at tick g; in the bursty part it arrives at the next tick
+             * that is 3 mod 4. Everything due by this tick goes in, in order. */
+            for (int g = tick - 3; g <= tick; g++) {
+                if (g < 0)
+                    continue;
+                int bursty = g >= 50 && g < 1550;
+                int due = bursty ? g + 3 - g % 4 : g;
+                if (due == tick)
+                    put(5, (uint16_t)g, 0);
+            }
+            int got = get();
+            if (got >= 0) {
+                in_order &= last < 0 || (int16_t)(uint16_t)(got - last) >= 1;
+                last = got;
+            }
+            if (tick == 550)
+                late_at_10s = jb.st.late;
+            if (jb.depth > max_depth)
+                max_depth = jb.depth;
+        }
+        CHECK(in_order);
+        if (adaptive) {
+            CHECKF(jb.st.depth_ups >= 1 && max_depth <= 5, "depth ups %llu, max depth %u",
+                   (unsigned long long)jb.st.depth_ups, max_depth);
+            CHECKF(jb.st.late == late_at_10s && late_at_10s <= 5,
+                   "late packets: %llu in the first 10 s, %llu in all",
+                   (unsigned long long)late_at_10s, (unsigned long long)jb.st.late);
+            CHECKF(jb.st.depth_downs >= 1 && jb.depth < max_depth, "depth %u of max %u, downs %llu",
+                   jb.depth, max_depth, (unsigned long long)jb.st.depth_downs);
+        } else {
+            CHECKF(jb.st.late > 100, "fixed depth 1: %llu late", (unsigned long long)jb.st.late);
+        }
+    }
     return check_summary("jitter");
 }
