@@ -49,6 +49,7 @@
 #include "control/grpc.h"
 #include "engine/cmd.h"
 #include "engine/conf.h"
+#include "engine/steer.h"
 #include "engine/worker.h"
 
 static volatile sig_atomic_t stop;
@@ -438,6 +439,19 @@ int main(int argc, char **argv)
     }
     for (unsigned i = 0; i < e.n; i++)
         md_worker_share(&e.wk[i].w, e.peers, e.n, e.wk[i].inbox, i, rx_queues);
+    /* A queue per worker: ask the NIC to steer each worker's port range to its queue. */
+    if (rx_queues > 1) {
+        char err[256] = "";
+        int ok = 1;
+        for (unsigned i = 0; ok && i < e.n; i++)
+            ok = md_steer_range(e.port, port_base + 2 * per * i, 2 * per, (uint16_t)i, err,
+                                sizeof(err)) > 0;
+        if (ok)
+            printf("medleyd: rte_flow steers each worker's UDP ports to its queue\n");
+        else
+            printf("medleyd: no rte_flow steering (%s): workers hand datagrams over in software\n",
+                   err);
+    }
     /* The control plane's view of the workers. Commands go through the rings once the
      * workers run on their own lcores; until then (and always with one lcore) they run
      * directly. */

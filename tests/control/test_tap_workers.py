@@ -39,6 +39,9 @@ def main():
     try:
         out = "".join(eng.out)
         ck("two workers, two receive queues", "2 workers" in out and "2 receive queues" in out, out)
+        # net_tap here has no rte_flow: medleyd must say so and fall back to the hand-over.
+        ck("medleyd says how datagrams reach their worker (rte_flow or hand-over)",
+           any("rte_flow" in line for line in eng.out), out)
         ck("stats say two workers", eng.call("GetStats").workers == 2)
         freqs = [600, 800, 1000, 1200]
         for i, f in enumerate(freqs):
