@@ -238,10 +238,6 @@ static void create_channel(void *app, const uint8_t *req, size_t len, md_grpc_re
     else if (q->payload_type != 0)
         p->pt = (uint8_t)q->payload_type;
     if (!msg[0] && q->event_payload_type != 0 &&
-        (p->codec == MD_CODEC_OPUS8 || p->codec == MD_CODEC_OPUS16))
-        snprintf(msg, sizeof(msg), "event_payload_type: RFC 4733 on Opus channels is not supported "
-                 "yet (in-band DTMF is)");
-    if (!msg[0] && q->event_payload_type != 0 &&
         (q->event_payload_type > 127 || q->event_payload_type == p->pt))
         snprintf(msg, sizeof(msg), "event_payload_type %u: must be 1-127 and differ from the audio's %u",
                  q->event_payload_type, p->pt);

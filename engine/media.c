@@ -293,13 +293,14 @@ static void play_frame(md_worker_media_t *w, const md_channel_t *ch, md_media_t 
     m->have_out = filled > 0;
 }
 
-uint64_t md_media_4733_start_ms(const md_4733_rx_t *rx, const md_4733_digit_t *d)
+uint64_t md_media_4733_start_ms(const md_4733_rx_t *rx, const md_4733_digit_t *d,
+                                unsigned units_per_ms)
 {
     /* At the newest packet (rx->last_seen, in ms * 8) the sender's clock stood at that
      * packet's segment timestamp plus its duration; the event began that many timestamp
-     * units (8 kHz) earlier. A newer event's start() or the report() of this one leave
-     * both set this way. */
-    uint32_t back = (uint32_t)(rx->seg_ts + rx->seg_duration - d->start_ts) / 8;
+     * units (units_per_ms: 8 for G.711, 48 for Opus) earlier. A newer event's start() or
+     * the report() of this one leave both set this way. */
+    uint32_t back = (uint32_t)(rx->seg_ts + rx->seg_duration - d->start_ts) / units_per_ms;
     uint64_t at = rx->last_seen / 8;
     return at > back ? at - back : 0;
 }
@@ -406,8 +407,9 @@ unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
         md_4733_digit_t d;
         if (md_4733_rx_tick(&ch->dtmf, now_ms * 8, RFC4733_TIMEOUT_MS * 8, &d)) {
             ch->st.events++;   /* counted like the digits that end with a packet */
-            push_digit(w, ch, d.digit, MD_DIGIT_RFC4733, md_media_4733_start_ms(&ch->dtmf, &d),
-                       d.duration / 8);
+            unsigned upm = md_media_ts_step(ch->prm.codec) / 20;
+            push_digit(w, ch, d.digit, MD_DIGIT_RFC4733, md_media_4733_start_ms(&ch->dtmf, &d, upm),
+                       d.duration / upm);
         }
 
         /* No media. */

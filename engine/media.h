@@ -164,7 +164,8 @@ void md_media_init(md_media_t *m, int inband, uint32_t no_media_ms);
 /* The engine-clock start (ms) of RFC 4733 digit d just reported by rx, whose clock (the
  * `now` given to md_4733_rx_packet/_tick) is the worker's ms * 8: the event's RTP start
  * timestamp placed against the newest packet's timestamp and arrival time. */
-uint64_t md_media_4733_start_ms(const md_4733_rx_t *rx, const md_4733_digit_t *d);
+uint64_t md_media_4733_start_ms(const md_4733_rx_t *rx, const md_4733_digit_t *d,
+                                unsigned units_per_ms);
 
 /* One 20 ms tick at now_ms (the worker's clock). Returns the channels processed. */
 unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms);

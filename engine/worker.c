@@ -94,8 +94,9 @@ static int deliver(md_worker_t *w, struct rte_mbuf *m, const md_pkt_t *p)
         md_event_t ev = { .type = MD_EV_DIGIT, .channel = ch->id,
                           .slot = (uint32_t)(ch - w->table.chans), .digit = d[i].digit,
                           .source = MD_DIGIT_RFC4733,
-                          .start_ms = md_media_4733_start_ms(&ch->dtmf, &d[i]),
-                          .duration_ms = d[i].duration / 8 };
+                          .start_ms = md_media_4733_start_ms(&ch->dtmf, &d[i],
+                                                             md_media_ts_step(ch->prm.codec) / 20),
+                          .duration_ms = d[i].duration / (md_media_ts_step(ch->prm.codec) / 20) };
         md_event_push(w->events, &ev);
     }
     rte_pktmbuf_free(m);
@@ -244,8 +245,9 @@ void md_worker_tick(md_worker_t *w, uint64_t now_ms)
         if (m->ev_start) {
             m->ev_start = 0;
             uint32_t now_ts = m->tx.ssrc * 69069u + (uint32_t)m->frames * md_media_ts_step(ch->prm.codec);
+            uint32_t step = md_media_ts_step(ch->prm.codec);
             if (md_4733_tx_start(&m->ev_tx, m->send[m->send_pos], now_ts,
-                                 (uint32_t)m->send_on_ms * 8, MD_FRAME, 10) != 0)
+                                 (uint32_t)m->send_on_ms * (step / 20), step, 10) != 0)
                 m->ev_tx.active = 0;
         }
         if (m->ev_tx.active) {

@@ -109,8 +109,8 @@ check("stats: 2 of 4 channels, 1 worker", st.channels == 2 and st.max_channels =
 
 bad_creates = [
     ("no codec", {}, grpc.StatusCode.INVALID_ARGUMENT, ["codec"]),
-    ("opus with RFC 4733", {"codec": C.Value("OPUS8"), "event_payload_type": 101},
-     grpc.StatusCode.INVALID_ARGUMENT, ["opus"]),
+    ("opus with the event payload type = the audio's", {"codec": C.Value("OPUS8"),
+     "event_payload_type": 96}, grpc.StatusCode.INVALID_ARGUMENT, ["event_payload_type"]),
     ("unknown codec value", {"codec": 77}, grpc.StatusCode.INVALID_ARGUMENT, ["codec"]),
     ("payload type 200", {"codec": 1, "payload_type": 200}, grpc.StatusCode.INVALID_ARGUMENT, ["payload_type", "200"]),
     ("event pt = audio pt", {"codec": 1, "payload_type": 96, "event_payload_type": 96},

@@ -121,6 +121,46 @@ int main(void)
     md_cmd_exec(w, &c, &r);
     CHECK(r.status == 0);
     CHECK(create(w, MD_CODEC_OPUS8) >= 0);
+
+    /* RFC 4733 on an Opus channel: the events count in the 48 kHz clock (100 ms = 4800
+     * units); the digit's duration comes out in ms. */
+    memset(&c, 0, sizeof(c));
+    c.type = MD_CMD_DELETE;
+    c.slot = (uint32_t)b;
+    c.id = chans[b].id;
+    md_cmd_exec(w, &c, &r);
+    memset(&c, 0, sizeof(c));
+    c.type = MD_CMD_CREATE;
+    c.prm = (md_chan_params_t){ .codec = MD_CODEC_OPUS16, .pt = 96, .event_pt = 101, .jb_depth = 2,
+                                .learn = 1 };
+    md_cmd_exec(w, &c, &r);
+    CHECK(r.status == 0);
+    int e = (int)r.info.slot;
+    while (md_event_pop(&ring, &ev))
+        ;
+    for (int k = 0; k < 8; k++) {
+        uint8_t buf[16];
+        md_pkt_t p;
+        md_4733_digit_t d[2];
+        int nd;
+        memset(&p, 0, sizeof(p));
+        p.ip_version = 4;
+        p.src[0] = 10;
+        p.src[3] = 9;
+        p.sport = 4200;
+        md_rtp_write(buf, 101, k == 0, (uint16_t)(500 + k), 96000, 0x77);
+        md_rtp_event_t rev = { .event = 5, .volume = 10, .end = k >= 5,
+                               .duration = (uint16_t)(k >= 5 ? 4800 : 960 * (k + 1)) };
+        md_rtp_event_write(buf + 12, &rev);
+        md_chan_receive(&chans[e], &p, 0, buf, 16, now_ms * 8, d, &nd);
+        for (int i = 0; i < nd; i++) {
+            CHECKF(d[i].digit == '5' && d[i].duration / (md_media_ts_step(MD_CODEC_OPUS16) / 20) == 100,
+                   "digit %c duration %u units", d[i].digit, d[i].duration);
+            got[0][0] = d[i].digit;
+        }
+        now_ms += 20;
+    }
+    CHECK(got[0][0] == '5');
     md_opus_destroy(&enc);
     md_media_opus_pool_free(w);
     free(w);
