@@ -16,7 +16,8 @@ PACKAGES="build-essential meson ninja-build pkg-config python3
   libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler
   espeak-ng sox clang libclang-rt-14-dev ffmpeg iproute2
   gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-base
-  python3-grpcio python3-protobuf protobuf-compiler libyaml-dev gnuplot-nox"
+  python3-grpcio python3-protobuf protobuf-compiler libyaml-dev gnuplot-nox
+  libsqlite3-dev"
 
 install_deps() {
     missing=""
