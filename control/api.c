@@ -314,6 +314,10 @@ static void delete_channel(void *app, const uint8_t *req, size_t len, md_grpc_re
     md_api_t *a = app;
     UNPACK(Medley__V1__ChannelRef, medley__v1__channel_ref__unpack, q, req, len, r);
     md_ctl_chan_t *rec = find_or_fail(a, q->channel, r);
+    if (rec != NULL && a->acd != NULL) {
+        a->acd->now_ms = a->now_ms;
+        md_acd_svc_channel_gone(a->acd, q->channel);
+    }
     if (rec != NULL) {
         int rc = md_ctl_delete(a->ctl, rec);
         if (rc != 0)
@@ -663,7 +667,7 @@ static void stream_events(void *app, md_grpc_call_t *call, const uint8_t *req, s
         set_error(r, MD_GRPC_RESOURCE_EXHAUSTED, "%s", "out of memory");
     } else {
         for (size_t i = 0; i < q->n_types; i++) {
-            if (q->types[i] <= 0 || q->types[i] > MEDLEY__V1__EVENT_TYPE__CONFERENCE_PROMPT_DONE) {
+            if (q->types[i] <= 0 || q->types[i] > MEDLEY__V1__EVENT_TYPE__ACD) {
                 r->status = MD_GRPC_INVALID_ARGUMENT;
                 snprintf(r->message, sizeof(r->message), "types[%zu] = %d: not an event type", i,
                          (int)q->types[i]);
@@ -794,6 +798,10 @@ unsigned md_api_pump_events(md_api_t *a)
                 if (flush_lost(s) != 0 || send_event(s, &e) != 0)
                     s->lost_pending++;
             }
+            if (a->acd != NULL && id != 0) {
+                a->acd->now_ms = a->now_ms;
+                md_acd_svc_event(a->acd, id, &ev);
+            }
             if (a->ivrs != NULL)
                 md_ivrs_on_event(a->ivrs, id, &ev);
             if (a->on_event != NULL)
@@ -819,6 +827,21 @@ void md_api_close(md_api_t *a)
 void md_api_publish_ivr(void *api, uint32_t channel, const md_ivr_note_t *n)
 {
     md_api_t *a = api;
+    /* A transfer to a queue the ACD has: the caller waits there, the trail as its data. */
+    if (n->kind == MD_IVR_NOTE_TRANSFER && a->acd != NULL && n->queue != NULL &&
+        md_acd_queue_find(a->acd->acd, n->queue) >= 0) {
+        const char *ani = "", *cls = "";
+        for (unsigned i = 0; i < n->n_vars; i++) {
+            if (strcmp(n->vars[i].name, "ani") == 0)
+                ani = n->vars[i].value;
+            else if (strcmp(n->vars[i].name, "class") == 0)
+                cls = n->vars[i].value;
+        }
+        uint32_t call;
+        a->acd->now_ms = a->now_ms;
+        md_acd_svc_enter(a->acd, channel, n->queue, ani, strcmp(cls, "vip") == 0 ? 3 : 0,
+                         n->trail, NULL, &call);
+    }
     Medley__V1__Event e = MEDLEY__V1__EVENT__INIT;
     Medley__V1__Event__VarsEntry ents[MD_IVR_VARS], *ptrs[MD_IVR_VARS];
     switch (n->kind) {
@@ -1608,6 +1631,292 @@ out:
     medley__v1__supervise_request__free_unpacked(q, NULL);
 }
 
+/* ---- the ACD ---- */
+
+static const char *acd_event_name(const md_acd_action_t *a)
+{
+    switch (a->kind) {
+    case MD_ACD_ACT_OFFER: return "offer";
+    case MD_ACD_ACT_CANCEL: return "cancel";
+    case MD_ACD_ACT_RELEASE: return "release";
+    case MD_ACD_ACT_ROUTE: return "route";
+    default: break;
+    }
+    switch (a->event) {
+    case MD_ACD_EV_AGENT_STATE: return "agent_state";
+    case MD_ACD_EV_QUEUED: return "queued";
+    case MD_ACD_EV_CONNECTED: return "connected";
+    case MD_ACD_EV_ABANDONED: return "abandoned";
+    case MD_ACD_EV_OVERFLOW: return "overflow";
+    case MD_ACD_EV_BLOCKED: return "blocked";
+    case MD_ACD_EV_REQUEUED: return "requeued";
+    case MD_ACD_EV_ENDED: return "ended";
+    case MD_ACD_EV_HOLD_ALERT: return "hold_alert";
+    case MD_ACD_EV_CALLBACK: return "callback";
+    case MD_ACD_EV_CALLBACK_FAILED: return "callback_failed";
+    case MD_ACD_EV_SURVEY: return "survey";
+    case MD_ACD_EV_DIAL_MARKED: return "dial_marked";
+    }
+    return "acd";
+}
+
+void md_api_publish_acd(void *api, const md_acd_action_t *a)
+{
+    md_api_t *x = api;
+    Medley__V1__Event e = MEDLEY__V1__EVENT__INIT;
+    e.type = MEDLEY__V1__EVENT_TYPE__ACD;
+    e.acd = (char *)acd_event_name(a);
+    e.channel = a->channel;
+    e.call = a->call;
+    e.agent = (char *)(a->agent_id ? a->agent_id : "");
+    e.agent_channel = a->agent_channel;
+    e.queue = (char *)(a->queue_name ? a->queue_name : (a->target ? a->target : ""));
+    e.reason = (char *)(a->reason ? a->reason : "");
+    e.value = a->value;
+    e.data = (char *)(a->data ? a->data : "");
+    for (md_api_sub_t *s = x->subs; s != NULL; s = s->next) {
+        if (!wants(s, a->channel, e.type))
+            continue;
+        s->seq++;
+        e.sequence = s->seq;
+        uint8_t buf[1024];
+        if (medley__v1__event__get_packed_size(&e) > sizeof(buf)) {
+            s->lost_pending++;
+            continue;
+        }
+        size_t n = medley__v1__event__pack(&e, buf);
+        if (flush_lost(s) != 0 || md_grpc_stream_send(s->call, buf, n) != 0)
+            s->lost_pending++;
+    }
+}
+
+static int acd_ready(md_api_t *a, md_grpc_reply_t *r)
+{
+    if (a->acd == NULL) {
+        set_error(r, MD_GRPC_UNAVAILABLE, "%s", "the ACD is not running in this engine");
+        return 0;
+    }
+    a->acd->now_ms = a->now_ms;
+    return 1;
+}
+
+static void acd_error(md_grpc_reply_t *r, int rc, const char *what)
+{
+    r->status = rc == -ENOENT ? MD_GRPC_NOT_FOUND
+                : rc == -EEXIST || rc == -EALREADY ? MD_GRPC_ALREADY_EXISTS
+                : rc == -ENOSPC ? MD_GRPC_RESOURCE_EXHAUSTED
+                : rc == -EBUSY || rc == -EPERM ? MD_GRPC_FAILED_PRECONDITION
+                : rc == -EINVAL ? MD_GRPC_INVALID_ARGUMENT
+                                : MD_GRPC_INTERNAL;
+    snprintf(r->message, sizeof(r->message), "%s: %s", what, strerror(-rc));
+}
+
+static void add_queue(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__QueueConfig, medley__v1__queue_config__unpack, q, req, len, r);
+    md_acd_queue_cfg_t cfg;
+    if (q->name[0] == '\0' || strlen(q->name) >= MD_ACD_NAME || strlen(q->skill) >= MD_ACD_NAME ||
+        strlen(q->lang) >= sizeof(cfg.lang) || q->min_level > 10 || (int)q->strategy < 0 ||
+        q->strategy > MEDLEY__V1__ACD_STRATEGY__RING_ALL) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s",
+                  "name: 1..31 bytes; skill under 32; min_level 0..10; a known strategy");
+        goto out;
+    }
+    md_acd_queue_defaults(&cfg, q->name);
+    if (q->skill[0])
+        snprintf(cfg.skill, sizeof(cfg.skill), "%s", q->skill);
+    if (q->min_level)
+        cfg.min_level = q->min_level;
+    cfg.strategy = (md_acd_strategy_t)q->strategy;
+    cfg.max_len = q->max_len;
+    cfg.max_wait_ms = q->max_wait_ms;
+    if (q->offer_timeout_ms)
+        cfg.offer_timeout_ms = q->offer_timeout_ms;
+    cfg.acw_ms = q->acw_ms;
+    cfg.announce_first_ms = q->announce_first_ms;
+    cfg.announce_every_ms = q->announce_every_ms;
+    cfg.announce_agent = q->announce_agent;
+    if (q->lang[0])
+        snprintf(cfg.lang, sizeof(cfg.lang), "%s", q->lang);
+    int rc = md_acd_queue_add(a->acd->acd, &cfg);
+    if (rc < 0)
+        acd_error(r, rc, "add queue");
+    else
+        pack_empty(r);
+out:
+    medley__v1__queue_config__free_unpacked(q, NULL);
+}
+
+static void add_agent(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__AgentConfig, medley__v1__agent_config__unpack, q, req, len, r);
+    md_acd_agent_cfg_t cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    if (q->id[0] == '\0' || strlen(q->id) >= MD_ACD_NAME || q->n_skills > MD_ACD_SKILLS) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "id: 1..31 bytes; at most 8 skills");
+        goto out;
+    }
+    snprintf(cfg.id, sizeof(cfg.id), "%s", q->id);
+    for (size_t i = 0; i < q->n_skills; i++) {
+        if (q->skills[i]->name[0] == '\0' || strlen(q->skills[i]->name) >= MD_ACD_NAME ||
+            q->skills[i]->level < 1 || q->skills[i]->level > 10) {
+            set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "skills: a name and a level 1..10 each");
+            goto out;
+        }
+        snprintf(cfg.skills[i].name, sizeof(cfg.skills[i].name), "%s", q->skills[i]->name);
+        cfg.skills[i].level = q->skills[i]->level;
+    }
+    cfg.n_skills = (unsigned)q->n_skills;
+    cfg.auto_answer = q->auto_answer;
+    int rc = md_acd_agent_add(a->acd->acd, &cfg);
+    if (rc < 0)
+        acd_error(r, rc, "add agent");
+    else
+        pack_empty(r);
+out:
+    medley__v1__agent_config__free_unpacked(q, NULL);
+}
+
+/* The agent operations: 0 login, 1 logout, 2 ready, 3 not ready, 4 answer, 5 hangup. */
+static void agent_op(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r, int op)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__AgentRequest, medley__v1__agent_request__unpack, q, req, len, r);
+    md_acd_svc_t *s = a->acd;
+    int ag = md_acd_agent_find(s->acd, q->agent);
+    int rc;
+    if (ag < 0) {
+        r->status = MD_GRPC_NOT_FOUND;
+        snprintf(r->message, sizeof(r->message), "no agent '%.40s'", q->agent);
+        goto out;
+    }
+    if ((op == 0 && q->channel != 0) || op == 4) {
+        if (md_ctl_find(a->ctl, q->channel) == NULL) {
+            r->status = MD_GRPC_NOT_FOUND;
+            snprintf(r->message, sizeof(r->message), "no channel %u", q->channel);
+            goto out;
+        }
+    }
+    switch (op) {
+    case 0:
+        rc = md_acd_agent_login(s->acd, ag, 0, q->channel, s->now_ms);
+        if (rc == 0 && q->channel != 0)
+            s->agent_on[q->channel & ((1u << MD_CTL_ID_BITS) - 1)] = ag;
+        break;
+    case 1: rc = md_acd_agent_logout(s->acd, ag, s->now_ms); break;
+    case 2: rc = md_acd_agent_ready(s->acd, ag, s->now_ms); break;
+    case 3: rc = md_acd_agent_not_ready(s->acd, ag, q->reason[0] ? q->reason : "break", s->now_ms); break;
+    case 4: rc = md_acd_agent_answer(s->acd, ag, q->call, q->channel, s->now_ms); break;
+    default: rc = md_acd_agent_hangup(s->acd, ag, s->now_ms); break;
+    }
+    if (rc < 0)
+        acd_error(r, rc, "agent");
+    else
+        pack_empty(r);
+out:
+    medley__v1__agent_request__free_unpacked(q, NULL);
+}
+
+static void agent_login(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r) { agent_op(app, req, len, r, 0); }
+static void agent_logout(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r) { agent_op(app, req, len, r, 1); }
+static void agent_ready(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r) { agent_op(app, req, len, r, 2); }
+static void agent_not_ready(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r) { agent_op(app, req, len, r, 3); }
+static void agent_answer(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r) { agent_op(app, req, len, r, 4); }
+static void agent_hangup(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r) { agent_op(app, req, len, r, 5); }
+
+static void queue_call(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__QueueCallRequest, medley__v1__queue_call_request__unpack, q, req, len, r);
+    uint32_t call = 0;
+    if (q->priority > 3 || strlen(q->ani) >= MD_ACD_NUMBER || strlen(q->data) >= MD_ACD_DATA) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "priority 0..3; ani under 32 bytes; data under 256");
+        goto out;
+    }
+    int rc = md_acd_svc_enter(a->acd, q->channel, q->queue, q->ani, (int)q->priority, q->data,
+                              q->language[0] ? q->language : NULL, &call);
+    if (rc == -ENOENT && md_ctl_find(a->ctl, q->channel) == NULL) {
+        r->status = MD_GRPC_NOT_FOUND;
+        snprintf(r->message, sizeof(r->message), "no channel %u", q->channel);
+    } else if (rc == -EBUSY) {
+        set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s", "the channel is in the ACD already");
+    } else if (rc < 0) {
+        acd_error(r, rc, "queue call");
+    } else {
+        Medley__V1__QueueCallReply m = MEDLEY__V1__QUEUE_CALL_REPLY__INIT;
+        m.call = call;
+        pack(r, &m.base);
+    }
+out:
+    medley__v1__queue_call_request__free_unpacked(q, NULL);
+}
+
+static void call_hangup(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__CallRef, medley__v1__call_ref__unpack, q, req, len, r);
+    int rc = md_acd_call_hangup(a->acd->acd, q->call, a->now_ms);
+    if (rc < 0)
+        acd_error(r, rc, "call hangup");
+    else
+        pack_empty(r);
+    medley__v1__call_ref__free_unpacked(q, NULL);
+}
+
+static void get_acd_snapshot(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__Empty, medley__v1__empty__unpack, q, req, len, r);
+    medley__v1__empty__free_unpacked(q, NULL);
+    md_acd_queue_snap_t qs[64];
+    md_acd_snapshot_t snap;
+    memset(&snap, 0, sizeof(snap));
+    snap.queues = qs;
+    snap.max_queues = 64;
+    md_acd_snapshot(a->acd->acd, a->now_ms, &snap);
+    Medley__V1__AcdSnapshot m = MEDLEY__V1__ACD_SNAPSHOT__INIT;
+    Medley__V1__QueueSnapshot qm[64], *qp[64];
+    m.logged_in = snap.logged_in;
+    m.idle = snap.idle;
+    m.busy = snap.busy;
+    m.waiting = snap.waiting;
+    m.longest_wait_ms = snap.longest_wait_ms;
+    for (unsigned i = 0; i < snap.n_queues && i < 64; i++) {
+        Medley__V1__QueueSnapshot init = MEDLEY__V1__QUEUE_SNAPSHOT__INIT;
+        qm[i] = init;
+        qm[i].name = qs[i].name;
+        qm[i].waiting = qs[i].waiting;
+        qm[i].longest_wait_ms = qs[i].longest_wait_ms;
+        qm[i].service_level = qs[i].service_level;
+        qm[i].offered = qs[i].offered;
+        qm[i].answered = qs[i].answered;
+        qm[i].abandoned = qs[i].abandoned;
+        qm[i].expected_wait_ms = qs[i].ewt_ms;
+        qm[i].agents_ready = qs[i].agents[MD_ACD_READY];
+        qm[i].agents_busy = qs[i].agents[MD_ACD_OFFERED] + qs[i].agents[MD_ACD_RESERVED] +
+                            qs[i].agents[MD_ACD_TALKING] + qs[i].agents[MD_ACD_HOLD] +
+                            qs[i].agents[MD_ACD_ACW];
+        qp[i] = &qm[i];
+    }
+    m.n_queues = snap.n_queues;
+    m.queues = qp;
+    pack(r, &m.base);
+}
+
 #define SVC "/medley.v1.Engine/"
 const md_grpc_method_t md_api_methods[] = {
     { SVC "CreateChannel", create_channel, NULL },
@@ -1642,6 +1951,17 @@ const md_grpc_method_t md_api_methods[] = {
     { SVC "PlayToConference", play_to_conference, NULL },
     { SVC "RecordConference", record_conference, NULL },
     { SVC "Supervise", supervise, NULL },
+    { SVC "AddQueue", add_queue, NULL },
+    { SVC "AddAgent", add_agent, NULL },
+    { SVC "AgentLogin", agent_login, NULL },
+    { SVC "AgentLogout", agent_logout, NULL },
+    { SVC "AgentReady", agent_ready, NULL },
+    { SVC "AgentNotReady", agent_not_ready, NULL },
+    { SVC "AgentAnswer", agent_answer, NULL },
+    { SVC "AgentHangup", agent_hangup, NULL },
+    { SVC "QueueCall", queue_call, NULL },
+    { SVC "CallHangup", call_hangup, NULL },
+    { SVC "GetAcdSnapshot", get_acd_snapshot, NULL },
 };
 const unsigned md_api_n_methods = sizeof(md_api_methods) / sizeof(md_api_methods[0]);
 

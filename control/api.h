@@ -11,6 +11,7 @@
 #include "control/ctl.h"
 #include "control/grpc.h"
 #include "control/ivrs.h"
+#include "control/acd_svc.h"
 
 typedef struct {
     uint64_t rx_packets, tx_packets, dropped_packets;
@@ -28,6 +29,7 @@ typedef struct {
     void (*on_event)(void *arg, uint32_t channel, const md_event_t *ev);
     void *on_event_arg;
     md_ivrs_t *ivrs;             /* NULL: the IVR methods answer UNAVAILABLE */
+    md_acd_svc_t *acd;           /* NULL: the ACD methods answer UNAVAILABLE */
     md_api_sub_t *subs;
     unsigned n_subs, max_subs;
     uint64_t events_in;
@@ -51,6 +53,9 @@ void md_api_tick(md_api_t *a);
 
 /* Publishes an IVR session's note as an event (the md_ivrs_t publish hook). */
 void md_api_publish_ivr(void *api, uint32_t channel, const md_ivr_note_t *n);
+
+/* Publishes an ACD notice as an event (the md_acd_svc_t publish hook). */
+void md_api_publish_acd(void *api, const md_acd_action_t *a);
 
 /* Ends every subscription (at shutdown, before md_grpc_stop()). */
 void md_api_close(md_api_t *a);

@@ -365,7 +365,8 @@ int main(int argc, char **argv)
     md_ivrs_t ivrs;
     md_grpc_server_t *srv = NULL;
     md_recorder_t *recorder = NULL;
-    int ctl_ok = 0, ivrs_ok = 0;
+    int ctl_ok = 0, ivrs_ok = 0, acd_ok = 0;
+    md_acd_svc_t acd;
     /* Workers: one per lcore after the main one; with a single lcore, one worker that
      * shares the main lcore with the control loop. */
     unsigned extra = rte_lcore_count() - 1;
@@ -494,6 +495,12 @@ int main(int argc, char **argv)
         goto out;
     }
     ivrs_ok = 1;
+    acd_ok = md_acd_svc_init(&acd, &ctl, 0) == 0;
+    if (acd_ok) {
+        acd.publish = md_api_publish_acd;
+        acd.publish_arg = &api;
+        api.acd = &acd;
+    }
     ivrs.publish = md_api_publish_ivr;
     ivrs.publish_arg = &api;
     api.ivrs = &ivrs;
@@ -599,6 +606,10 @@ int main(int argc, char **argv)
         md_api_pump_events(&api);
         md_api_tick(&api);
         md_ivrs_tick(&ivrs);
+        if (acd_ok) {
+            acd.now_ms = ivrs.now_ms;
+            md_acd_svc_tick(&acd);
+        }
         if (srv != NULL)
             md_grpc_poll(srv, 0);   /* send what the events queued */
         if (run_ms >= 0 && (now - start) * 1000 / hz >= (uint64_t)run_ms)
@@ -633,6 +644,8 @@ out:
     md_grpc_stop(srv);
     if (ivrs_ok)
         md_ivrs_free(&ivrs);
+    if (acd_ok)
+        md_acd_svc_free(&acd);
     if (ctl_ok)
         md_ctl_free(&ctl);
     engine_free(&e);

@@ -1,0 +1,42 @@
+/* The ACD in medleyd: control/acd.c's decisions carried out on the engine. The ACD's
+ * host actions become engine commands (music on hold, prompts, bridging the caller to
+ * the agent's channel, hold and retrieve) or notices for the integrator's event stream
+ * (offers to ring an agent, releases, dials); the channels' digits, prompt-done events
+ * and deletions are fed back to the ACD. An IVR session that transfers to a queue the ACD
+ * knows enters it directly, with the trail as the call's data. */
+#ifndef MD_CONTROL_ACD_SVC_H
+#define MD_CONTROL_ACD_SVC_H
+
+#include <stdint.h>
+
+#include "control/acd.h"
+#include "control/ctl.h"
+#include "engine/events.h"
+
+typedef struct md_acd_svc {
+    md_acd_t *acd;
+    md_ctl_t *ctl;
+    uint32_t *caller_call;       /* per channel record: the ACD call on it, 0: none */
+    int32_t *agent_on;           /* per channel record: the agent logged in on it, -1 */
+    uint64_t now_ms;
+    uint64_t next_tick_ms;
+    /* Where the ACD's notices go (the API's event stream). */
+    void (*publish)(void *arg, const md_acd_action_t *a);
+    void *publish_arg;
+    uint64_t actions, failed_actions;
+} md_acd_svc_t;
+
+int md_acd_svc_init(md_acd_svc_t *s, md_ctl_t *ctl, uint64_t now_ms);
+void md_acd_svc_free(md_acd_svc_t *s);
+
+/* A worker event on a channel (API id): digits, prompt done. Returns 1 if the ACD took it. */
+int md_acd_svc_event(md_acd_svc_t *s, uint32_t channel, const md_event_t *ev);
+/* Puts a caller's channel in a queue. Returns 0 and *call, or a negative errno. */
+int md_acd_svc_enter(md_acd_svc_t *s, uint32_t channel, const char *queue, const char *ani,
+                     int priority, const char *data, const char *lang, uint32_t *call);
+/* A channel is being deleted: its call or its agent leave the ACD. */
+void md_acd_svc_channel_gone(md_acd_svc_t *s, uint32_t channel);
+/* Timers (every 100 ms of now_ms). */
+void md_acd_svc_tick(md_acd_svc_t *s);
+
+#endif

@@ -1,0 +1,128 @@
+"""The ACD through the API over net_tap (issue 7, first slice): a queue and an agent, the
+agent logs in on its own channel (a standing leg) and gets ready; a caller is queued
+(hears the music on hold), the ACD offers the call to the agent (an "offer" event for the
+integrator), the agent answers, caller and agent hear each other (decoded from RTP:
+distinct tones), the agent hangs up and goes to after-call work; the live snapshot and
+the ACD events follow each step; errors for unknown queues, agents and channels.
+
+Needs root and /dev/net/tun (exit 77 otherwise).
+Usage: /usr/bin/python3 test_tap_acd.py MEDLEYD PROTO"""
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+import medley_caller as mc  # noqa: E402
+import test_tap_call as tc  # noqa: E402
+
+import grpc  # noqa: E402
+
+
+def level(ep, since, f):
+    pcm = ep.heard_pcm(since=since)[-3200:]
+    if len(pcm) < 1600:
+        return -99.0
+    return mc.rms_dbm0(mc.goertzel_amplitude(pcm, f) / 2 ** 0.5)
+
+
+def main():
+    why = tc.can_run()
+    if why is not None:
+        print("skipped:", why)
+        return 77
+    tc.real_time_priority()
+    ck = tc.Checks("tap-acd")
+    eng = tc.TapEngine(sys.argv[1], sys.argv[2], tag="mda", channels=8)
+    pb = eng.pb
+    pool = mc.CallerPool()
+
+    def unary(method, req, resp=pb.Empty):
+        return eng.c.channel.unary_unary("/medley.v1.Engine/" + method,
+                                         request_serializer=lambda m: m.SerializeToString(),
+                                         response_deserializer=resp.FromString)(req, timeout=5)
+
+    def acd_events(mark, name):
+        return [e for e in eng.events_since(mark, type_=pb.ACD) if e.acd == name]
+
+    try:
+        tc.write_tone_wav(os.path.join(eng.work, "music.wav"), 400, 1000)
+        eng.call("LoadPrompt", name="zh/acd/music", path=os.path.join(eng.work, "music.wav"))
+        unary("AddQueue", pb.QueueConfig(name="billing", acw_ms=2000, lang="zh"))
+        unary("AddAgent", pb.AgentConfig(id="1024", skills=[pb.Skill(name="billing", level=5)]))
+        caller = eng.call("CreateChannel", codec=pb.PCMU)
+        agent = eng.call("CreateChannel", codec=pb.PCMU, near_channel=caller.channel)
+        ec = pool.add(mc.RtpEndpoint(eng.local, name="caller"))
+        ea = pool.add(mc.RtpEndpoint(eng.local, name="agent"))
+        ec.connect(eng.engine, caller.local_port)
+        ea.connect(eng.engine, agent.local_port)
+        pool.start()
+        ck("both legs learnt", eng.wait_learnt(caller.channel) and eng.wait_learnt(agent.channel))
+        ec.send_tone(700, 60000, dbm0=-12)
+        ea.send_tone(1100, 60000, dbm0=-12)
+        ev0 = eng.event_mark()
+        unary("AgentLogin", pb.AgentRequest(agent="1024", channel=agent.channel))
+        snap = unary("GetAcdSnapshot", pb.Empty(), pb.AcdSnapshot)
+        ck("logged in, not ready yet", snap.logged_in == 1 and snap.idle == 0)
+        mark = ec.mark()
+        call = unary("QueueCall", pb.QueueCallRequest(channel=caller.channel, queue="billing",
+                                                      ani="13800001111", data="main:1 > queries:2"),
+                     pb.QueueCallReply).call
+        ck("queued: a call id", call != 0)
+        time.sleep(0.8)
+        snap = unary("GetAcdSnapshot", pb.Empty(), pb.AcdSnapshot)
+        q = [x for x in snap.queues if x.name == "billing"]
+        ck("the snapshot shows the caller waiting", snap.waiting == 1 and q and q[0].waiting == 1)
+        ck("the waiting caller hears the music (%.1f dBm0)" % level(ec, mark, 400), level(ec, mark, 400) > -30)
+        ev1 = eng.event_mark()
+        unary("AgentReady", pb.AgentRequest(agent="1024"))
+        end = time.time() + 3
+        while time.time() < end and not acd_events(ev1, "offer"):
+            time.sleep(0.02)
+        offer = acd_events(ev1, "offer")
+        ck("an offer to the agent for the integrator: %s" % [e.acd for e in eng.events_since(ev1, type_=pb.ACD)],
+           len(offer) == 1 and offer[0].call == call and offer[0].agent == "1024" and
+           offer[0].agent_channel == agent.channel)
+        unary("AgentAnswer", pb.AgentRequest(agent="1024", call=call, channel=agent.channel))
+        time.sleep(0.3)
+        mc_, ma = ec.mark(), ea.mark()
+        time.sleep(0.6)
+        ck("connected: the caller hears the agent (%.1f dBm0)" % level(ec, mc_, 1100), level(ec, mc_, 1100) > -30)
+        ck("connected: the agent hears the caller (%.1f dBm0)" % level(ea, ma, 700), level(ea, ma, 700) > -30)
+        ck("the music stopped (%.1f dBm0)" % level(ec, mc_, 400), level(ec, mc_, 400) < -35)
+        ck("a 'connected' event with the call's data",
+           any(e.call == call and e.data == "main:1 > queries:2" for e in acd_events(ev1, "connected")))
+        snap = unary("GetAcdSnapshot", pb.Empty(), pb.AcdSnapshot)
+        ck("the snapshot: one busy agent, nobody waiting", snap.busy == 1 and snap.waiting == 0)
+        unary("AgentHangup", pb.AgentRequest(agent="1024"))
+        time.sleep(0.3)
+        states = [e.value for e in acd_events(ev0, "agent_state")]
+        ck("agent states reported: %s" % states, len(states) >= 3)
+        ck("the call ended", any(e.call == call for e in acd_events(ev0, "ended")))
+        # Errors.
+        for desc, fn, code in (
+                ("queue to an unknown queue", lambda: unary("QueueCall", pb.QueueCallRequest(
+                    channel=caller.channel, queue="nope"), pb.QueueCallReply), grpc.StatusCode.NOT_FOUND),
+                ("an unknown agent", lambda: unary("AgentReady", pb.AgentRequest(agent="9999")),
+                 grpc.StatusCode.NOT_FOUND),
+                ("queue a channel that does not exist", lambda: unary("QueueCall", pb.QueueCallRequest(
+                    channel=99999, queue="billing"), pb.QueueCallReply), grpc.StatusCode.NOT_FOUND),
+                ("the same queue twice", lambda: unary("AddQueue", pb.QueueConfig(name="billing")),
+                 grpc.StatusCode.ALREADY_EXISTS),
+                ("a skill level of 11", lambda: unary("AddAgent", pb.AgentConfig(
+                    id="7", skills=[pb.Skill(name="x", level=11)])), grpc.StatusCode.INVALID_ARGUMENT)):
+            try:
+                fn()
+                ck(desc, False, "succeeded")
+            except grpc.RpcError as e:
+                ck("%s: %s" % (desc, e.code().name), e.code() == code, e.details())
+    finally:
+        pool.stop()
+        rc = eng.stop()
+    ck("medleyd exits 0", rc == 0)
+    return ck.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
