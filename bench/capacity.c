@@ -1267,7 +1267,7 @@ static int write_plot(result_t *res, unsigned nres, uint32_t best)
             "unset multiplot\n",
             C.plot, profile_name(), best, dat,
             C.profile == PROF_IVR ? "'' u 1:11 w lp pt 5 t 'digits missed or wrong (%)', " : "",
-            any_failed ? ", '' u 1:($13 ? 1/0 : 0) w p pt 2 ps 2 lc rgb 'red' t 'step failed "
+            any_failed ? ", '' u 1:($13 > 0.5 ? 1/0 : 0) w p pt 2 ps 2 lc rgb 'red' t 'step failed "
                          "(any criterion)'"
                        : "",
             dat, (int)C.deadline_ms,
