@@ -1595,7 +1595,8 @@ static int run_n(uint32_t n, result_t *r, unsigned idx)
         const step_t *s = &r->t[t];
         fprintf(stderr, "%s load %.0f%% (worker CPU %.0f%%) %.0f ns/chf late p99 %.2f ms tick "
                 "%.1f ms genlag %.1f ms%s%s\n",
-                s->pass ? "PASS" : "FAIL", 100 * s->load, 100 * s->worker_cpu, s->ns_per_cf,
+                s->pass ? "PASS" : s->disturbed ? "DIST" : "FAIL", 100 * s->load,
+                100 * s->worker_cpu, s->ns_per_cf,
                 s->late_p99, s->tick_p50, s->gen_lag_max, s->pass ? "" : ": ",
                 s->pass ? "" : s->why);
         r->trials++;
