@@ -13,6 +13,11 @@
 #define MD_G711_FRAME 160   /* samples in 20 ms at 8 kHz, the usual frame */
 
 extern const uint8_t md_ulaw_enc_table[65536];
+/* The frame encoders' tables (8 KiB and 2 KiB, so they stay in L1 beside everything
+ * else a worker's tick touches): the code before the sign mask, by |s| >> 2 (µ-law) and
+ * by (s >= 0 ? s : ~s) >> 4 (A-law). */
+extern const uint8_t md_ulaw_mag_table[8193];
+extern const uint8_t md_alaw_mag_table[2048];
 extern const uint8_t md_alaw_enc_table[65536];
 extern const int16_t md_ulaw_dec_table[256];
 extern const int16_t md_alaw_dec_table[256];

@@ -364,12 +364,20 @@ unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
     md_channel_t *owners[256];
     unsigned nb = 0, done = 0;
     md_chan_table_t *t = w->table;
+    /* Which of the later passes any channel needs this tick: each pass over the whole
+     * table costs a cache miss per channel, so a pass nobody needs is skipped. */
+    int any_strip = 0, any_bridge = 0, any_overlay = 0, any_send = 0, any_rec = 0;
 
     for (uint32_t i = 0; i < t->max; i++) {
         md_channel_t *ch = &t->chans[i];
         if (!ch->in_use)
             continue;
         md_media_t *m = &w->media[i];
+        any_strip |= m->strip_dtmf;
+        any_bridge |= m->bridge >= 0;
+        any_overlay |= m->overlay != NULL;
+        any_send |= m->send_len > 0;
+        any_rec |= m->rec_id != 0;
         uint8_t payload[MD_JB_MAX_PAYLOAD];
         size_t len = 0;
         md_jb_get_t r = md_jb_get(&ch->jb, payload, &len, NULL);
@@ -452,11 +460,11 @@ unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
                 inband_event(w, owners[k], &e, now_ms);
         }
     }
-    for (uint32_t i = 0; i < t->max; i++)
+    for (uint32_t i = 0; any_strip && i < t->max; i++)
         if (t->chans[i].in_use && w->media[i].strip_dtmf)
             strip_frame(&w->media[i]);
     /* Bridged audio, once every channel has this tick's frame. */
-    for (uint32_t i = 0; i < t->max; i++) {
+    for (uint32_t i = 0; any_bridge && i < t->max; i++) {
         md_media_t *m = &w->media[i];
         if (!t->chans[i].in_use || m->bridge < 0 || m->play != NULL || m->have_out)
             continue;
@@ -472,7 +480,7 @@ unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
     if (w->conf != NULL)
         md_conf_tick(w, now_ms);
     /* Overlays go on top of whatever the channel sends this tick. */
-    for (uint32_t i = 0; i < t->max; i++) {
+    for (uint32_t i = 0; any_overlay && i < t->max; i++) {
         md_media_t *m = &w->media[i];
         if (!t->chans[i].in_use || m->overlay == NULL)
             continue;
@@ -492,12 +500,12 @@ unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
         }
     }
     /* Digits being sent go over everything else. */
-    for (uint32_t i = 0; i < t->max; i++)
+    for (uint32_t i = 0; any_send && i < t->max; i++)
         if (t->chans[i].in_use && w->media[i].send_len > 0)
             send_tick(w, &w->media[i]);
     /* Recording taps, once the channel's output is final. Every tick writes both sides
      * (silence for a side with nothing), which keeps stereo files aligned in time. */
-    if (w->rec != NULL)
+    if (w->rec != NULL && any_rec)
         for (uint32_t i = 0; i < t->max; i++) {
             md_media_t *m = &w->media[i];
             if (!t->chans[i].in_use || m->rec_id == 0)

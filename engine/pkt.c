@@ -32,12 +32,31 @@ static uint16_t rd16(const uint8_t *p)
 
 uint32_t md_pkt_sum(const uint8_t *p, size_t len, uint32_t sum)
 {
+    /* The one's complement sum does not depend on byte order (RFC 1071 2.B): add 32-bit
+     * native words into 64 bits, fold to 16 bits, and swap the result into network
+     * order once, instead of assembling every 16-bit word from two bytes. */
+    uint64_t acc = 0;
     size_t i = 0;
-    for (; i + 1 < len; i += 2)
-        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        acc += (w & 0xFFFFFFFFu) + (w >> 32);
+    }
+    for (; i + 2 <= len; i += 2) {
+        uint16_t h;
+        memcpy(&h, p + i, 2);
+        acc += h;
+    }
+    while (acc >> 16)
+        acc = (acc & 0xFFFF) + (acc >> 16);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint32_t be = __builtin_bswap16((uint16_t)acc);
+#else
+    uint32_t be = (uint16_t)acc;
+#endif
     if (i < len)
-        sum += (uint32_t)p[i] << 8;
-    return sum;
+        be += (uint32_t)p[i] << 8;   /* an odd last byte is the high half of a word */
+    return sum + be;
 }
 
 uint16_t md_pkt_fold(uint32_t sum)

@@ -87,5 +87,21 @@ int main(void)
             worst++;
     }
     CHECKF(worst == 0, "%d µ-law errors beyond half a step", worst);
+    /* The frame encoders (small magnitude tables) agree with the full per-sample tables
+     * for every one of the 65536 samples. */
+    {
+        static int16_t all[65536];
+        static uint8_t u[65536], a[65536];
+        for (int i = 0; i < 65536; i++)
+            all[i] = (int16_t)(i - 32768);
+        md_ulaw_encode(u, all, 65536);
+        md_alaw_encode(a, all, 65536);
+        int bad_u = 0, bad_a = 0;
+        for (int i = 0; i < 65536; i++) {
+            bad_u += u[i] != md_ulaw_enc_table[(uint16_t)all[i]];
+            bad_a += a[i] != md_alaw_enc_table[(uint16_t)all[i]];
+        }
+        CHECKF(bad_u == 0 && bad_a == 0, "frame encoders differ: mu-law %d, A-law %d", bad_u, bad_a);
+    }
     return check_summary("g711");
 }
