@@ -120,7 +120,10 @@ static int act(void *arg, const md_acd_action_t *a)
         rc = -ENOTSUP;
         break;
     case MD_ACD_ACT_KPI:
-        break;   /* a closed half hour: stored by the KPI store when it is wired */
+        /* A closed half hour: into the history (written in batches by the store's tick). */
+        if (s->kpi != NULL && a->kpi != NULL && md_kpi_store_add(s->kpi, a->kpi) != 0)
+            s->kpi_lost++;
+        break;
     }
     if (rc != 0)
         s->failed_actions++;
@@ -224,4 +227,23 @@ void md_acd_svc_tick(md_acd_svc_t *s)
         return;
     s->next_tick_ms = s->now_ms + 100;
     md_acd_tick(s->acd, s->now_ms);
+}
+
+void md_acd_svc_save(md_acd_svc_t *s)
+{
+    if (s->kpi == NULL)
+        return;
+    md_acd_queue_snap_t qs[1];
+    md_acd_snapshot_t snap;
+    memset(&snap, 0, sizeof(snap));
+    snap.queues = qs;
+    snap.max_queues = 1;
+    md_acd_snapshot(s->acd, s->now_ms, &snap);   /* agents' time in state up to now */
+    const md_kpi_t *k;
+    for (int q = 0; (k = md_acd_queue_kpi(s->acd, q)) != NULL; q++)
+        if (md_kpi_store_add(s->kpi, k) != 0)
+            s->kpi_lost++;
+    for (int a = 0; (k = md_acd_agent_kpi(s->acd, a)) != NULL; a++)
+        if (md_kpi_store_add(s->kpi, k) != 0)
+            s->kpi_lost++;
 }

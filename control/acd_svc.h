@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "control/acd.h"
+#include "control/kpi_store.h"
 #include "control/ctl.h"
 #include "engine/events.h"
 
@@ -24,6 +25,8 @@ typedef struct md_acd_svc {
     void (*publish)(void *arg, const md_acd_action_t *a);
     void *publish_arg;
     uint64_t actions, failed_actions;
+    md_kpi_store_t *kpi;         /* NULL: half hours are not stored */
+    uint64_t kpi_lost;           /* records the store refused */
 } md_acd_svc_t;
 
 int md_acd_svc_init(md_acd_svc_t *s, md_ctl_t *ctl, uint64_t now_ms);
@@ -36,6 +39,9 @@ int md_acd_svc_enter(md_acd_svc_t *s, uint32_t channel, const char *queue, const
                      int priority, const char *data, const char *lang, uint32_t *call);
 /* A channel is being deleted: its call or its agent leave the ACD. */
 void md_acd_svc_channel_gone(md_acd_svc_t *s, uint32_t channel);
+/* Stores the unfinished half hour of every queue and agent (at shutdown: a restart adds
+ * the rest of the half hour to the same rows). */
+void md_acd_svc_save(md_acd_svc_t *s);
 /* Timers (every 100 ms of now_ms). */
 void md_acd_svc_tick(md_acd_svc_t *s);
 

@@ -9,6 +9,8 @@
  *           [--flow FILE]... [--record-dir DIR] [--opus-channels N] [--learn-channels N]
  *           [--run-ms MS]
  *
+ * --metrics HOST:PORT: Prometheus metrics on http://HOST:PORT/metrics (docs/kpi.md).
+ * --kpi-db FILE: the ACD's half-hour KPIs in SQLite (WAL), kept across restarts.
  * --api-event-queue BYTES: what an event subscriber may have queued and unread before
  * its events are dropped and counted (default 256 KiB).
  * --opus-channels N: Opus codec states preallocated per worker (default 32; ~50 KB
@@ -47,6 +49,8 @@
 #include "control/api.h"
 #include "control/ctl.h"
 #include "control/grpc.h"
+#include "control/kpi_store.h"
+#include "control/metrics.h"
 #include "engine/cmd.h"
 #include "engine/conf.h"
 #include "engine/steer.h"
@@ -157,9 +161,17 @@ static void engine_free(engine_t *e)
     memset(e, 0, sizeof(*e));
 }
 
+static uint64_t digits_inband, digits_rfc4733;
+
 static void print_event(void *arg, uint32_t channel, const md_event_t *ev)
 {
     (void)arg;
+    if (ev->type == MD_EV_DIGIT) {
+        if (ev->source == MD_DIGIT_INBAND)
+            digits_inband++;
+        else
+            digits_rfc4733++;
+    }
     if (ev->type == MD_EV_DIGIT)
         printf("digit %c channel %u source %s start_ms %llu duration_ms %u\n", ev->digit,
                channel, ev->source == MD_DIGIT_INBAND ? "inband" : "rfc4733",
@@ -244,9 +256,91 @@ static int usage(void)
     fprintf(stderr, "usage: medleyd [EAL options] -- --ip4 A.B.C.D [--ip6 ADDR] [--channels N]"
                     " [--port-base P] [--api-unix PATH] [--api-tcp HOST:PORT]"
                     " [--api-token-file FILE] [--flow FILE]... [--record-dir DIR] [--opus-channels N]"
+                    " [--metrics HOST:PORT] [--kpi-db FILE]"
                     " [--learn-channels N]"
                     " [--run-ms MS]\n");
     return 2;
+}
+
+/* What /metrics shows (docs/kpi.md): the engine's counters, the ACD's live view. */
+typedef struct {
+    engine_t *e;
+    md_ctl_t *ctl;
+    md_api_t *api;
+    md_acd_svc_t *acd;
+} metrics_ctx_t;
+
+static void fill_metrics(void *arg, md_metrics_reg_t *r)
+{
+    metrics_ctx_t *x = arg;
+    md_api_engine_counts_t c;
+    engine_counts(x->e, &c);
+    md_metrics_family(r, "medley_channels", MD_METRIC_GAUGE, "Channels in use");
+    md_metrics_value(r, x->ctl->used, NULL);
+    md_metrics_family(r, "medley_channels_max", MD_METRIC_GAUGE, "Channel limit (admission control)");
+    md_metrics_value(r, x->ctl->max_total, NULL);
+    md_metrics_family(r, "medley_packets_total", MD_METRIC_COUNTER, "Packets by direction");
+    md_metrics_value(r, (double)c.rx_packets, "direction", "rx", NULL);
+    md_metrics_value(r, (double)c.tx_packets, "direction", "tx", NULL);
+    md_metrics_family(r, "medley_packets_dropped_total", MD_METRIC_COUNTER,
+                      "Received packets that were not ours, malformed, or for no channel");
+    md_metrics_value(r, (double)c.dropped_packets, NULL);
+    uint64_t lost = 0, lost_events = 0;
+    for (unsigned i = 0; i < x->e->n; i++) {
+        const worker_ctx_t *w = &x->e->wk[i];
+        for (uint32_t k = 0; k < w->w.table.max; k++)
+            if (w->chans[k].in_use)
+                lost += w->chans[k].jb.st.lost;
+        lost_events += w->events.lost;
+    }
+    md_metrics_family(r, "medley_packet_loss", MD_METRIC_GAUGE,
+                      "Frames lost (concealed) on the channels in use now");
+    md_metrics_value(r, (double)lost, NULL);
+    md_metrics_family(r, "medley_events_lost_total", MD_METRIC_COUNTER, "Worker events dropped");
+    md_metrics_value(r, (double)lost_events, NULL);
+    md_metrics_family(r, "medley_digits_total", MD_METRIC_COUNTER, "DTMF digits detected");
+    md_metrics_value(r, (double)digits_inband, "source", "inband", NULL);
+    md_metrics_value(r, (double)digits_rfc4733, "source", "rfc4733", NULL);
+    md_metrics_family(r, "medley_api_subscribers", MD_METRIC_GAUGE, "StreamEvents subscribers");
+    md_metrics_value(r, x->api->n_subs, NULL);
+    if (x->acd == NULL)
+        return;
+    md_acd_queue_snap_t qs[64];
+    md_acd_snapshot_t snap;
+    memset(&snap, 0, sizeof(snap));
+    snap.queues = qs;
+    snap.max_queues = 64;
+    md_acd_snapshot(x->acd->acd, x->acd->now_ms, &snap);
+    md_metrics_family(r, "medley_agents", MD_METRIC_GAUGE, "Agents by state");
+    for (int st = 0; st < MD_ACD_AGENT_STATES; st++)
+        md_metrics_value(r, snap.agents[st], "state", md_acd_agent_state_name((md_acd_agent_state_t)st),
+                         NULL);
+    md_metrics_family(r, "medley_queue_calls_waiting", MD_METRIC_GAUGE, "Callers waiting per queue");
+    for (unsigned q = 0; q < snap.n_queues; q++)
+        md_metrics_value(r, qs[q].waiting, "queue", qs[q].name, NULL);
+    md_metrics_family(r, "medley_queue_longest_wait_seconds", MD_METRIC_GAUGE,
+                      "The longest wait of those waiting now");
+    for (unsigned q = 0; q < snap.n_queues; q++)
+        md_metrics_value(r, qs[q].longest_wait_ms / 1000.0, "queue", qs[q].name, NULL);
+    md_metrics_family(r, "medley_service_level", MD_METRIC_GAUGE,
+                      "Share answered within the threshold this half hour (NaN: no calls yet)");
+    for (unsigned q = 0; q < snap.n_queues; q++)
+        md_metrics_value(r, qs[q].service_level < 0 ? __builtin_nan("") : qs[q].service_level,
+                         "queue", qs[q].name, NULL);
+    md_metrics_family(r, "medley_queue_offered", MD_METRIC_GAUGE, "Calls offered this half hour");
+    for (unsigned q = 0; q < snap.n_queues; q++)
+        md_metrics_value(r, qs[q].offered, "queue", qs[q].name, NULL);
+    md_metrics_family(r, "medley_queue_answered", MD_METRIC_GAUGE, "Calls answered this half hour");
+    for (unsigned q = 0; q < snap.n_queues; q++)
+        md_metrics_value(r, qs[q].answered, "queue", qs[q].name, NULL);
+    md_metrics_family(r, "medley_queue_abandoned", MD_METRIC_GAUGE, "Calls abandoned this half hour");
+    for (unsigned q = 0; q < snap.n_queues; q++)
+        md_metrics_value(r, qs[q].abandoned, "queue", qs[q].name, NULL);
+    if (x->acd->kpi != NULL) {
+        md_metrics_family(r, "medley_kpi_store_pending", MD_METRIC_GAUGE,
+                          "Half-hour records waiting to be written");
+        md_metrics_value(r, md_kpi_store_pending(x->acd->kpi), NULL);
+    }
 }
 
 int main(int argc, char **argv)
@@ -281,6 +375,7 @@ int main(int argc, char **argv)
     const char *record_dir = NULL;
     unsigned opus_channels = 32;
     unsigned event_queue = 256 * 1024;
+    const char *metrics_addr = NULL, *kpi_db = NULL;
     const char *flows[16];
     unsigned n_flows = 0;
     for (int i = app; i < argc; i++) {
@@ -313,6 +408,10 @@ int main(int argc, char **argv)
             opus_channels = (unsigned)atoi(v);
         else if (strcmp(argv[i], "--api-event-queue") == 0 && atoi(v) >= 256)
             event_queue = (unsigned)atoi(v);
+        else if (strcmp(argv[i], "--metrics") == 0 && strrchr(v, ':') != NULL)
+            metrics_addr = v;
+        else if (strcmp(argv[i], "--kpi-db") == 0)
+            kpi_db = v;
         else
             return usage();
         i++;
@@ -367,6 +466,9 @@ int main(int argc, char **argv)
     md_recorder_t *recorder = NULL;
     int ctl_ok = 0, ivrs_ok = 0, acd_ok = 0;
     md_acd_svc_t acd;
+    md_metrics_t *metrics = NULL;
+    md_kpi_store_t *kpi = NULL;
+    metrics_ctx_t mctx;
     /* Workers: one per lcore after the main one; with a single lcore, one worker that
      * shares the main lcore with the control loop. */
     unsigned extra = rte_lcore_count() - 1;
@@ -501,6 +603,34 @@ int main(int argc, char **argv)
         acd.publish_arg = &api;
         api.acd = &acd;
     }
+    if (acd_ok && kpi_db != NULL) {
+        char err[256];
+        if (md_kpi_store_open(&kpi, kpi_db, NULL, err, sizeof(err)) != 0) {
+            fprintf(stderr, "medleyd: KPI history: %s\n", err);
+            status = 2;
+            goto out;
+        }
+        acd.kpi = kpi;
+        printf("medleyd: KPI history in %s\n", kpi_db);
+    }
+    if (metrics_addr != NULL) {
+        char host[128], err[256];
+        const char *colon = strrchr(metrics_addr, ':');
+        size_t hl = (size_t)(colon - metrics_addr);
+        snprintf(host, sizeof(host), "%.*s", (int)(hl < sizeof(host) ? hl : sizeof(host) - 1),
+                 metrics_addr);
+        mctx = (metrics_ctx_t){ .e = &e, .ctl = &ctl, .api = &api, .acd = acd_ok ? &acd : NULL };
+        md_metrics_config_t mc = { .host = host[0] ? host : NULL, .port = (uint16_t)atoi(colon + 1),
+                                   .fill = fill_metrics, .arg = &mctx };
+        if (md_metrics_start(&metrics, &mc, err, sizeof(err)) != 0) {
+            fprintf(stderr, "medleyd: metrics: %s\n", err);
+            metrics = NULL;
+            status = 2;
+            goto out;
+        }
+        printf("medleyd: metrics on http://%s:%u/metrics\n", host[0] ? host : "127.0.0.1",
+               md_metrics_port(metrics));
+    }
     ivrs.publish = md_api_publish_ivr;
     ivrs.publish_arg = &api;
     api.ivrs = &ivrs;
@@ -610,6 +740,12 @@ int main(int argc, char **argv)
             acd.now_ms = ivrs.now_ms;
             md_acd_svc_tick(&acd);
         }
+        if (metrics != NULL)
+            md_metrics_poll(metrics, 0);
+        if (kpi != NULL) {
+            char kerr[256];
+            md_kpi_store_tick(kpi, ivrs.now_ms, kerr, sizeof(kerr));
+        }
         if (srv != NULL)
             md_grpc_poll(srv, 0);   /* send what the events queued */
         if (run_ms >= 0 && (now - start) * 1000 / hz >= (uint64_t)run_ms)
@@ -644,6 +780,16 @@ out:
     md_grpc_stop(srv);
     if (ivrs_ok)
         md_ivrs_free(&ivrs);
+    md_metrics_stop(metrics);
+    if (acd_ok && kpi != NULL) {
+        /* The unfinished half hour: a restart adds the rest to the same rows. */
+        char kerr[256];
+        md_acd_svc_save(&acd);
+        int left = md_kpi_store_close(kpi, kerr, sizeof(kerr));
+        if (left != 0)
+            fprintf(stderr, "medleyd: KPI history: %d records not written: %s\n", left, kerr);
+        acd.kpi = NULL;
+    }
     if (acd_ok)
         md_acd_svc_free(&acd);
     if (ctl_ok)
