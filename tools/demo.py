@@ -1,12 +1,15 @@
-"""The medley demo: a contact centre's IVR with simulated callers.
+"""The medley demo: a contact centre's IVR and ACD with simulated callers and agents.
 
 medleyd runs on a net_tap interface with the sample flow (flows/1000.yaml, the "1000"
 service of a city telecom, prompts in Mandarin and English made by espeak-ng). A
 population of simulated callers (tools/medley_caller.py: real RTP endpoints on the
 kernel side of the tap) dial in through the API, listen, and key DTMF both in-band and
 as RFC 4733, walking the tree for a set time; this script also plays the integrator
-that answers the flow's lookups (numbers, bills, payments, passwords). At the end it
-prints what happened: calls, digits keyed and detected, menu paths, outcomes, errors.
+that answers the flow's lookups (numbers, bills, payments, passwords). Callers the flow
+transfers go to the ACD's queues (music on hold), where simulated agents (RTP endpoints
+too, logged in on their own channels) answer the offers, talk and hang up. At the end it
+prints what happened: calls, digits keyed and detected, menu paths, the queues' figures
+(offered, answered, abandoned, service level), agents' calls, outcomes, errors.
 
 Run by tools/demo.sh (root, /dev/net/tun):
   /usr/bin/python3 tools/demo.py --medleyd build/control/medleyd [--callers 16]
@@ -69,6 +72,8 @@ class Stats:
         self.steps = 0
         self.errors = []
         self.heard_ms = 0
+        self.acd = collections.Counter()
+        self.served = 0
 
 
 def integrator_answer(lookup, ev):
@@ -102,6 +107,7 @@ def main():
     ap.add_argument("--callers", type=int, default=16)
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--seed", type=int, default=1000)
+    ap.add_argument("--agents", type=int, default=4)
     args = ap.parse_args()
     random.seed(args.seed)
     if os.geteuid() != 0 or not os.path.exists("/dev/net/tun"):
@@ -155,6 +161,11 @@ def main():
             for ev in events:
                 if ev.type == pb.IVR_LOOKUP:
                     threading.Thread(target=answer, args=(ev,), daemon=True).start()
+                if ev.type == pb.ACD:
+                    with stats.lock:
+                        stats.acd[ev.acd] += 1
+                    if ev.acd == "offer":
+                        threading.Thread(target=agent_work, args=(ev,), daemon=True).start()
                 with inbox_lock:
                     q = inbox.get(ev.channel)
                 if q is not None:
@@ -177,6 +188,50 @@ def main():
     threading.Thread(target=pump_events, daemon=True).start()
     pool = medley_caller.CallerPool()
     pool.start()
+
+    # The ACD: the flow's queues, and agents (RTP endpoints too) who answer offers,
+    # talk a few seconds and hang up (after-call work, then ready again by the timer).
+    queues = ["general", "billing", "sales", "complaints", "accounts", "vip"]
+    for qn in queues:
+        api.channel.unary_unary("/medley.v1.Engine/AddQueue",
+                                request_serializer=lambda m: m.SerializeToString(),
+                                response_deserializer=pb.Empty.FromString)(
+            pb.QueueConfig(name=qn, skill="agent", acw_ms=1500, lang="zh"), timeout=5)
+    agents = {}
+    for i in range(args.agents):
+        aid = "10%02d" % (i + 1)
+        ch = api.call("CreateChannel", codec=1, tag="agent-" + aid)
+        ep = pool.add(medley_caller.RtpEndpoint(host_ip, name="agent" + aid))
+        ep.connect(engine_ip, ch.local_port)
+        agents[aid] = {"channel": ch.channel, "ep": ep, "calls": 0}
+    time.sleep(0.3)
+    for aid, a in agents.items():
+        unary("AddAgent", pb.AgentConfig(id=aid, skills=[pb.Skill(name="agent", level=5)]))
+        unary("AgentLogin", pb.AgentRequest(agent=aid, channel=a["channel"]))
+        unary("AgentReady", pb.AgentRequest(agent=aid))
+    print("demo: %d agents logged in and ready on %d queues" % (len(agents), len(queues)))
+    acd_calls = {}                # ACD call id -> the caller's inbox
+    acd_lock = threading.Lock()
+
+    def agent_work(ev):
+        """An offer: the agent's phone rings for a second, then the agent answers, talks
+        3-6 s (a tone, so the caller hears someone) and hangs up."""
+        a = agents.get(ev.agent)
+        if a is None:
+            return
+        time.sleep(1.0)
+        try:
+            unary("AgentAnswer", pb.AgentRequest(agent=ev.agent, call=ev.call, channel=a["channel"]))
+        except grpc.RpcError:
+            return          # the caller left meanwhile: the ACD already moved on
+        with stats.lock:
+            a["calls"] += 1
+        a["ep"].send_tone(500, 1000, dbm0=-15)
+        time.sleep(random.uniform(3, 6))
+        try:
+            unary("AgentHangup", pb.AgentRequest(agent=ev.agent))
+        except grpc.RpcError:
+            pass
 
     def one_call(n):
         rfc = random.random() < 0.5
@@ -234,6 +289,26 @@ def main():
                 elif ev.type in (pb.IVR_TRANSFER, pb.IVR_HANGUP):
                     outcome = ("transfer to " + ev.queue + (" (%s)" % ev.reason if ev.reason != "flow" else "")
                                if ev.type == pb.IVR_TRANSFER else "hangup")
+                    if ev.type == pb.IVR_TRANSFER and ev.queue in queues:
+                        # Into the ACD's queue: music, then an agent; the call ends when
+                        # the agent hangs up (or the demo ends, counted as abandoned).
+                        served = False
+                        end = time.time() + 60
+                        while not stop.is_set() and time.time() < end:
+                            try:
+                                ev2 = q.get(timeout=0.5)
+                            except queue.Empty:
+                                continue
+                            if ev2.type == pb.ACD and ev2.acd == "connected":
+                                served = True
+                                path.append("agent " + ev2.agent)
+                            if ev2.type == pb.ACD and ev2.acd == "ended":
+                                break
+                        outcome = "served by an agent (%s queue)" % ev.queue if served else \
+                            "waited in the %s queue" % ev.queue
+                        if served:
+                            with stats.lock:
+                                stats.served += 1
                     break
             time.sleep(0.3)       # the last digits' events
             while not q.empty():
@@ -288,18 +363,20 @@ def main():
     while time.time() - t0 < args.seconds:
         time.sleep(2)
         with stats.lock:
-            print("  %3ds  calls %4d  in IVR %3d  steps %5d  digits keyed %4d detected %4d  lookups %3d  "
-                  "transfers %3d  hangups %3d" %
+            print("  %3ds  calls %4d  active %3d  steps %5d  digits keyed %4d detected %4d  lookups %3d  "
+                  "to agents %3d  served %3d  hangups %3d" %
                   (time.time() - t0, stats.calls, stats.active, stats.steps, sum(stats.keyed.values()),
-                   sum(stats.detected.values()), sum(stats.lookups.values()),
-                   sum(v for k, v in stats.outcomes.items() if k.startswith("transfer")),
-                   stats.outcomes["hangup"]), flush=True)
+                   sum(stats.detected.values()), sum(stats.lookups.values()), stats.acd["queued"],
+                   stats.served, stats.outcomes["hangup"]), flush=True)
     stop.set()
     for t in threads:
         t.join(timeout=10)
     events.cancel()
     pool.stop()
     engine = api.call("GetStats")
+    snap = api.channel.unary_unary("/medley.v1.Engine/GetAcdSnapshot",
+                                   request_serializer=lambda m: m.SerializeToString(),
+                                   response_deserializer=pb.AcdSnapshot.FromString)(pb.Empty(), timeout=5)
     api.close()
     md.terminate()
     try:
@@ -320,6 +397,14 @@ def main():
           (stats.steps, ", ".join("%s %d" % kv for kv in sorted(stats.lookups.items())) or "none"))
     print("engine:           %d packets in, %d out, %d dropped" %
           (engine.rx_packets, engine.tx_packets, engine.dropped_packets))
+    print("ACD:              %d callers served by agents; offers %d, connected %d, abandoned %d" %
+          (stats.served, stats.acd["offer"], stats.acd["connected"], stats.acd["abandoned"]))
+    for qs in snap.queues:
+        if qs.offered:
+            print("  queue %-10s offered %3d answered %3d abandoned %3d  service level %s" %
+                  (qs.name, qs.offered, qs.answered, qs.abandoned,
+                   "%.0f%%" % (100 * qs.service_level) if qs.service_level >= 0 else "-"))
+    print("  agents: " + ", ".join("%s %d calls" % (aid, a["calls"]) for aid, a in sorted(agents.items())))
     print("outcomes:")
     for k, v in stats.outcomes.most_common():
         print("  %4d  %s" % (v, k))
