@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control/acd_svc.h"
 #include "control/api.h"
 #include "control/ctl.h"
 #include "control/ivrs.h"
@@ -26,6 +27,7 @@ static md_worker_media_t wm;
 static md_ctl_t ctl;
 static md_ivrs_t ivrs;
 static md_api_t api;
+static md_acd_svc_t acd;
 
 static void setup(void)
 {
@@ -40,6 +42,8 @@ static void setup(void)
     md_ivrs_init(&ivrs, &ctl);
     md_api_init(&api, &ctl);
     api.ivrs = &ivrs;
+    if (md_acd_svc_init(&acd, &ctl, 0) == 0)
+        api.acd = &acd;   /* the ACD's methods too */
     strcpy(api.local_ip4, "10.0.0.2");
 }
 
