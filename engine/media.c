@@ -420,15 +420,20 @@ unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
                        d.duration / upm);
         }
 
-        /* No media. */
-        if (m->no_media_ms && ch->learnt && !m->no_media_sent &&
-            now_ms * 8 - ch->last_rx > (uint64_t)m->no_media_ms * 8) {
-            md_event_t ev = { .type = MD_EV_NO_MEDIA, .channel = ch->id,
-                              .slot = (uint32_t)(ch - w->table->chans) };
-            md_event_push(w->events, &ev);
-            m->no_media_sent = 1;
-        } else if (now_ms * 8 - ch->last_rx <= (uint64_t)m->no_media_ms * 8) {
-            m->no_media_sent = 0;
+        /* No media: counted from the last packet, or from the channel's first tick when
+         * nothing has come at all (a caller whose RTP never arrives times out too). */
+        if (m->no_media_ms) {
+            if (m->first_tick_at == 0)
+                m->first_tick_at = now_ms * 8 + 1;
+            uint64_t last = ch->learnt ? ch->last_rx : m->first_tick_at;
+            if (!m->no_media_sent && now_ms * 8 > last + (uint64_t)m->no_media_ms * 8) {
+                md_event_t ev = { .type = MD_EV_NO_MEDIA, .channel = ch->id,
+                                  .slot = (uint32_t)(ch - w->table->chans) };
+                md_event_push(w->events, &ev);
+                m->no_media_sent = 1;
+            } else if (now_ms * 8 <= last + (uint64_t)m->no_media_ms * 8) {
+                m->no_media_sent = 0;
+            }
         }
 
         m->have_out = 0;

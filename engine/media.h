@@ -38,6 +38,7 @@ typedef struct {
     int16_t pcm[MD_FRAME];      /* this tick's decoded audio */
     int inband;                 /* run the in-band detector */
     uint32_t no_media_ms;       /* 0: no timeout */
+    uint64_t first_tick_at;     /* the channel's first tick (ms * 8 + 1), for no-media */
     int no_media_sent;
     uint64_t frames, concealed;
     md_plc_t plc;

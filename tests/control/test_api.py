@@ -258,6 +258,22 @@ check("deleting a bridged channel unbridges its peer",
       c.call("GetChannel", channel=ch1.channel).bridged_to == 0)
 expect_error("unbridge no channel", grpc.StatusCode.NOT_FOUND, [], c.call, "Unbridge", channel=999)
 
+# ---- no media: a channel whose caller never sends RTP times out too ----
+quiet = c.call("CreateChannel", codec=1, no_media_timeout_ms=300)
+nm = c.events(timeout=5, channels=[quiet.channel], types=[pb.NO_MEDIA])
+got = None
+try:
+    for ev in nm:
+        got = ev
+        break
+except grpc.RpcError as e:
+    check("no-media stream: %s" % e.details(), False)
+check("NO_MEDIA for a channel that never received anything",
+      got is not None and got.type == pb.NO_MEDIA and got.channel == quiet.channel)
+nm.cancel()
+c.call("DeleteChannel", channel=quiet.channel)
+
+
 # ---- protocol-level errors ----
 expect_error("unknown method", grpc.StatusCode.UNIMPLEMENTED, ["NoSuch"], c.raw,
              "/medley.v1.Engine/NoSuch", b"")
