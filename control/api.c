@@ -1917,6 +1917,83 @@ static void get_acd_snapshot(void *app, const uint8_t *req, size_t len, md_grpc_
     pack(r, &m.base);
 }
 
+static void call_op(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r, int hold)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__CallRef, medley__v1__call_ref__unpack, q, req, len, r);
+    int rc = hold ? md_acd_call_hold(a->acd->acd, q->call, a->now_ms)
+                  : md_acd_call_retrieve(a->acd->acd, q->call, a->now_ms);
+    if (rc < 0)
+        acd_error(r, rc, hold ? "hold" : "retrieve");
+    else
+        pack_empty(r);
+    medley__v1__call_ref__free_unpacked(q, NULL);
+}
+
+static void call_hold(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r) { call_op(app, req, len, r, 1); }
+static void call_retrieve(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r) { call_op(app, req, len, r, 0); }
+
+static void transfer(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r, int to_queue)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__TransferRequest, medley__v1__transfer_request__unpack, q, req, len, r);
+    int rc;
+    if (to_queue) {
+        rc = md_acd_transfer_queue(a->acd->acd, q->call, q->queue, a->now_ms);
+    } else {
+        int ag = md_acd_agent_find(a->acd->acd, q->agent);
+        rc = ag < 0 ? -ENOENT : md_acd_transfer_agent(a->acd->acd, q->call, ag, a->now_ms);
+    }
+    if (rc < 0)
+        acd_error(r, rc, "transfer");
+    else
+        pack_empty(r);
+    medley__v1__transfer_request__free_unpacked(q, NULL);
+}
+
+static void transfer_to_queue(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r) { transfer(app, req, len, r, 1); }
+static void transfer_to_agent(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r) { transfer(app, req, len, r, 0); }
+
+static void blacklist(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__BlacklistRequest, medley__v1__blacklist_request__unpack, q, req, len, r);
+    int rc;
+    if (q->number[0] == '\0' || strlen(q->number) >= MD_ACD_NUMBER)
+        rc = -EINVAL;
+    else if (q->remove)
+        rc = md_acd_blacklist_remove(a->acd->acd, q->number);
+    else
+        rc = md_acd_blacklist_add(a->acd->acd, q->number, q->release ? MD_ACD_BL_RELEASE : MD_ACD_BL_BUSY,
+                                  q->seconds ? a->now_ms + (uint64_t)q->seconds * 1000 : 0);
+    if (rc < 0)
+        acd_error(r, rc, "blacklist");
+    else
+        pack_empty(r);
+    medley__v1__blacklist_request__free_unpacked(q, NULL);
+}
+
+static void survey_result(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__SurveyRequest, medley__v1__survey_request__unpack, q, req, len, r);
+    int rc = q->rating < 1 || q->rating > 5 ? -EINVAL
+                                             : md_acd_survey_result(a->acd->acd, q->call, (int)q->rating, a->now_ms);
+    if (rc < 0)
+        acd_error(r, rc, "survey");
+    else
+        pack_empty(r);
+    medley__v1__survey_request__free_unpacked(q, NULL);
+}
+
 #define SVC "/medley.v1.Engine/"
 const md_grpc_method_t md_api_methods[] = {
     { SVC "CreateChannel", create_channel, NULL },
@@ -1962,6 +2039,12 @@ const md_grpc_method_t md_api_methods[] = {
     { SVC "QueueCall", queue_call, NULL },
     { SVC "CallHangup", call_hangup, NULL },
     { SVC "GetAcdSnapshot", get_acd_snapshot, NULL },
+    { SVC "CallHold", call_hold, NULL },
+    { SVC "CallRetrieve", call_retrieve, NULL },
+    { SVC "TransferToQueue", transfer_to_queue, NULL },
+    { SVC "TransferToAgent", transfer_to_agent, NULL },
+    { SVC "Blacklist", blacklist, NULL },
+    { SVC "SurveyResult", survey_result, NULL },
 };
 const unsigned md_api_n_methods = sizeof(md_api_methods) / sizeof(md_api_methods[0]);
 

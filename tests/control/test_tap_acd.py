@@ -95,11 +95,36 @@ def main():
            any(e.call == call and e.data == "main:1 > queries:2" for e in acd_events(ev1, "connected")))
         snap = unary("GetAcdSnapshot", pb.Empty(), pb.AcdSnapshot)
         ck("the snapshot: one busy agent, nobody waiting", snap.busy == 1 and snap.waiting == 0)
+        # Hold: the caller hears the music, the agent no longer hears the caller; retrieve.
+        unary("CallHold", pb.CallRef(call=call))
+        time.sleep(0.3)
+        mc_, ma = ec.mark(), ea.mark()
+        time.sleep(0.6)
+        ck("on hold: the caller hears music (%.1f dBm0)" % level(ec, mc_, 400), level(ec, mc_, 400) > -30)
+        ck("on hold: the agent does not hear the caller (%.1f dBm0)" % level(ea, ma, 700), level(ea, ma, 700) < -35)
+        unary("CallRetrieve", pb.CallRef(call=call))
+        time.sleep(0.3)
+        mc_ = ec.mark()
+        time.sleep(0.6)
+        ck("retrieved: the caller hears the agent again", level(ec, mc_, 1100) > -30)
         unary("AgentHangup", pb.AgentRequest(agent="1024"))
         time.sleep(0.3)
         states = [e.value for e in acd_events(ev0, "agent_state")]
         ck("agent states reported: %s" % states, len(states) >= 3)
         ck("the call ended", any(e.call == call for e in acd_events(ev0, "ended")))
+        # The blacklist: a listed caller is refused at once.
+        unary("Blacklist", pb.BlacklistRequest(number="13900009999", release=True, seconds=60))
+        c2 = eng.call("CreateChannel", codec=pb.PCMU, near_channel=caller.channel)
+        ev2 = eng.event_mark()
+        try:
+            unary("QueueCall", pb.QueueCallRequest(channel=c2.channel, queue="billing", ani="13900009999"),
+                  pb.QueueCallReply)
+        except grpc.RpcError:
+            pass
+        time.sleep(0.3)
+        ck("a blacklisted caller is blocked: %s" % [e.acd for e in eng.events_since(ev2, type_=pb.ACD)],
+           bool(acd_events(ev2, "blocked")) or bool(acd_events(ev2, "release")))
+        unary("Blacklist", pb.BlacklistRequest(number="13900009999", remove=True))
         # Errors.
         for desc, fn, code in (
                 ("queue to an unknown queue", lambda: unary("QueueCall", pb.QueueCallRequest(
@@ -111,7 +136,13 @@ def main():
                 ("the same queue twice", lambda: unary("AddQueue", pb.QueueConfig(name="billing")),
                  grpc.StatusCode.ALREADY_EXISTS),
                 ("a skill level of 11", lambda: unary("AddAgent", pb.AgentConfig(
-                    id="7", skills=[pb.Skill(name="x", level=11)])), grpc.StatusCode.INVALID_ARGUMENT)):
+                    id="7", skills=[pb.Skill(name="x", level=11)])), grpc.StatusCode.INVALID_ARGUMENT),
+                ("a survey rating of 9", lambda: unary("SurveyResult", pb.SurveyRequest(call=call, rating=9)),
+                 grpc.StatusCode.INVALID_ARGUMENT),
+                ("transfer a call that ended", lambda: unary("TransferToQueue", pb.TransferRequest(
+                    call=call, queue="billing")), grpc.StatusCode.NOT_FOUND),
+                ("hold a call that does not exist", lambda: unary("CallHold", pb.CallRef(call=424242)),
+                 grpc.StatusCode.NOT_FOUND)):
             try:
                 fn()
                 ck(desc, False, "succeeded")
