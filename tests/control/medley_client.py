@@ -24,6 +24,31 @@ METHODS_UNARY = {
 }
 
 
+class Checks:
+    """Counts checks and failures for a test script; expect_error() wants a call to fail
+    with a status and a message containing every word."""
+
+    def __init__(self):
+        self.checks = 0
+        self.fails = 0
+
+    def check(self, desc, ok):
+        self.checks += 1
+        if not ok:
+            self.fails += 1
+            print("FAIL:", desc)
+        return ok
+
+    def expect_error(self, desc, code, words, fn, *args, **kw):
+        try:
+            fn(*args, **kw)
+        except grpc.RpcError as e:
+            ok = e.code() == code and all(w.lower() in (e.details() or "").lower() for w in words)
+            self.check("%s: got %s %r" % (desc, e.code(), e.details()), ok)
+            return
+        self.check("%s: succeeded, expected %s" % (desc, code), False)
+
+
 def die_with_parent():
     """For subprocess.Popen(preexec_fn=...): the child gets SIGTERM when the process that
     started it dies, so a test killed by its timeout (or ended by an exception) never

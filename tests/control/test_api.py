@@ -24,27 +24,9 @@ pb = medley_client.load_messages(proto)
 work = tempfile.mkdtemp(prefix="medley-api-")
 sock = os.path.join(work, "api.sock")
 TOKEN = "s3cret-token-for-tests"
-fails = 0
-checks = 0
-
-
-def check(desc, ok):
-    global fails, checks
-    checks += 1
-    if not ok:
-        fails += 1
-        print("FAIL:", desc)
-
-
-def expect_error(desc, code, words, fn, *args, **kw):
-    """The call fails with this status and a message containing every word."""
-    try:
-        fn(*args, **kw)
-    except grpc.RpcError as e:
-        ok = e.code() == code and all(w.lower() in (e.details() or "").lower() for w in words)
-        check("%s: got %s %r" % (desc, e.code(), e.details()), ok)
-        return
-    check("%s: succeeded, expected %s" % (desc, code), False)
+CHECKS = medley_client.Checks()
+check = CHECKS.check
+expect_error = CHECKS.expect_error
 
 
 def write_wav(path, seconds, freq=1000, rate=8000, amp=8000):
@@ -311,5 +293,5 @@ except subprocess.TimeoutExpired:
     out = ""
 check("medleyd exits 0 on SIGTERM", proc.returncode == 0)
 check("socket file removed at exit", not os.path.exists(sock))
-print("api: %d checks, %d failed" % (checks, fails))
-sys.exit(1 if fails else 0)
+print("api: %d checks, %d failed" % (CHECKS.checks, CHECKS.fails))
+sys.exit(1 if CHECKS.fails else 0)

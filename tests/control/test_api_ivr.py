@@ -23,25 +23,9 @@ medleyd, proto = sys.argv[1], sys.argv[2]
 pb = medley_client.load_messages(proto)
 work = tempfile.mkdtemp(prefix="medley-ivr-")
 sock = os.path.join(work, "api.sock")
-fails = checks = 0
-
-
-def check(desc, ok):
-    global fails, checks
-    checks += 1
-    if not ok:
-        fails += 1
-        print("FAIL:", desc)
-
-
-def expect_error(desc, code, words, fn, *args, **kw):
-    try:
-        fn(*args, **kw)
-    except grpc.RpcError as e:
-        ok = e.code() == code and all(w.lower() in (e.details() or "").lower() for w in words)
-        check("%s: got %s %r" % (desc, e.code(), e.details()), ok)
-        return
-    check("%s: succeeded, expected %s" % (desc, code), False)
+CHECKS = medley_client.Checks()
+check = CHECKS.check
+expect_error = CHECKS.expect_error
 
 
 def tone(path, ms, freq=440):
@@ -232,5 +216,5 @@ except subprocess.TimeoutExpired:
     proc.kill()
 check("medleyd exits 0", proc.returncode == 0)
 shutil.rmtree(work, ignore_errors=True)
-print("api-ivr: %d checks, %d failed" % (checks, fails))
-sys.exit(1 if fails else 0)
+print("api-ivr: %d checks, %d failed" % (CHECKS.checks, CHECKS.fails))
+sys.exit(1 if CHECKS.fails else 0)

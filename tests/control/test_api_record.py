@@ -27,25 +27,9 @@ work = tempfile.mkdtemp(prefix="medley-rec-")
 recdir = os.path.join(work, "rec")
 os.makedirs(os.path.join(recdir, "calls"))
 sock = os.path.join(work, "api.sock")
-fails = checks = 0
-
-
-def check(desc, ok):
-    global fails, checks
-    checks += 1
-    if not ok:
-        fails += 1
-        print("FAIL:", desc)
-
-
-def expect_error(desc, code, words, fn, *args, **kw):
-    try:
-        fn(*args, **kw)
-    except grpc.RpcError as e:
-        ok = e.code() == code and all(w.lower() in (e.details() or "").lower() for w in words)
-        check("%s: got %s %r" % (desc, e.code(), e.details()), ok)
-        return
-    check("%s: succeeded, expected %s" % (desc, code), False)
+CHECKS = medley_client.Checks()
+check = CHECKS.check
+expect_error = CHECKS.expect_error
 
 
 def goertzel(x, f, rate=8000):
@@ -203,5 +187,5 @@ secs = float(subprocess.run(["sox", "--i", "-D", os.path.join(recdir, "calls", "
 check("the file recorded until SIGTERM is valid and about 1 s long (%.2f s)" % secs, 0.8 <= secs <= 3.0)
 
 shutil.rmtree(work, ignore_errors=True)
-print("api-record: %d checks, %d failed" % (checks, fails))
-sys.exit(1 if fails else 0)
+print("api-record: %d checks, %d failed" % (CHECKS.checks, CHECKS.fails))
+sys.exit(1 if CHECKS.fails else 0)
