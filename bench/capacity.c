@@ -46,6 +46,7 @@
 #include "dsp/g711.h"
 #include "dsp/tone.h"
 #include "engine/cmd.h"
+#include "engine/conf.h"
 #include "engine/recorder.h"
 #include "engine/rtp.h"
 #include "engine/worker.h"
@@ -70,7 +71,17 @@
 #define HDR_LEN 54                /* Ethernet 14 + IPv4 20 + UDP 8 + RTP 12 */
 #define VERIFY_EVERY 64           /* fully parse (checksums) one packet in this many */
 
-enum { PROF_IVR, PROF_BRIDGE };
+enum { PROF_IVR, PROF_BRIDGE, PROF_CONF };
+
+/* Conference payloads: member r (0..2) of a three-party conference tags its frames in
+ * bytes [12 r, 12 r + 12) (channel and frame number as 0xE0|nibble codes) and sends
+ * µ-law zero (0xFF) in the other members' tag regions; bytes [36, 160) are loud noise
+ * (uniform up to +/-24000), so that the mix a member hears really adds two signals and
+ * saturates now and then. Each member's mix carries both other members' tags intact (the
+ * third member adds 0 there) and zero in its own region. */
+#define CONF_TAG 12
+#define CONF_BODY (3 * CONF_TAG)
+#define CONF_AMP 24000
 
 typedef struct {
     uint64_t due, start, end;
@@ -91,7 +102,11 @@ typedef struct {
     uint8_t pend_n, pend_head;
     char pend[PEND_MAX];
     int64_t last_j;               /* last tick index received, -1 */
-    int64_t last_f;               /* bridge: last peer frame heard, -1 */
+    int64_t last_f;               /* bridge: last peer frame heard, -1 (conference: of the
+                                   * first other member) */
+    int64_t last_f2;              /* conference: last frame heard of the second other member */
+    uint32_t start_f;             /* the first frame this phone sends (conference: joins
+                                   * staggered over the warm-up) */
     uint32_t win_rx;              /* packets of the measured window */
     uint32_t bad;                 /* wrong payload, order or header in the window */
     uint32_t next_key;            /* frame at which the next digit starts */
@@ -124,6 +139,7 @@ typedef struct {
     uint64_t expected, lost, bad, conceal;
     uint64_t ring_full, tx_dropped, mbuf_fail, ev_lost, skips, other;
     uint64_t keyed, detected, missed, wrong, extra;
+    uint64_t talk_ev;             /* conference: TALKING_START/STOP events (whole run) */
     uint64_t rec_frames, rec_dropped, rec_errors, rec_refused;
     uint64_t jb_late, jb_skew, jb_lost;   /* whole run, all channels' jitter buffers */
     double rec_open_s;
@@ -154,6 +170,9 @@ static struct {
     md_event_ring_t events;
     md_cmd_ring_t cmd;
     md_recorder_t *rec;
+    md_conf_set_t *confset;
+    md_conf_t *confs;
+    md_conf_member_t *members;
     md_rec_id_t *rec_ids;
     char rec_path[4096];
     /* shared between the generator and the worker */
@@ -175,6 +194,8 @@ static struct {
     uint8_t tone[12][TONE_FRAMES][FRAME];
     uint8_t noise[NOISE_FRAMES][FRAME];
     uint32_t tone_sum[12][TONE_FRAMES], noise_sum[NOISE_FRAMES], noise_tail_sum[NOISE_FRAMES];
+    uint8_t cnoise[NOISE_FRAMES][FRAME];   /* conference bodies (bytes CONF_BODY..) */
+    uint32_t cnoise_tail_sum[NOISE_FRAMES];
     uint64_t rx_count;
     uint8_t prompt_ulaw[PROMPT_FRAMES][FRAME];
     int16_t prompt_pcm[PROMPT_FRAMES * FRAME];
@@ -318,6 +339,35 @@ static void bridge_payload(uint8_t *out, uint32_t c, uint32_t f)
     memcpy(out, C.noise[f % NOISE_FRAMES], FRAME);
     put_nibbles(out, c, 4);
     put_nibbles(out + 4, f, 8);
+}
+
+/* Conference payload of channel c's frame f (see CONF_TAG). */
+static void conf_payload(uint8_t *out, uint32_t c, uint32_t f)
+{
+    uint32_t r = c % 3;
+    memcpy(out, C.cnoise[(f + 5 * c) % NOISE_FRAMES], FRAME);
+    memset(out, 0xFF, CONF_BODY);
+    put_nibbles(out + CONF_TAG * r, c, 4);
+    put_nibbles(out + CONF_TAG * r + 4, f, 8);
+}
+
+/* What a conference member must receive when the others sent (c1, f1) and (c2, f2): the
+ * engine's N-1 mix of two parties at 0 dB gains (engine/conf.c, as md_mix_n_minus_1):
+ * both decoded, summed in 32 bits, saturated to 16, encoded with the engine's µ-law
+ * encoder. */
+static void conf_expected(uint8_t *out, uint32_t c1, uint32_t f1, uint32_t c2, uint32_t f2)
+{
+    uint8_t a[FRAME], b[FRAME];
+    int16_t la[FRAME], lb[FRAME];
+    conf_payload(a, c1, f1);
+    conf_payload(b, c2, f2);
+    md_ulaw_decode(la, a, FRAME);
+    md_ulaw_decode(lb, b, FRAME);
+    for (unsigned i = 0; i < FRAME; i++) {
+        int32_t v = (int32_t)la[i] + lb[i];
+        la[i] = (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : v);
+    }
+    md_ulaw_encode(out, la, FRAME);
 }
 
 /* A phone's packet as md_tx_build() makes it, without summing the whole datagram again:
@@ -479,6 +529,39 @@ static void check_packet(struct rte_mbuf *m, uint64_t now, step_t *s)
             g->bad++;
         return;
     }
+    if (C.profile == PROF_CONF) {
+        /* The two other members' tags name the frames in the mix; the whole payload must
+         * be their exact mix, and each other member's frames must follow one another. */
+        uint32_t r = c % 3, base = c - r, pc[2] = { 0, 0 }, pf[2] = { 0, 0 };
+        int ok = 1;
+        for (uint32_t q = 0, k = 0; q < 3 && ok; q++) {
+            if (q == r)
+                continue;
+            ok = get_nibbles(pl + CONF_TAG * q, 4, &pc[k]) == 0 &&
+                 get_nibbles(pl + CONF_TAG * q + 4, 8, &pf[k]) == 0 && pc[k] == base + q;
+            k++;
+        }
+        if (!ok) {
+            if (in_win)
+                g->bad++;   /* silence, concealment or a stranger where the mix should be */
+            return;
+        }
+        uint8_t want[FRAME];
+        conf_expected(want, pc[0], pf[0], pc[1], pf[1]);
+        ok = memcmp(pl, want, FRAME) == 0 && (g->last_f < 0 || (int64_t)pf[0] == g->last_f + 1) &&
+             (g->last_f2 < 0 || (int64_t)pf[1] == g->last_f2 + 1);
+        if (in_win) {
+            if (!ok) {
+                g->bad++;
+            } else {
+                hist_add(C.hist_w2w, (int64_t)(now - C.g[pc[0]].sent[pf[0] % SENT_SLOTS]));
+                hist_add(C.hist_w2w, (int64_t)(now - C.g[pc[1]].sent[pf[1] % SENT_SLOTS]));
+            }
+        }
+        g->last_f = pf[0];
+        g->last_f2 = pf[1];
+        return;
+    }
     uint32_t peer, f;
     uint8_t want[FRAME];
     if (get_nibbles(pl, 4, &peer) == 0 && get_nibbles(pl + 4, 8, &f) == 0) {
@@ -513,6 +596,10 @@ static void drain_events(step_t *s)
 {
     md_event_t ev;
     while (md_event_pop(&C.events, &ev)) {
+        if (ev.type == MD_EV_TALKING_START || ev.type == MD_EV_TALKING_STOP) {
+            s->talk_ev++;   /* conference members: each starts talking when it joins */
+            continue;
+        }
         if (ev.type != MD_EV_DIGIT || ev.slot >= C.n) {
             s->other++;
             continue;
@@ -674,6 +761,24 @@ static int run_step(uint32_t n, step_t *s)
                 fprintf(stderr, "capacity: bridge %u-%u failed\n", i, i + 1);
                 return -1;
             }
+    if (C.profile == PROF_CONF) {
+        /* Three-party conferences of channels 3q, 3q+1, 3q+2: created and joined on the
+         * worker's state as the control thread's commands would (engine/cmd.c), with
+         * medleyd's defaults (K = 3 talkers, 400 ms hangover, party role, 0 dB gains). */
+        md_conf_set_init(C.confset, C.confs, n / 3 + 1, C.members, n);
+        C.w.wm.conf = C.confset;
+        for (uint32_t q = 0; q < n / 3; q++) {
+            int idx = md_conf_create(C.confset, 0, 0, NULL);
+            for (uint32_t r = 0; idx >= 0 && r < 3; r++)
+                if (md_conf_add(&C.w.wm, C.confset, (uint32_t)idx, 3 * q + r,
+                                MD_CONF_ROLE_PARTY, 0, 0, 0, 0, 0) != 0)
+                    idx = -1;
+            if (idx < 0) {
+                fprintf(stderr, "capacity: conference %u: set-up failed\n", q);
+                return -1;
+            }
+        }
+    }
     if (C.record && setup_recorder(s) != 0)
         return -1;
 
@@ -695,8 +800,15 @@ static int run_step(uint32_t n, step_t *s)
         memcpy(t.dst_ip, ifc.ip4, 4);
         g->t = t;
         g->key_digit = -1;
-        g->last_j = g->last_f = -1;
+        g->last_j = g->last_f = g->last_f2 = -1;
         g->next_key = key_from + rnd() % 100;
+        /* Conference members join over the first half of the warm-up (at most 0.5 s), as
+         * people do: every member's first frame makes it a talker (TALKING_START), and
+         * N of those in one tick would overflow the 1,024-event ring. */
+        if (C.profile == PROF_CONF) {
+            uint32_t spread = C.J0 / 2 < 25 ? C.J0 / 2 : 25;
+            g->start_f = (uint32_t)((uint64_t)c * spread / n);
+        }
         fast_init(g);
     }
 
@@ -724,29 +836,41 @@ static int run_step(uint32_t n, step_t *s)
                     s->mbuf_fail += batch;
                     k += batch;
                 } else {
+                    unsigned used = 0;
                     for (unsigned i = 0; i < batch; i++, k++) {
                         uint32_t c = (uint32_t)(k % n), f = (uint32_t)(k / n);
                         gch_t *g = &C.g[c];
                         uint8_t buf[FRAME];
                         const uint8_t *pl;
                         uint32_t plsum;
+                        if (f < g->start_f)
+                            continue;   /* not joined yet */
                         if (C.profile == PROF_IVR) {
                             pl = ivr_payload(g, c, f, key_until, &plsum);
+                        } else if (C.profile == PROF_CONF) {
+                            conf_payload(buf, c, f);
+                            plsum = md_pkt_sum(buf, CONF_BODY,
+                                               C.cnoise_tail_sum[(f + 5 * c) % NOISE_FRAMES]);
+                            pl = buf;
+                            g->sent[f % SENT_SLOTS] = now;
                         } else {
                             bridge_payload(buf, c, f);
                             plsum = md_pkt_sum(buf, 12, C.noise_tail_sum[f % NOISE_FRAMES]);
                             pl = buf;
                             g->sent[f % SENT_SLOTS] = now;
                         }
-                        size_t len = fast_build(g, f == 0, pl, plsum,
-                                                rte_pktmbuf_mtod(mb[i], uint8_t *));
-                        mb[i]->data_len = (uint16_t)len;
-                        mb[i]->pkt_len = (uint32_t)len;
+                        size_t len = fast_build(g, f == g->start_f, pl, plsum,
+                                                rte_pktmbuf_mtod(mb[used], uint8_t *));
+                        mb[used]->data_len = (uint16_t)len;
+                        mb[used]->pkt_len = (uint32_t)len;
+                        used++;
                     }
-                    unsigned ok = rte_ring_enqueue_burst(C.rxr, (void **)mb, batch, NULL);
-                    if (ok < batch) {
-                        s->ring_full += batch - ok;
-                        rte_pktmbuf_free_bulk(mb + ok, batch - ok);
+                    if (used < batch)
+                        rte_pktmbuf_free_bulk(mb + used, batch - used);
+                    unsigned ok = rte_ring_enqueue_burst(C.rxr, (void **)mb, used, NULL);
+                    if (ok < used) {
+                        s->ring_full += used - ok;
+                        rte_pktmbuf_free_bulk(mb + ok, used - ok);
                     }
                 }
                 did = 1;
@@ -994,6 +1118,7 @@ static void summarise(result_t *r)
         m->missed += t->missed;
         m->wrong += t->wrong;
         m->extra += t->extra;
+        m->talk_ev += t->talk_ev;
         m->rec_frames += t->rec_frames;
         m->rec_dropped += t->rec_dropped;
         m->rec_errors += t->rec_errors;
@@ -1008,7 +1133,8 @@ static void summarise(result_t *r)
 
 static const char *profile_name(void)
 {
-    return C.profile == PROF_IVR ? "ivr" : C.record ? "bridge+record" : "bridge";
+    return C.profile == PROF_IVR ? "ivr" : C.profile == PROF_CONF ? "conference"
+           : C.record ? "bridge+record" : "bridge";
 }
 
 static void cpu_model(char *out, size_t len)
@@ -1043,6 +1169,9 @@ static size_t mem_per_channel(size_t *chan, size_t *media, size_t *rec)
     /* Recording (bridge --record): one stereo recording per pair: its buffer (16 KiB)
      * and 10 ticks of the producer ring (656 bytes a stereo frame), shared by two legs. */
     *rec = C.record ? (16384 + 656 * 10) / 2 : 0;
+    /* Conference: a member entry per channel and a third of a conference. */
+    if (C.profile == PROF_CONF)
+        *rec = sizeof(md_conf_member_t) + sizeof(md_conf_t) / 3;
     return *chan + *media + *rec;
 }
 
@@ -1055,8 +1184,9 @@ static void print_table(result_t *res, unsigned nres, uint32_t best, const char 
     printf("cpu: %s\n", cpu);
     printf("\n%7s %-4s %2s %6s %5s %15s %15s %21s %7s %13s %13s %7s %9s %s\n", "N", "ok", "tr", "load",
            "wcpu", "ns/chf rx+tick", "cpu ns rx+tick", "tick late p50/99/99.9", "tick", "due->wire",
-           C.profile == PROF_BRIDGE ? "wire->wire" : "", "genlag", "lost/bad",
-           C.profile == PROF_IVR ? "digits ok/keyed" : C.record ? "rec frames/drop" : "");
+           C.profile != PROF_IVR ? "wire->wire" : "", "genlag", "lost/bad",
+           C.profile == PROF_IVR ? "digits ok/keyed" : C.record ? "rec frames/drop"
+           : C.profile == PROF_CONF ? "talk events" : "");
     for (unsigned i = 0; i < nres; i++) {
         const step_t *s = &res[i].med;
         char extra[64] = "", w2w[32] = "";
@@ -1066,7 +1196,9 @@ static void print_table(result_t *res, unsigned nres, uint32_t best, const char 
         else if (C.record)
             snprintf(extra, sizeof(extra), "%llu/%llu", (unsigned long long)s->rec_frames,
                      (unsigned long long)s->rec_dropped);
-        if (C.profile == PROF_BRIDGE)
+        else if (C.profile == PROF_CONF)
+            snprintf(extra, sizeof(extra), "%llu", (unsigned long long)s->talk_ev);
+        if (C.profile != PROF_IVR)
             snprintf(w2w, sizeof(w2w), "%.1f/%.1f", s->w2w_p50, s->w2w_p99);
         char late[48], d2w[32], lb[40], ns[40];
         snprintf(late, sizeof(late), "%.3f/%.3f/%.3f", s->late_p50, s->late_p99, s->late_p999);
@@ -1119,6 +1251,9 @@ static void print_table(result_t *res, unsigned nres, uint32_t best, const char 
            "(ms)%s; genlag = generator's worst lag behind its schedule\n",
            C.profile == PROF_BRIDGE ? "; wire->wire = phone A sends -> phone B receives p50/p99 "
                                       "(ms, includes the jitter buffer)"
+           : C.profile == PROF_CONF ? "; wire->wire = a member sends -> each other member "
+                                      "receives it in the mix p50/p99 (ms, includes the "
+                                      "jitter buffer)"
                                     : "");
 }
 
@@ -1142,7 +1277,7 @@ static void json_step(FILE *f, const step_t *s)
             s->cpu_tick_ns, s->projected, s->late_p50, s->late_p99, s->late_p999,
             s->late_max, s->end_max, s->tick_p50, s->tick_max, s->d2w_p50, s->d2w_p99,
             s->d2w_p999);
-    if (C.profile == PROF_BRIDGE)
+    if (C.profile != PROF_IVR)
         fprintf(f, "\"wire_to_wire_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"p999\": %.3f}, ",
                 s->w2w_p50, s->w2w_p99, s->w2w_p999);
     fprintf(f,
@@ -1271,7 +1406,7 @@ static int write_plot(result_t *res, unsigned nres, uint32_t best)
                          "(any criterion)'"
                        : "",
             dat, (int)C.deadline_ms,
-            C.profile == PROF_BRIDGE ? ", '' u 1:10 w lp pt 9 t 'wire -> wire p99 (incl. "
+            C.profile != PROF_IVR ? ", '' u 1:10 w lp pt 9 t 'wire -> wire p99 (incl. "
                                        "jitter buffer)'"
                                      : "");
     fclose(f);
@@ -1376,9 +1511,10 @@ static int parse_args(int argc, char **argv)
                 C.profile = PROF_IVR;
             else if (strcmp(v, "bridge") == 0)
                 C.profile = PROF_BRIDGE;
-            else if (strcmp(v, "conference") == 0 || strcmp(v, "transcode") == 0) {
-                printf("profile %s: not built yet (needs conferences / Opus channels in the "
-                       "media tick)\n", v);
+            else if (strcmp(v, "conference") == 0)
+                C.profile = PROF_CONF;
+            else if (strcmp(v, "transcode") == 0) {
+                printf("profile %s: not built yet\n", v);
                 exit(2);
             } else
                 return bad_usage("unknown profile", v);
@@ -1448,6 +1584,12 @@ static int parse_args(int argc, char **argv)
         C.start &= ~1u;
         C.max &= ~1u;
     }
+    if (C.profile == PROF_CONF) {   /* whole three-party conferences */
+        for (unsigned i = 0; i < C.nfixed; i++)
+            C.fixed[i] -= C.fixed[i] % 3;
+        C.start -= C.start % 3;
+        C.max -= C.max % 3;
+    }
     return 0;
 }
 
@@ -1492,8 +1634,29 @@ static int make_signals(void)
         C.noise_sum[f] = md_pkt_sum(C.noise[f], FRAME, 0);
         C.noise_tail_sum[f] = md_pkt_sum(C.noise[f] + 12, FRAME - 12, 0);
     }
+    /* Conference bodies: loud uniform noise (two of them saturate now and then). */
+    for (int f = 0; f < NOISE_FRAMES; f++) {
+        int16_t pcm[FRAME];
+        for (int i = 0; i < FRAME; i++)
+            pcm[i] = (int16_t)((int)(rnd() % (2 * CONF_AMP + 1)) - CONF_AMP);
+        md_ulaw_encode(C.cnoise[f], pcm, FRAME);
+        C.cnoise_tail_sum[f] = md_pkt_sum(C.cnoise[f] + CONF_BODY, FRAME - CONF_BODY, 0);
+    }
     uint8_t p[FRAME], back[FRAME];
     int16_t lin[FRAME];
+    /* A conference mix carries both other members' tags intact and silence in the
+     * receiver's own region. */
+    {
+        uint32_t pc, pf;
+        conf_expected(p, 30001, 0x12345678u, 30002, 7);
+        if (get_nibbles(p + CONF_TAG * 1, 4, &pc) != 0 || pc != 30001 ||
+            get_nibbles(p + CONF_TAG * 1 + 4, 8, &pf) != 0 || pf != 0x12345678u ||
+            get_nibbles(p + CONF_TAG * 2, 4, &pc) != 0 || pc != 30002 ||
+            get_nibbles(p + CONF_TAG * 2 + 4, 8, &pf) != 0 || pf != 7 || p[0] != 0xFF) {
+            fprintf(stderr, "capacity: conference tags do not survive the mix (self-check)\n");
+            return -1;
+        }
+    }
     bridge_payload(p, 12345, 0x89abcdefu);
     md_ulaw_decode(lin, p, FRAME);
     md_ulaw_encode(back, lin, FRAME);
@@ -1645,11 +1808,15 @@ int md_capacity_main(int argc, char **argv)
     C.media = aligned_alloc(64, ((sizeof(md_media_t) * maxn + 63) / 64) * 64);
     C.g = calloc(maxn, sizeof(gch_t));
     C.rec_ids = calloc(maxn / 2 + 1, sizeof(md_rec_id_t));
+    C.confset = calloc(1, sizeof(md_conf_set_t));
+    C.confs = calloc(maxn / 3 + 1, sizeof(md_conf_t));
+    C.members = calloc(maxn, sizeof(md_conf_member_t));
     C.log_max = (uint32_t)lround((C.warmup + C.seconds) * 1000 / TICK_MS) + 64;
     C.log = calloc(C.log_max, sizeof(tick_log_t));
     C.hist_d2w = calloc(HIST_BINS, sizeof(uint32_t));
     C.hist_w2w = calloc(HIST_BINS, sizeof(uint32_t));
-    if (!C.chans || !C.media || !C.g || !C.rec_ids || !C.log || !C.hist_d2w || !C.hist_w2w) {
+    if (!C.chans || !C.media || !C.g || !C.rec_ids || !C.log || !C.hist_d2w || !C.hist_w2w ||
+        !C.confset || !C.confs || !C.members) {
         fprintf(stderr, "capacity: out of memory\n");
         return 1;
     }
@@ -1701,6 +1868,8 @@ int md_capacity_main(int argc, char **argv)
             next = next / C.resolution * C.resolution;
             if (C.profile == PROF_BRIDGE)
                 next &= ~1u;
+            if (C.profile == PROF_CONF)
+                next -= next % 3;
             if (hi != 0 && (hi - lo <= C.resolution || next <= lo || next >= hi))
                 break;
             if (next < 2 || (lo == 0 && next < 100))
