@@ -114,6 +114,7 @@ struct md_acd {
     unsigned n_queues;
     agent_t *agents;
     unsigned n_agents;
+    int *ready;                  /* dispatch()'s list of ready agents */
     call_t *calls;
     uint32_t *free_ring;         /* FIFO of free slots, so ids come back as late as possible */
     unsigned free_head, free_n;
@@ -422,10 +423,11 @@ static int free_for(const md_acd_t *acd, int a, int qi)
     return ag->used && ag->state == MD_ACD_READY && level_for(ag, &acd->queues[qi]) > 0;
 }
 
-static int any_free(const md_acd_t *acd, int qi)
+/* Is one of the n ready agents in list qualified for queue qi? */
+static int any_free(const md_acd_t *acd, int qi, const int *list, unsigned n)
 {
-    for (unsigned a = 0; a < acd->n_agents; a++)
-        if (free_for(acd, (int)a, qi))
+    for (unsigned i = 0; i < n; i++)
+        if (level_for(&acd->agents[list[i]], &acd->queues[qi]) > 0)
             return 1;
     return 0;
 }
@@ -898,6 +900,14 @@ static void campaigns(md_acd_t *acd, uint64_t now);
 static void dispatch(md_acd_t *acd, uint64_t now)
 {
     for (unsigned guard = 0; guard < acd->lim.max_calls + acd->n_agents + 1; guard++) {
+        /* The ready agents, once per pairing: under load nobody is ready and nothing
+         * else is scanned (docs/benchmarks.md, medley-acd-bench). */
+        unsigned n_ready = 0;
+        for (unsigned a = 0; a < acd->n_agents; a++)
+            if (acd->agents[a].used && acd->agents[a].state == MD_ACD_READY)
+                acd->ready[n_ready++] = (int)a;
+        if (n_ready == 0)
+            break;
         call_t *best = NULL;
         for (unsigned qi = 0; qi < acd->n_queues; qi++) {
             queue_t *q = &acd->queues[qi];
@@ -905,7 +915,7 @@ static void dispatch(md_acd_t *acd, uint64_t now)
                 continue;
             call_t *h = &acd->calls[q->wait[0]];
             /* A head whose last agent is free goes first to it; otherwise any free agent. */
-            if (!any_free(acd, (int)qi))
+            if (!any_free(acd, (int)qi, acd->ready, n_ready))
                 continue;
             if (best == NULL || before(h, best))
                 best = h;
@@ -1071,13 +1081,14 @@ md_acd_t *md_acd_new(const md_acd_limits_t *lim, const md_acd_host_t *host, uint
         acd->host = *host;
     acd->queues = calloc(l.max_queues, sizeof(queue_t));
     acd->agents = calloc(l.max_agents, sizeof(agent_t));
+    acd->ready = calloc(l.max_agents, sizeof(int));
     acd->calls = calloc(l.max_calls, sizeof(call_t));
     acd->free_ring = calloc(l.max_calls, sizeof(uint32_t));
     acd->gen = calloc(l.max_calls, sizeof(uint16_t));
     acd->bl = calloc(l.max_blacklist + 1, sizeof(bl_t));
     acd->last = calloc(l.max_last_agent + 1, sizeof(last_t));
     acd->camps = calloc(l.max_campaigns + 1, sizeof(camp_t));
-    if (!acd->queues || !acd->agents || !acd->calls || !acd->free_ring || !acd->gen ||
+    if (!acd->queues || !acd->agents || !acd->ready || !acd->calls || !acd->free_ring || !acd->gen ||
         !acd->bl || !acd->last || !acd->camps) {
         md_acd_free(acd);
         return NULL;
@@ -1101,6 +1112,7 @@ void md_acd_free(md_acd_t *acd)
             free(acd->camps[c].nums);
     free(acd->queues);
     free(acd->agents);
+    free(acd->ready);
     free(acd->calls);
     free(acd->free_ring);
     free(acd->gen);
