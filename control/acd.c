@@ -1122,6 +1122,11 @@ void md_acd_free(md_acd_t *acd)
     free(acd);
 }
 
+const md_acd_limits_t *md_acd_limits(const md_acd_t *acd)
+{
+    return &acd->lim;
+}
+
 void md_acd_queue_defaults(md_acd_queue_cfg_t *cfg, const char *name)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -1271,6 +1276,13 @@ md_acd_agent_state_t md_acd_agent_state(const md_acd_t *acd, int a, const char *
     if (reason != NULL)
         *reason = acd->agents[a].reason;
     return acd->agents[a].state;
+}
+
+uint32_t md_acd_agent_channel(const md_acd_t *acd, int a)
+{
+    if (a < 0 || (unsigned)a >= acd->n_agents || !acd->agents[a].used)
+        return 0;
+    return acd->agents[a].channel;   /* cleared at logout */
 }
 
 int md_acd_agent_login(md_acd_t *acd, int a, uint32_t owner, uint32_t channel, uint64_t now)
@@ -2268,6 +2280,16 @@ int md_acd_campaign_add(md_acd_t *acd, const md_acd_campaign_cfg_t *cfg)
     cp->used = 1;
     cp->queue = q;
     return (int)acd->n_camps++;
+}
+
+int md_acd_campaign_find(const md_acd_t *acd, const char *name)
+{
+    if (name == NULL)
+        return -ENOENT;
+    for (unsigned c = 0; c < acd->n_camps; c++)
+        if (strcmp(acd->camps[c].cfg.name, name) == 0)
+            return (int)c;
+    return -ENOENT;
 }
 
 int md_acd_campaign_number(md_acd_t *acd, int c, const char *number)

@@ -291,6 +291,8 @@ typedef struct {
 /* NULL lim: defaults. Returns NULL if out of memory or limits out of range. */
 md_acd_t *md_acd_new(const md_acd_limits_t *lim, const md_acd_host_t *host, uint64_t now_ms);
 void md_acd_free(md_acd_t *acd);
+/* The limits in force (the defaults filled in). */
+const md_acd_limits_t *md_acd_limits(const md_acd_t *acd);
 
 /* ---- configuration ---- */
 
@@ -329,6 +331,8 @@ int md_acd_agent_leg_failed(md_acd_t *acd, int a, uint64_t now_ms);
  * released; the agent goes to ACW. */
 int md_acd_agent_hangup(md_acd_t *acd, int a, uint64_t now_ms);
 md_acd_agent_state_t md_acd_agent_state(const md_acd_t *acd, int a, const char **reason);
+/* The standing leg the agent logged in with, or 0 (none, logged out, no such agent). */
+uint32_t md_acd_agent_channel(const md_acd_t *acd, int a);
 /* Manual outbound (ACD-10): the agent must be ready or not ready. Returns the call id. */
 int md_acd_agent_dial(md_acd_t *acd, int a, const char *number, uint32_t *call, uint64_t now_ms);
 
@@ -417,6 +421,8 @@ int md_acd_blacklisted(const md_acd_t *acd, const char *number, uint64_t now_ms,
 /* ---- outbound dial lists (ACD-10) ---- */
 
 int md_acd_campaign_add(md_acd_t *acd, const md_acd_campaign_cfg_t *cfg);
+/* The campaign's index by name, or -ENOENT. */
+int md_acd_campaign_find(const md_acd_t *acd, const char *name);
 int md_acd_campaign_number(md_acd_t *acd, int c, const char *number);
 int md_acd_campaign_start(md_acd_t *acd, int c, uint64_t now_ms);
 int md_acd_campaign_stop(md_acd_t *acd, int c, uint64_t now_ms);

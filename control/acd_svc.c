@@ -67,6 +67,218 @@ static int music(md_acd_svc_t *s, uint32_t channel, const char *lang, int on)
     return 0;
 }
 
+/* ---- the ACD's own conference on a call: supervisors (ACD-7) and mute (ACD-6) ----
+ * A caller bridged to an agent becomes a conference of the two (the engine's
+ * CONF_FROM_BRIDGE, as Supervise does) when a supervisor joins or the agent is muted, and
+ * a plain bridge again when neither is left. Hold, transfers and hangups unbridge: the
+ * conference ends with them (a supervisor asks again after a retrieve). */
+
+static int failed(md_acd_svc_t *s, int rc, const char *why)
+{
+    snprintf(s->why, sizeof(s->why), "%s", why);
+    return rc;
+}
+
+static int conf_exec(md_acd_svc_t *s, const md_ctl_conf_t *cf, md_cmd_t *cmd)
+{
+    md_cmd_reply_t rep;
+    cmd->conf.slot = cf->idx;
+    cmd->conf.id = cf->local_id;
+    return md_ctl_exec(s->ctl, cf->worker, cmd, &rep);
+}
+
+static int member(md_acd_svc_t *s, const md_ctl_conf_t *cf, md_cmd_type_t type, uint32_t channel,
+                  md_conf_role_t role, uint8_t flags, uint8_t beep)
+{
+    md_ctl_chan_t *rec = md_ctl_find(s->ctl, channel);
+    if (rec == NULL)
+        return -ENOENT;
+    md_cmd_t cmd;
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.type = type;
+    cmd.slot = rec->slot;
+    cmd.id = rec->local_id;
+    cmd.conf.role = (uint8_t)role;
+    cmd.conf.flags = flags;
+    cmd.conf.beep = beep;
+    return conf_exec(s, cf, &cmd);
+}
+
+/* The conference of the caller's call, or (make) one made of its bridge to the agent. */
+static md_ctl_conf_t *call_conf(md_acd_svc_t *s, uint32_t caller, uint32_t agent, int make, int *rc)
+{
+    uint32_t g = rec_index(caller);
+    md_ctl_conf_t *cf = md_ctl_find_conf(s->ctl, s->conf_of[g]);
+    *rc = 0;
+    if (cf != NULL || !make)
+        return cf;
+    /* Deleted through the API, or never made: start clean. */
+    s->conf_of[g] = 0;
+    s->sup_of[g] = 0;
+    s->muted[g] = 0;
+    md_ctl_chan_t *rc_ = md_ctl_find(s->ctl, caller), *ra = md_ctl_find(s->ctl, agent);
+    if (rc_ == NULL || ra == NULL) {
+        *rc = failed(s, -ENOENT, "the caller's or the agent's channel is gone");
+        return NULL;
+    }
+    md_cmd_t cmd;
+    md_cmd_reply_t rep;
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.type = MD_CMD_CONF_FROM_BRIDGE;
+    cmd.slot = rc_->slot;
+    cmd.id = rc_->local_id;
+    cmd.slot2 = ra->slot;
+    cmd.id2 = ra->local_id;
+    *rc = md_ctl_exec(s->ctl, rc_->worker, &cmd, &rep);
+    if (*rc == -EINVAL) {
+        *rc = failed(s, -ENOTCONN, "the caller and the agent are not bridged now");
+        return NULL;
+    }
+    if (*rc == -ENOTSUP) {
+        *rc = failed(s, -ENOTSUP, "conferences are off in this engine");
+        return NULL;
+    }
+    if (*rc == -ENOSPC) {
+        *rc = failed(s, -ENOSPC, "every conference of the worker is in use");
+        return NULL;
+    }
+    if (*rc != 0) {
+        *rc = failed(s, *rc, "the engine could not make the call a conference");
+        return NULL;
+    }
+    cf = md_ctl_conf_created(s->ctl, rc_->worker, rep.conf.slot, rep.conf.id);
+    if (cf == NULL) {
+        /* Not recordable on this side: undo it at once, back to the bridge. */
+        memset(&cmd, 0, sizeof(cmd));
+        cmd.type = MD_CMD_CONF_DELETE;
+        cmd.conf.slot = rep.conf.slot;
+        cmd.conf.id = rep.conf.id;
+        cmd.conf.rebridge = 1;
+        md_ctl_exec(s->ctl, rc_->worker, &cmd, &rep);
+        *rc = failed(s, -ENOSPC, "no conference record left");
+        return NULL;
+    }
+    s->conf_of[g] = cf->api_id;
+    return cf;
+}
+
+/* Ends the call's conference: back to the plain bridge (rebridge) or to nothing (the ACD
+ * is unbridging the call). Returns 1 if there was one. */
+static int conf_end(md_acd_svc_t *s, uint32_t caller, int rebridge)
+{
+    uint32_t g = rec_index(caller);
+    md_ctl_conf_t *cf = md_ctl_find_conf(s->ctl, s->conf_of[g]);
+    s->conf_of[g] = 0;
+    s->sup_of[g] = 0;
+    s->muted[g] = 0;
+    if (cf == NULL)
+        return 0;
+    md_cmd_t cmd;
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.type = MD_CMD_CONF_DELETE;
+    cmd.conf.rebridge = (uint8_t)rebridge;
+    if (conf_exec(s, cf, &cmd) != 0 && rebridge) {
+        /* A member left (its channel deleted): nothing to bridge again, just end it. */
+        cmd.conf.rebridge = 0;
+        conf_exec(s, cf, &cmd);
+    }
+    md_ctl_conf_gone(s->ctl, cf);
+    return 1;
+}
+
+/* The supervisor monitoring the caller's call, if its channel is still there. */
+static uint32_t supervisor_of(md_acd_svc_t *s, uint32_t caller)
+{
+    uint32_t g = rec_index(caller);
+    if (s->sup_of[g] != 0 && md_ctl_find(s->ctl, s->sup_of[g]) == NULL)
+        s->sup_of[g] = 0;   /* deleted: the engine took it out of the conference */
+    return s->sup_of[g];
+}
+
+static md_conf_role_t monitor_role(md_acd_monitor_t mode)
+{
+    return mode == MD_ACD_MON_LISTEN ? MD_CONF_ROLE_LISTEN
+           : mode == MD_ACD_MON_WHISPER ? MD_CONF_ROLE_WHISPER
+                                        : MD_CONF_ROLE_BARGE;
+}
+
+static int monitor_stop(md_acd_svc_t *s, const md_acd_action_t *a)
+{
+    int rc;
+    md_ctl_conf_t *cf = call_conf(s, a->channel, a->agent_channel, 0, &rc);
+    if (cf == NULL || supervisor_of(s, a->channel) != a->target_channel)
+        return failed(s, -ENOTCONN, "that channel does not monitor this call");
+    member(s, cf, MD_CMD_CONF_REMOVE, a->target_channel, MD_CONF_ROLE_PARTY, 0, 0);
+    s->sup_of[rec_index(a->channel)] = 0;
+    if (!s->muted[rec_index(a->channel)])
+        conf_end(s, a->channel, 1);
+    return 0;
+}
+
+static int monitor(md_acd_svc_t *s, const md_acd_action_t *a)
+{
+    if (a->mode == MD_ACD_MON_STOP)
+        return monitor_stop(s, a);
+    md_ctl_chan_t *sup = md_ctl_find(s->ctl, a->target_channel);
+    md_ctl_chan_t *caller = md_ctl_find(s->ctl, a->channel);
+    if (sup == NULL)
+        return failed(s, -ENOENT, "no such supervisor channel");
+    if (a->target_channel == a->channel || a->target_channel == a->agent_channel)
+        return failed(s, -EINVAL, "the supervisor's channel is the caller's or the agent's");
+    if (caller == NULL || caller->worker != sup->worker)
+        return failed(s, -EXDEV, "the supervisor's channel is on another worker: create it near the agent's");
+    uint32_t cur = supervisor_of(s, a->channel);
+    if (cur != 0 && cur != a->target_channel)
+        return failed(s, -EBUSY, "another supervisor monitors this call");
+    int rc, made = md_ctl_find_conf(s->ctl, s->conf_of[rec_index(a->channel)]) == NULL;
+    md_ctl_conf_t *cf = call_conf(s, a->channel, a->agent_channel, 1, &rc);
+    if (cf == NULL)
+        return rc;
+    md_conf_role_t role = monitor_role(a->mode);
+    if (cur == 0)
+        rc = member(s, cf, MD_CMD_CONF_ADD, a->target_channel, role, 0, 0);
+    /* A barge is announced to the agent with a beep (ACD-7); SET also changes a mode. */
+    if (rc == 0 && (cur != 0 || a->mode == MD_ACD_MON_BARGE))
+        rc = member(s, cf, MD_CMD_CONF_SET, a->target_channel, role, 0, a->mode == MD_ACD_MON_BARGE);
+    if (rc != 0) {
+        if (made)
+            conf_end(s, a->channel, 1);   /* the call as it was */
+        return failed(s, rc == -EBUSY ? -EBUSY : rc,
+                      rc == -EBUSY ? "the supervisor's channel is bridged or in a conference"
+                                   : "the engine refused the supervisor");
+    }
+    s->sup_of[rec_index(a->channel)] = a->target_channel;
+    return 0;
+}
+
+static int mute(md_acd_svc_t *s, const md_acd_action_t *a)
+{
+    uint32_t g = rec_index(a->channel);
+    int rc;
+    if (!a->on) {
+        md_ctl_conf_t *cf = call_conf(s, a->channel, a->agent_channel, 0, &rc);
+        if (cf == NULL || !s->muted[g])
+            return 0;   /* not muted: nothing to undo */
+        member(s, cf, MD_CMD_CONF_SET, a->agent_channel, MD_CONF_ROLE_AGENT, 0, 0);
+        s->muted[g] = 0;
+        if (supervisor_of(s, a->channel) == 0)
+            conf_end(s, a->channel, 1);
+        return 0;
+    }
+    int made = md_ctl_find_conf(s->ctl, s->conf_of[g]) == NULL;
+    md_ctl_conf_t *cf = call_conf(s, a->channel, a->agent_channel, 1, &rc);
+    if (cf == NULL)
+        return rc;
+    rc = member(s, cf, MD_CMD_CONF_SET, a->agent_channel, MD_CONF_ROLE_AGENT, MD_CONF_MUTE, 0);
+    if (rc != 0) {
+        if (made)
+            conf_end(s, a->channel, 1);
+        return failed(s, rc, "the engine could not mute the agent");
+    }
+    s->muted[g] = 1;
+    return 0;
+}
+
 static int act(void *arg, const md_acd_action_t *a)
 {
     md_acd_svc_t *s = arg;
@@ -82,16 +294,20 @@ static int act(void *arg, const md_acd_action_t *a)
         break;
     case MD_ACD_ACT_BRIDGE: {
         md_ctl_chan_t *rec = md_ctl_find(s->ctl, a->channel);
+        conf_end(s, a->channel, 0);   /* none expected: a bridge starts plain */
         if (rec != NULL)
             md_ctl_stop(s->ctl, rec);   /* the music or announcement ends */
         rc = bridge(s, a->channel, a->agent_channel, 1);
         break;
     }
     case MD_ACD_ACT_UNBRIDGE:
-        rc = bridge(s, a->channel, 0, 0);
+        /* A supervised or muted call is a conference: ending it unbridges the two. */
+        if (!conf_end(s, a->channel, 0))
+            rc = bridge(s, a->channel, 0, 0);
         break;
     case MD_ACD_ACT_HOLD:
-        bridge(s, a->channel, 0, 0);
+        if (!conf_end(s, a->channel, 0))
+            bridge(s, a->channel, 0, 0);
         rc = music(s, a->channel, NULL, 1);
         break;
     case MD_ACD_ACT_RETRIEVE:
@@ -113,11 +329,19 @@ static int act(void *arg, const md_acd_action_t *a)
         if (s->publish != NULL)
             s->publish(s->publish_arg, a);
         break;
-    case MD_ACD_ACT_MUTE:
-    case MD_ACD_ACT_MONITOR:
     case MD_ACD_ACT_DIAL:
-        /* Not carried yet through the API: the ACD treats a failed DIAL as failed. */
-        rc = -ENOTSUP;
+        /* The integrator's SIP side dials and answers with DialResult; with nobody to
+         * tell, the ACD takes the dial as failed. */
+        if (s->publish != NULL)
+            s->publish(s->publish_arg, a);
+        else
+            rc = -ENOTSUP;
+        break;
+    case MD_ACD_ACT_MUTE:
+        rc = mute(s, a);
+        break;
+    case MD_ACD_ACT_MONITOR:
+        rc = monitor(s, a);
         break;
     case MD_ACD_ACT_KPI:
         /* A closed half hour: into the history (written in batches by the store's tick). */
@@ -142,7 +366,11 @@ int md_acd_svc_init(md_acd_svc_t *s, md_ctl_t *ctl, uint64_t now_ms)
     s->ctl = ctl;
     s->caller_call = calloc(ctl->max_total, sizeof(*s->caller_call));
     s->agent_on = malloc(ctl->max_total * sizeof(*s->agent_on));
-    if (s->caller_call == NULL || s->agent_on == NULL) {
+    s->conf_of = calloc(ctl->max_total, sizeof(*s->conf_of));
+    s->sup_of = calloc(ctl->max_total, sizeof(*s->sup_of));
+    s->muted = calloc(ctl->max_total, sizeof(*s->muted));
+    if (s->caller_call == NULL || s->agent_on == NULL || s->conf_of == NULL ||
+        s->sup_of == NULL || s->muted == NULL) {
         md_acd_svc_free(s);
         return -ENOMEM;
     }
@@ -163,6 +391,9 @@ void md_acd_svc_free(md_acd_svc_t *s)
     md_acd_free(s->acd);
     free(s->caller_call);
     free(s->agent_on);
+    free(s->conf_of);
+    free(s->sup_of);
+    free(s->muted);
     memset(s, 0, sizeof(*s));
 }
 
@@ -205,6 +436,18 @@ int md_acd_svc_event(md_acd_svc_t *s, uint32_t channel, const md_event_t *ev)
     return 1;
 }
 
+int md_acd_svc_dial_result(md_acd_svc_t *s, uint32_t call, md_acd_dial_result_t r,
+                           uint32_t channel)
+{
+    int rc = md_acd_dial_result(s->acd, call, r, channel, s->now_ms);
+    md_acd_call_info_t info;
+    /* Answered and still in the ACD (a message, a bridge, or back at the head): the leg
+     * is the call's from now on. */
+    if (rc == 0 && r == MD_ACD_DIAL_ANSWERED && md_acd_call_info(s->acd, call, &info) == 0)
+        s->caller_call[rec_index(channel)] = call;
+    return rc;
+}
+
 void md_acd_svc_channel_gone(md_acd_svc_t *s, uint32_t channel)
 {
     if (md_ctl_find(s->ctl, channel) == NULL)
@@ -219,6 +462,7 @@ void md_acd_svc_channel_gone(md_acd_svc_t *s, uint32_t channel)
         md_acd_agent_logout(s->acd, s->agent_on[g], s->now_ms);
         s->agent_on[g] = -1;
     }
+    conf_end(s, channel, 0);   /* left over if the call had already gone */
 }
 
 void md_acd_svc_tick(md_acd_svc_t *s)

@@ -19,6 +19,13 @@ typedef struct md_acd_svc {
     md_ctl_t *ctl;
     uint32_t *caller_call;       /* per channel record: the ACD call on it, 0: none */
     int32_t *agent_on;           /* per channel record: the agent logged in on it, -1 */
+    /* Per caller's channel record: the conference the ACD made of the caller's bridge to
+     * the agent for a supervisor or a mute (0: none; a plain bridge again when both end),
+     * the supervisor's channel in it (0: none) and whether the agent is muted. */
+    uint32_t *conf_of;
+    uint32_t *sup_of;
+    uint8_t *muted;
+    char why[160];               /* why the last MONITOR or MUTE failed (for the API) */
     uint64_t now_ms;
     uint64_t next_tick_ms;
     /* Where the ACD's notices go (the API's event stream). */
@@ -37,6 +44,10 @@ int md_acd_svc_event(md_acd_svc_t *s, uint32_t channel, const md_event_t *ev);
 /* Puts a caller's channel in a queue. Returns 0 and *call, or a negative errno. */
 int md_acd_svc_enter(md_acd_svc_t *s, uint32_t channel, const char *queue, const char *ani,
                      int priority, const char *data, const char *lang, uint32_t *call);
+/* The integrator's answer to a DIAL: md_acd_dial_result, and an answered leg (channel)
+ * becomes the call's channel (its digits, prompt ends and deletion go to the ACD). */
+int md_acd_svc_dial_result(md_acd_svc_t *s, uint32_t call, md_acd_dial_result_t r,
+                           uint32_t channel);
 /* A channel is being deleted: its call or its agent leave the ACD. */
 void md_acd_svc_channel_gone(md_acd_svc_t *s, uint32_t channel);
 /* Stores the unfinished half hour of every queue and agent (at shutdown: a restart adds

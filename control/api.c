@@ -824,11 +824,30 @@ void md_api_close(md_api_t *a)
 
 /* ---- IVR ---- */
 
+/* A caller its agent sent to an IVR step (IvrStep, ACD-6) comes back to the agent when
+ * the flow ends: the flow's transfer target ("verified", "failed", ...) or "hangup" is the
+ * result the agent gets. Returns 1 if the note was that. */
+static int ivr_step_done(md_api_t *a, uint32_t channel, const md_ivr_note_t *n)
+{
+    if (a->acd == NULL || (n->kind != MD_IVR_NOTE_TRANSFER && n->kind != MD_IVR_NOTE_HANGUP) ||
+        md_ctl_find(a->ctl, channel) == NULL)
+        return 0;
+    uint32_t call = a->acd->caller_call[channel & ((1u << MD_CTL_ID_BITS) - 1)];
+    md_acd_call_info_t info;
+    if (call == 0 || md_acd_call_info(a->acd->acd, call, &info) != 0 || info.phase != MD_ACD_CALL_HOLD)
+        return 0;
+    a->acd->now_ms = a->now_ms;
+    const char *result = n->kind == MD_IVR_NOTE_TRANSFER && n->queue != NULL ? n->queue : "hangup";
+    /* -EINVAL: on an ordinary hold, not away at a step. */
+    return md_acd_ivr_return(a->acd->acd, call, result, a->now_ms) == 0;
+}
+
 void md_api_publish_ivr(void *api, uint32_t channel, const md_ivr_note_t *n)
 {
     md_api_t *a = api;
+    int back = ivr_step_done(a, channel, n);
     /* A transfer to a queue the ACD has: the caller waits there, the trail as its data. */
-    if (n->kind == MD_IVR_NOTE_TRANSFER && a->acd != NULL && n->queue != NULL &&
+    if (!back && n->kind == MD_IVR_NOTE_TRANSFER && a->acd != NULL && n->queue != NULL &&
         md_acd_queue_find(a->acd->acd, n->queue) >= 0) {
         const char *ani = "", *cls = "";
         for (unsigned i = 0; i < n->n_vars; i++) {
@@ -1640,6 +1659,7 @@ static const char *acd_event_name(const md_acd_action_t *a)
     case MD_ACD_ACT_CANCEL: return "cancel";
     case MD_ACD_ACT_RELEASE: return "release";
     case MD_ACD_ACT_ROUTE: return "route";
+    case MD_ACD_ACT_DIAL: return "dial";
     default: break;
     }
     switch (a->event) {
@@ -1660,6 +1680,17 @@ static const char *acd_event_name(const md_acd_action_t *a)
     return "acd";
 }
 
+static const char *route_name(md_acd_route_t r)
+{
+    switch (r) {
+    case MD_ACD_ROUTE_SELF_SERVICE: return "self_service";
+    case MD_ACD_ROUTE_VOICEMAIL: return "voicemail";
+    case MD_ACD_ROUTE_SURVEY: return "survey";
+    case MD_ACD_ROUTE_IVR_STEP: return "ivr";
+    }
+    return "";
+}
+
 void md_api_publish_acd(void *api, const md_acd_action_t *a)
 {
     md_api_t *x = api;
@@ -1671,9 +1702,14 @@ void md_api_publish_acd(void *api, const md_acd_action_t *a)
     e.agent = (char *)(a->agent_id ? a->agent_id : "");
     e.agent_channel = a->agent_channel;
     e.queue = (char *)(a->queue_name ? a->queue_name : (a->target ? a->target : ""));
-    e.reason = (char *)(a->reason ? a->reason : "");
+    e.reason = (char *)(a->kind == MD_ACD_ACT_ROUTE ? route_name(a->route)
+                        : a->reason ? a->reason : "");
     e.value = a->value;
     e.data = (char *)(a->data ? a->data : "");
+    /* Where a route goes, the number to dial, the prompt before a release; a dial-list
+     * mark names its number (the call's ANI). */
+    e.target = (char *)(a->target ? a->target
+                        : a->event == MD_ACD_EV_DIAL_MARKED && a->ani ? a->ani : "");
     for (md_api_sub_t *s = x->subs; s != NULL; s = s->next) {
         if (!wants(s, a->channel, e.type))
             continue;
@@ -1704,11 +1740,53 @@ static void acd_error(md_grpc_reply_t *r, int rc, const char *what)
 {
     r->status = rc == -ENOENT ? MD_GRPC_NOT_FOUND
                 : rc == -EEXIST || rc == -EALREADY ? MD_GRPC_ALREADY_EXISTS
-                : rc == -ENOSPC ? MD_GRPC_RESOURCE_EXHAUSTED
-                : rc == -EBUSY || rc == -EPERM ? MD_GRPC_FAILED_PRECONDITION
-                : rc == -EINVAL ? MD_GRPC_INVALID_ARGUMENT
-                                : MD_GRPC_INTERNAL;
+                : rc == -ENOSPC || rc == -ENOMEM ? MD_GRPC_RESOURCE_EXHAUSTED
+                : rc == -EBUSY || rc == -EPERM || rc == -ENOTCONN || rc == -ESTALE ||
+                  rc == -EXDEV ? MD_GRPC_FAILED_PRECONDITION
+                : rc == -EINVAL || rc == -ERANGE ? MD_GRPC_INVALID_ARGUMENT
+                : rc == -EACCES ? MD_GRPC_PERMISSION_DENIED
+                : rc == -ENOTSUP ? MD_GRPC_UNAVAILABLE
+                                 : MD_GRPC_INTERNAL;
     snprintf(r->message, sizeof(r->message), "%s: %s", what, strerror(-rc));
+}
+
+/* The call's state, or NOT_FOUND (0). */
+static int acd_call_or_fail(md_api_t *a, uint32_t call, md_acd_call_info_t *info, md_grpc_reply_t *r)
+{
+    if (md_acd_call_info(a->acd->acd, call, info) == 0)
+        return 1;
+    r->status = MD_GRPC_NOT_FOUND;
+    snprintf(r->message, sizeof(r->message), "no call %u in the ACD", call);
+    return 0;
+}
+
+static int acd_agent_or_fail(md_api_t *a, const char *id, md_grpc_reply_t *r)
+{
+    int ag = md_acd_agent_find(a->acd->acd, id);
+    if (ag < 0) {
+        r->status = MD_GRPC_NOT_FOUND;
+        snprintf(r->message, sizeof(r->message), "no agent '%.40s'", id);
+    }
+    return ag;
+}
+
+/* Skills from a request: a name of 1..31 bytes and a level 1..10 each, at most 8. */
+static int acd_skills(Medley__V1__Skill **in, size_t n, md_acd_skill_t *out, md_grpc_reply_t *r)
+{
+    if (n > MD_ACD_SKILLS) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "at most 8 skills");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (in[i]->name[0] == '\0' || strlen(in[i]->name) >= MD_ACD_NAME || in[i]->level < 1 ||
+            in[i]->level > 10) {
+            set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "skills: a name and a level 1..10 each");
+            return -1;
+        }
+        snprintf(out[i].name, sizeof(out[i].name), "%s", in[i]->name);
+        out[i].level = in[i]->level;
+    }
+    return (int)n;
 }
 
 static void add_queue(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
@@ -1763,15 +1841,8 @@ static void add_agent(void *app, const uint8_t *req, size_t len, md_grpc_reply_t
         goto out;
     }
     snprintf(cfg.id, sizeof(cfg.id), "%s", q->id);
-    for (size_t i = 0; i < q->n_skills; i++) {
-        if (q->skills[i]->name[0] == '\0' || strlen(q->skills[i]->name) >= MD_ACD_NAME ||
-            q->skills[i]->level < 1 || q->skills[i]->level > 10) {
-            set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "skills: a name and a level 1..10 each");
-            goto out;
-        }
-        snprintf(cfg.skills[i].name, sizeof(cfg.skills[i].name), "%s", q->skills[i]->name);
-        cfg.skills[i].level = q->skills[i]->level;
-    }
+    if (acd_skills(q->skills, q->n_skills, cfg.skills, r) < 0)
+        goto out;
     cfg.n_skills = (unsigned)q->n_skills;
     cfg.auto_answer = q->auto_answer;
     int rc = md_acd_agent_add(a->acd->acd, &cfg);
@@ -1994,6 +2065,496 @@ static void survey_result(void *app, const uint8_t *req, size_t len, md_grpc_rep
     medley__v1__survey_request__free_unpacked(q, NULL);
 }
 
+/* An ACD error with the host's own words (why a MONITOR or MUTE could not be done). */
+static void acd_error_why(md_grpc_reply_t *r, int rc, const char *why)
+{
+    acd_error(r, rc, "acd");
+    snprintf(r->message, sizeof(r->message), "%s", why);
+}
+
+/* The leg a dial was answered on: a channel that exists, is not in the ACD already, and
+ * shares the worker of the agent's leg it will be bridged to. */
+static int dial_leg_ok(md_api_t *a, uint32_t channel, int agent, md_grpc_reply_t *r)
+{
+    md_acd_svc_t *s = a->acd;
+    if (channel == 0) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "channel: required with DIAL_ANSWERED");
+        return 0;
+    }
+    md_ctl_chan_t *rec = find_or_fail(a, channel, r);
+    if (rec == NULL)
+        return 0;
+    uint32_t g = channel & ((1u << MD_CTL_ID_BITS) - 1);
+    md_acd_call_info_t other;
+    if ((s->caller_call[g] != 0 && md_acd_call_info(s->acd, s->caller_call[g], &other) == 0) ||
+        (s->agent_on[g] >= 0 && md_acd_agent_channel(s->acd, s->agent_on[g]) == channel)) {
+        r->status = MD_GRPC_FAILED_PRECONDITION;
+        snprintf(r->message, sizeof(r->message), "channel %u is in the ACD already (a caller or an agent's leg)", channel);
+        return 0;
+    }
+    uint32_t leg = agent >= 0 ? md_acd_agent_channel(s->acd, agent) : 0;
+    md_ctl_chan_t *lr = leg != 0 ? md_ctl_find(a->ctl, leg) : NULL;
+    if (lr != NULL && lr->worker != rec->worker) {
+        r->status = MD_GRPC_FAILED_PRECONDITION;
+        snprintf(r->message, sizeof(r->message),
+                 "channel %u is on another worker than the agent's leg: create it with near_channel %u", channel, leg);
+        return 0;
+    }
+    return 1;
+}
+
+static void blacklist_remove(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__BlacklistRequest, medley__v1__blacklist_request__unpack, q, req, len, r);
+    if (q->number[0] == '\0' || strlen(q->number) >= MD_ACD_NUMBER) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "number: 1..31 bytes");
+    } else if (md_acd_blacklist_remove(a->acd->acd, q->number) < 0) {
+        r->status = MD_GRPC_NOT_FOUND;
+        snprintf(r->message, sizeof(r->message), "'%.40s' is not on the blacklist", q->number);
+    } else {
+        pack_empty(r);
+    }
+    medley__v1__blacklist_request__free_unpacked(q, NULL);
+}
+
+/* ---- supervisors (ACD-7) ---- */
+
+static void force_agent_state(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__ForceAgentRequest, medley__v1__force_agent_request__unpack, q, req, len, r);
+    int ag = acd_agent_or_fail(a, q->agent, r);
+    if (ag < 0)
+        goto out;
+    if (q->state != MEDLEY__V1__AGENT_STATE__AGENT_READY &&
+        q->state != MEDLEY__V1__AGENT_STATE__AGENT_NOT_READY &&
+        q->state != MEDLEY__V1__AGENT_STATE__AGENT_LOGGED_OUT) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "state: AGENT_READY, AGENT_NOT_READY or AGENT_LOGGED_OUT");
+        goto out;
+    }
+    if (strlen(q->reason) >= MD_ACD_NAME) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "reason: under 32 bytes");
+        goto out;
+    }
+    /* The proto's states are md_acd_agent_state_t's values. */
+    int rc = md_acd_agent_force(a->acd->acd, ag, (md_acd_agent_state_t)q->state, q->reason, a->now_ms);
+    if (rc == -ENOTCONN)
+        set_error(r, MD_GRPC_FAILED_PRECONDITION, "agent '%.40s' is logged out: only AGENT_LOGGED_OUT applies", q->agent);
+    else if (rc < 0)
+        acd_error(r, rc, "force agent state");
+    else
+        pack_empty(r);
+out:
+    medley__v1__force_agent_request__free_unpacked(q, NULL);
+}
+
+static void set_agent_skills(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__AgentSkillsRequest, medley__v1__agent_skills_request__unpack, q, req, len, r);
+    md_acd_skill_t skills[MD_ACD_SKILLS];
+    int ag = acd_agent_or_fail(a, q->agent, r);
+    int n = ag >= 0 ? acd_skills(q->skills, q->n_skills, skills, r) : -1;
+    if (n >= 0) {
+        int rc = md_acd_agent_set_skills(a->acd->acd, ag, skills, (unsigned)n, a->now_ms);
+        if (rc < 0)
+            acd_error(r, rc, "set agent skills");
+        else
+            pack_empty(r);
+    }
+    medley__v1__agent_skills_request__free_unpacked(q, NULL);
+}
+
+static void monitor_agent(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__MonitorRequest, medley__v1__monitor_request__unpack, q, req, len, r);
+    int ag = acd_agent_or_fail(a, q->agent, r);
+    if (ag < 0 || find_or_fail(a, q->supervisor, r) == NULL)
+        goto out;
+    if ((int)q->mode < 0 || q->mode > MEDLEY__V1__MONITOR_MODE__MONITOR_BARGE) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "mode: MONITOR_STOP, LISTEN, WHISPER or BARGE");
+        goto out;
+    }
+    a->acd->why[0] = '\0';
+    /* The proto's modes are md_acd_monitor_t's values. */
+    int rc = md_acd_monitor(a->acd->acd, ag, q->supervisor, (md_acd_monitor_t)q->mode, a->now_ms);
+    if (rc == -ENOTCONN && a->acd->why[0] == '\0')
+        set_error(r, MD_GRPC_FAILED_PRECONDITION, "agent '%.40s' is not on a call", q->agent);
+    else if (rc < 0 && a->acd->why[0] != '\0')
+        acd_error_why(r, rc, a->acd->why);
+    else if (rc < 0)
+        acd_error(r, rc, "monitor");
+    else
+        pack_empty(r);
+out:
+    medley__v1__monitor_request__free_unpacked(q, NULL);
+}
+
+static void force_release(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__CallRef, medley__v1__call_ref__unpack, q, req, len, r);
+    md_acd_call_info_t info;
+    if (acd_call_or_fail(a, q->call, &info, r)) {
+        int rc = md_acd_force_release(a->acd->acd, q->call, a->now_ms);
+        if (rc < 0)
+            acd_error(r, rc, "force release");
+        else
+            pack_empty(r);
+    }
+    medley__v1__call_ref__free_unpacked(q, NULL);
+}
+
+/* ---- agents' operations (ACD-6) ---- */
+
+static void call_mute(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__MuteRequest, medley__v1__mute_request__unpack, q, req, len, r);
+    md_acd_call_info_t info;
+    if (!acd_call_or_fail(a, q->call, &info, r))
+        goto out;
+    /* The engine mutes inside the caller-agent bridge: not while on hold or before. */
+    if (info.phase != MD_ACD_CALL_TALKING || info.agent < 0) {
+        set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s", "the call is not talking to an agent (waiting, on hold, ...)");
+        goto out;
+    }
+    a->acd->why[0] = '\0';
+    int rc = md_acd_call_mute(a->acd->acd, q->call, q->muted, a->now_ms);
+    if (rc < 0 && a->acd->why[0] != '\0')
+        acd_error_why(r, rc, a->acd->why);
+    else if (rc < 0)
+        acd_error(r, rc, "mute");
+    else
+        pack_empty(r);
+out:
+    medley__v1__mute_request__free_unpacked(q, NULL);
+}
+
+static void ivr_step(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__IvrStepRequest, medley__v1__ivr_step_request__unpack, q, req, len, r);
+    md_acd_call_info_t info;
+    char err[200] = "";
+    if (!acd_call_or_fail(a, q->call, &info, r))
+        goto out;
+    if (q->step[0] == '\0' || strlen(q->step) >= MD_ACD_NAME) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "step: a loaded flow's name, 1..31 bytes");
+        goto out;
+    }
+    if (a->ivrs == NULL || md_ivrs_find_flow(a->ivrs, q->step) == NULL) {
+        r->status = MD_GRPC_NOT_FOUND;
+        snprintf(r->message, sizeof(r->message), "no flow '%.40s' loaded", q->step);
+        goto out;
+    }
+    if (info.phase != MD_ACD_CALL_TALKING || info.agent < 0) {
+        set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s", "the call is not talking to an agent");
+        goto out;
+    }
+    int rc = md_acd_ivr_step(a->acd->acd, q->call, q->step, a->now_ms);
+    if (rc < 0) {
+        acd_error(r, rc, "ivr step");
+        goto out;
+    }
+    /* The caller is unbridged now: the flow runs on its channel and its end brings the
+     * caller back (md_api_publish_ivr). If it cannot start, straight back to the agent. */
+    rc = md_ivrs_start(a->ivrs, info.channel, q->step, info.ani, "", err, sizeof(err));
+    if (rc != 0) {
+        md_acd_ivr_return(a->acd->acd, q->call, "ivr_failed", a->now_ms);
+        set_error(r, MD_GRPC_FAILED_PRECONDITION, "the flow did not start: %s", err);
+        goto out;
+    }
+    pack_empty(r);
+out:
+    medley__v1__ivr_step_request__free_unpacked(q, NULL);
+}
+
+static void ivr_return(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__IvrReturnRequest, medley__v1__ivr_return_request__unpack, q, req, len, r);
+    md_acd_call_info_t info;
+    if (!acd_call_or_fail(a, q->call, &info, r))
+        goto out;
+    if (strlen(q->result) >= MD_ACD_NAME) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "result: under 32 bytes");
+        goto out;
+    }
+    int rc = md_acd_ivr_return(a->acd->acd, q->call, q->result, a->now_ms);
+    if (rc == -EINVAL || rc == -ENOTCONN) {
+        set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s", "the call is not away at an IVR step");
+        goto out;
+    }
+    if (rc < 0) {
+        acd_error(r, rc, "ivr return");
+        goto out;
+    }
+    if (a->ivrs != NULL)
+        md_ivrs_stop(a->ivrs, info.channel);   /* the agent took the caller back early */
+    pack_empty(r);
+out:
+    medley__v1__ivr_return_request__free_unpacked(q, NULL);
+}
+
+/* ---- callbacks and outbound (ACD-3, ACD-10) ---- */
+
+static void call_callback(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__CallbackRequest, medley__v1__callback_request__unpack, q, req, len, r);
+    md_acd_call_info_t info;
+    if (!acd_call_or_fail(a, q->call, &info, r))
+        goto out;
+    if (strlen(q->number) >= MD_ACD_NUMBER || (q->number[0] == '\0' && info.ani[0] == '\0')) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "number: under 32 bytes; required when the call has no ANI");
+        goto out;
+    }
+    if (info.phase != MD_ACD_CALL_WAITING || info.kind != MD_ACD_INBOUND) {
+        set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s", "only a caller waiting in a queue can leave a callback");
+        goto out;
+    }
+    int rc = md_acd_call_callback(a->acd->acd, q->call, q->number[0] ? q->number : NULL, a->now_ms);
+    if (rc < 0)
+        acd_error(r, rc, "callback");
+    else
+        pack_empty(r);
+out:
+    medley__v1__callback_request__free_unpacked(q, NULL);
+}
+
+static void dial_result(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__DialResultRequest, medley__v1__dial_result_request__unpack, q, req, len, r);
+    md_acd_call_info_t info;
+    md_acd_svc_t *s = a->acd;
+    if (!acd_call_or_fail(a, q->call, &info, r))
+        goto out;
+    if ((int)q->result < MEDLEY__V1__DIAL_OUTCOME__DIAL_ANSWERED ||
+        q->result > MEDLEY__V1__DIAL_OUTCOME__DIAL_FAILED) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "result: DIAL_ANSWERED, NO_ANSWER, BUSY or FAILED");
+        goto out;
+    }
+    if (info.phase != MD_ACD_CALL_DIALING) {
+        set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s", "the call is not being dialled");
+        goto out;
+    }
+    if (q->result == MEDLEY__V1__DIAL_OUTCOME__DIAL_ANSWERED && !dial_leg_ok(a, q->channel, info.agent, r))
+        goto out;
+    /* The proto's outcomes are md_acd_dial_result_t's values. */
+    int rc = md_acd_svc_dial_result(s, q->call, (md_acd_dial_result_t)q->result, q->channel);
+    if (rc < 0)
+        acd_error(r, rc, "dial result");
+    else
+        pack_empty(r);
+out:
+    medley__v1__dial_result_request__free_unpacked(q, NULL);
+}
+
+static void agent_dial(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__AgentDialRequest, medley__v1__agent_dial_request__unpack, q, req, len, r);
+    int ag = acd_agent_or_fail(a, q->agent, r);
+    uint32_t call = 0;
+    if (ag < 0)
+        goto out;
+    if (q->number[0] == '\0' || strlen(q->number) >= MD_ACD_NUMBER) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "number: 1..31 bytes");
+        goto out;
+    }
+    md_acd_agent_state_t st = md_acd_agent_state(a->acd->acd, ag, NULL);
+    if (st != MD_ACD_READY && st != MD_ACD_NOT_READY) {
+        set_error(r, MD_GRPC_FAILED_PRECONDITION, "agent '%.40s' must be ready or not ready (logged in, no call)", q->agent);
+        goto out;
+    }
+    /* The answered leg is bridged to the agent's standing leg. */
+    if (md_acd_agent_channel(a->acd->acd, ag) == 0) {
+        set_error(r, MD_GRPC_FAILED_PRECONDITION, "agent '%.40s' logged in without a standing leg (channel)", q->agent);
+        goto out;
+    }
+    int rc = md_acd_agent_dial(a->acd->acd, ag, q->number, &call, a->now_ms);
+    if (rc < 0) {
+        acd_error(r, rc, "agent dial");
+        goto out;
+    }
+    Medley__V1__QueueCallReply m = MEDLEY__V1__QUEUE_CALL_REPLY__INIT;
+    m.call = call;
+    pack(r, &m.base);
+out:
+    medley__v1__agent_dial_request__free_unpacked(q, NULL);
+}
+
+static void add_campaign(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__CampaignConfig, medley__v1__campaign_config__unpack, q, req, len, r);
+    md_acd_campaign_cfg_t cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    int agent_mode = q->mode == MEDLEY__V1__CAMPAIGN_MODE__CAMPAIGN_AGENT;
+    if (q->name[0] == '\0' || strlen(q->name) >= MD_ACD_NAME || strlen(q->queue) >= MD_ACD_NAME ||
+        strlen(q->prompt) >= MD_ACD_NAME || (int)q->mode < 0 || q->mode > MEDLEY__V1__CAMPAIGN_MODE__CAMPAIGN_AGENT ||
+        (agent_mode && q->queue[0] == '\0') || (!agent_mode && q->prompt[0] == '\0')) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s",
+                  "name: 1..31 bytes; a known mode; CAMPAIGN_AGENT needs a queue, CAMPAIGN_MESSAGE a prompt (under 32 bytes)");
+        goto out;
+    }
+    if (agent_mode && md_acd_queue_find(a->acd->acd, q->queue) < 0) {
+        r->status = MD_GRPC_NOT_FOUND;
+        snprintf(r->message, sizeof(r->message), "no queue '%.40s'", q->queue);
+        goto out;
+    }
+    snprintf(cfg.name, sizeof(cfg.name), "%s", q->name);
+    cfg.mode = agent_mode ? MD_ACD_CAMP_AGENT : MD_ACD_CAMP_MESSAGE;
+    snprintf(cfg.queue, sizeof(cfg.queue), "%s", q->queue);
+    snprintf(cfg.prompt, sizeof(cfg.prompt), "%s", q->prompt);
+    cfg.max_lines = q->max_lines ? q->max_lines : 1;
+    cfg.max_attempts = q->max_attempts ? q->max_attempts : 1;
+    cfg.retry_ms = q->retry_ms;
+    int rc = md_acd_campaign_add(a->acd->acd, &cfg);
+    if (rc < 0)
+        acd_error(r, rc, "add campaign");
+    else
+        pack_empty(r);
+out:
+    medley__v1__campaign_config__free_unpacked(q, NULL);
+}
+
+static int campaign_or_fail(md_api_t *a, const char *name, md_grpc_reply_t *r)
+{
+    int c = md_acd_campaign_find(a->acd->acd, name);
+    if (c < 0) {
+        r->status = MD_GRPC_NOT_FOUND;
+        snprintf(r->message, sizeof(r->message), "no campaign '%.40s'", name);
+    }
+    return c;
+}
+
+static unsigned campaign_size(md_api_t *a, int c)
+{
+    unsigned n = 0;
+    while (md_acd_campaign_entry(a->acd->acd, c, n) != NULL)
+        n++;
+    return n;
+}
+
+static void add_campaign_numbers(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__CampaignNumbersRequest, medley__v1__campaign_numbers_request__unpack, q, req, len, r);
+    int c = campaign_or_fail(a, q->campaign, r);
+    if (c < 0)
+        goto out;
+    /* All or none: every number is checked, and the room for all, before one is added. */
+    for (size_t i = 0; i < q->n_numbers; i++) {
+        if (q->numbers[i][0] == '\0' || strlen(q->numbers[i]) >= MD_ACD_NUMBER) {
+            set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "numbers: 1..31 bytes each");
+            goto out;
+        }
+    }
+    if (campaign_size(a, c) + q->n_numbers > md_acd_limits(a->acd->acd)->max_numbers) {
+        set_error(r, MD_GRPC_RESOURCE_EXHAUSTED, "%s", "the campaign's list would be longer than its limit");
+        goto out;
+    }
+    for (size_t i = 0; i < q->n_numbers; i++) {
+        int rc = md_acd_campaign_number(a->acd->acd, c, q->numbers[i]);
+        if (rc < 0) {
+            acd_error(r, rc, "add campaign numbers");
+            goto out;
+        }
+    }
+    pack_empty(r);
+out:
+    medley__v1__campaign_numbers_request__free_unpacked(q, NULL);
+}
+
+static void campaign_op(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r, int start)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__CampaignRef, medley__v1__campaign_ref__unpack, q, req, len, r);
+    int c = campaign_or_fail(a, q->campaign, r);
+    if (c >= 0) {
+        int rc = start ? md_acd_campaign_start(a->acd->acd, c, a->now_ms)
+                       : md_acd_campaign_stop(a->acd->acd, c, a->now_ms);
+        if (rc < 0)
+            acd_error(r, rc, start ? "start campaign" : "stop campaign");
+        else
+            pack_empty(r);
+    }
+    medley__v1__campaign_ref__free_unpacked(q, NULL);
+}
+
+static void start_campaign(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r) { campaign_op(app, req, len, r, 1); }
+static void stop_campaign(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r) { campaign_op(app, req, len, r, 0); }
+
+static void get_campaign(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__CampaignRef, medley__v1__campaign_ref__unpack, q, req, len, r);
+    int c = campaign_or_fail(a, q->campaign, r);
+    if (c < 0)
+        goto out;
+    unsigned n = campaign_size(a, c);
+    Medley__V1__CampaignNumber *nm = calloc(n + 1, sizeof(*nm));
+    Medley__V1__CampaignNumber **np = calloc(n + 1, sizeof(*np));
+    if (nm == NULL || np == NULL) {
+        set_error(r, MD_GRPC_RESOURCE_EXHAUSTED, "%s", "out of memory");
+    } else {
+        for (unsigned i = 0; i < n; i++) {
+            const md_acd_number_t *e = md_acd_campaign_entry(a->acd->acd, c, i);
+            Medley__V1__CampaignNumber init = MEDLEY__V1__CAMPAIGN_NUMBER__INIT;
+            nm[i] = init;
+            nm[i].number = (char *)e->number;
+            nm[i].state = (Medley__V1__NumberState)e->state;   /* the same values */
+            nm[i].attempts = e->attempts;
+            nm[i].call = e->call;
+            np[i] = &nm[i];
+        }
+        Medley__V1__Campaign m = MEDLEY__V1__CAMPAIGN__INIT;
+        m.name = q->campaign;
+        m.n_numbers = n;
+        m.numbers = np;
+        pack(r, &m.base);
+    }
+    free(nm);
+    free(np);
+out:
+    medley__v1__campaign_ref__free_unpacked(q, NULL);
+}
+
 #define SVC "/medley.v1.Engine/"
 const md_grpc_method_t md_api_methods[] = {
     { SVC "CreateChannel", create_channel, NULL },
@@ -2045,6 +2606,22 @@ const md_grpc_method_t md_api_methods[] = {
     { SVC "TransferToAgent", transfer_to_agent, NULL },
     { SVC "Blacklist", blacklist, NULL },
     { SVC "SurveyResult", survey_result, NULL },
+    { SVC "BlacklistRemove", blacklist_remove, NULL },
+    { SVC "ForceAgentState", force_agent_state, NULL },
+    { SVC "SetAgentSkills", set_agent_skills, NULL },
+    { SVC "Monitor", monitor_agent, NULL },
+    { SVC "ForceRelease", force_release, NULL },
+    { SVC "CallMute", call_mute, NULL },
+    { SVC "IvrStep", ivr_step, NULL },
+    { SVC "IvrReturn", ivr_return, NULL },
+    { SVC "CallCallback", call_callback, NULL },
+    { SVC "DialResult", dial_result, NULL },
+    { SVC "AgentDial", agent_dial, NULL },
+    { SVC "AddCampaign", add_campaign, NULL },
+    { SVC "AddCampaignNumbers", add_campaign_numbers, NULL },
+    { SVC "StartCampaign", start_campaign, NULL },
+    { SVC "StopCampaign", stop_campaign, NULL },
+    { SVC "GetCampaign", get_campaign, NULL },
 };
 const unsigned md_api_n_methods = sizeof(md_api_methods) / sizeof(md_api_methods[0]);
 
