@@ -44,6 +44,7 @@
 
 #include "dsp/cpu.h"
 #include "dsp/g711.h"
+#include "dsp/opus_codec.h"
 #include "dsp/tone.h"
 #include "engine/cmd.h"
 #include "engine/conf.h"
@@ -71,7 +72,21 @@
 #define HDR_LEN 54                /* Ethernet 14 + IPv4 20 + UDP 8 + RTP 12 */
 #define VERIFY_EVERY 64           /* fully parse (checksums) one packet in this many */
 
-enum { PROF_IVR, PROF_BRIDGE, PROF_CONF };
+enum { PROF_IVR, PROF_BRIDGE, PROF_CONF, PROF_TRANS };
+
+/* Transcoding: pairs of an Opus phone (even channel, Opus narrowband, 20 ms, RTP clock
+ * 48 kHz) and a PCMU phone (odd channel) bridged in the engine. The Opus phones send
+ * OPUS_FRAMES packets encoded at start-up, stream s (pair % TR_STREAMS) starting at packet
+ * 17 s; the PCMU phones send the speech-like prompt. */
+#define OPUS_PT 111
+#define OPUS_TS 960               /* RTP timestamp units per 20 ms (RFC 7587) */
+#define OPUS_FRAMES 250           /* 5 s of pre-encoded audio, looped */
+#define OPUS_BITRATE 20000        /* the phones' encoder (the engine's sends 24 kbit/s) */
+#define TR_STREAMS 16
+#define TR_SYNC_SEARCH 64         /* frames searched for the first decoded frame */
+#define CORR_FRAMES 25            /* 0.5 s of the Opus leg decoded for the audio check */
+#define CORR_MAX_DEC 32           /* Opus legs the generator decodes in full */
+#define CORR_MIN 0.80             /* normalised cross-correlation, best lag */
 
 /* Conference payloads: member r (0..2) of a three-party conference tags its frames in
  * bytes [12 r, 12 r + 12) (channel and frame number as 0xE0|nibble codes) and sends
@@ -105,6 +120,7 @@ typedef struct {
     int64_t last_f;               /* bridge: last peer frame heard, -1 (conference: of the
                                    * first other member) */
     int64_t last_f2;              /* conference: last frame heard of the second other member */
+    int32_t dec;                  /* transcode, Opus leg: the generator's decoder, -1: none */
     uint32_t start_f;             /* the first frame this phone sends (conference: joins
                                    * staggered over the warm-up) */
     uint32_t win_rx;              /* packets of the measured window */
@@ -140,6 +156,9 @@ typedef struct {
     uint64_t ring_full, tx_dropped, mbuf_fail, ev_lost, skips, other;
     uint64_t keyed, detected, missed, wrong, extra;
     uint64_t talk_ev;             /* conference: TALKING_START/STOP events (whole run) */
+    uint64_t opus_decoded;        /* transcode: engine Opus packets decoded by the generator */
+    unsigned corr_n;              /* transcode: Opus legs checked by correlation */
+    double corr_min, erat_min, erat_max;   /* ... worst correlation, energy ratio range */
     uint64_t rec_frames, rec_dropped, rec_errors, rec_refused;
     uint64_t jb_late, jb_skew, jb_lost;   /* whole run, all channels' jitter buffers */
     double rec_open_s;
@@ -195,6 +214,21 @@ static struct {
     uint8_t noise[NOISE_FRAMES][FRAME];
     uint32_t tone_sum[12][TONE_FRAMES], noise_sum[NOISE_FRAMES], noise_tail_sum[NOISE_FRAMES];
     uint8_t cnoise[NOISE_FRAMES][FRAME];   /* conference bodies (bytes CONF_BODY..) */
+    /* transcode */
+    uint8_t opkt[OPUS_FRAMES][MD_JB_MAX_PAYLOAD];
+    uint16_t olen[OPUS_FRAMES];
+    uint32_t prompt_sum[PROMPT_FRAMES];
+    int16_t prompt_lin[PROMPT_FRAMES * FRAME];   /* the PCMU phones' audio, decoded */
+    uint8_t *ref;                 /* [TR_STREAMS][ref_frames][FRAME]: a fresh decoder's
+                                   * output of each stream, µ-law, as the PCMU leg gets it */
+    uint32_t ref_frames;
+    md_opus_t gdec[CORR_MAX_DEC];
+    int16_t gpcm[CORR_MAX_DEC * CORR_FRAMES * FRAME];   /* their decoded window starts */
+    uint32_t gpcm_fill[CORR_MAX_DEC];
+    uint32_t gdec_chan[CORR_MAX_DEC];
+    unsigned n_gdec;
+    double lib_dec_ns, lib_enc_ns, lib_cold_ns;   /* libopus alone, per frame */
+    unsigned lib_cold_states;
     uint32_t cnoise_tail_sum[NOISE_FRAMES];
     uint64_t rx_count;
     uint8_t prompt_ulaw[PROMPT_FRAMES][FRAME];
@@ -462,6 +496,68 @@ static double hist_pct(const uint32_t *h, double q)
     return HIST_BINS * HIST_US / 1000.0;
 }
 
+/* Transcode. The PCMU leg must get the engine's decode of its peer's Opus stream: the
+ * engine's decoder is fresh when the channel is created and decodes the stream's packets
+ * in order (any loss would be concealed and fail the step), so its output equals, sample
+ * for sample, that of a fresh decoder fed the same packets at start-up (the same libopus
+ * in the same process); the µ-law of that is compared byte for byte. The first frames
+ * are silence until the jitter buffer releases the peer's first packet; then the first
+ * decoded frame is found by search and every later one must be the next.
+ * The Opus leg gets the engine's encoding of the PCMU phone's audio: every packet must
+ * be a 20 ms narrowband Opus frame; the legs of up to CORR_MAX_DEC pairs are decoded in
+ * full by the generator (every packet must decode) and 0.5 s of the window is compared
+ * with what the PCMU phone sent by normalised cross-correlation at the best lag (a lossy
+ * codec: no exact comparison is possible), with the energy ratio. */
+static void check_transcode(gch_t *g, uint32_t c, int64_t j, int in_win, const uint8_t *pl,
+                            size_t len, uint64_t now, step_t *s)
+{
+    if (!(c & 1)) {
+        int ok = opus_packet_get_nb_samples(pl, (opus_int32)len, 8000) == FRAME &&
+                 opus_packet_get_bandwidth(pl) == OPUS_BANDWIDTH_NARROWBAND;
+        if (ok && g->dec >= 0) {
+            int16_t pcm[FRAME];
+            ok = md_opus_decode(&C.gdec[g->dec], pl, len, pcm) == FRAME;
+            s->opus_decoded++;
+            if (ok && j >= C.J0 && j < (int64_t)C.J0 + CORR_FRAMES) {
+                memcpy(C.gpcm + ((size_t)g->dec * CORR_FRAMES + (size_t)(j - C.J0)) * FRAME,
+                       pcm, sizeof(pcm));
+                C.gpcm_fill[g->dec]++;
+            }
+        }
+        if (in_win && !ok)
+            g->bad++;
+        return;
+    }
+    uint32_t st = (c / 2) % TR_STREAMS;
+    const uint8_t *ref = C.ref + (size_t)st * C.ref_frames * FRAME;
+    int ok = 0;
+    int64_t f = -1;
+    if (g->last_f >= 0) {
+        f = g->last_f + 1;
+        ok = f < (int64_t)C.ref_frames && memcmp(pl, ref + (size_t)f * FRAME, FRAME) == 0;
+        g->last_f = f;
+    } else {
+        static const uint8_t silence[FRAME] = { [0 ... FRAME - 1] = 0xFF };
+        if (memcmp(pl, silence, FRAME) == 0) {
+            ok = !in_win;
+        } else {
+            for (int64_t k = 0; k < TR_SYNC_SEARCH && k < (int64_t)C.ref_frames; k++)
+                if (memcmp(pl, ref + (size_t)k * FRAME, FRAME) == 0) {
+                    f = k;
+                    ok = 1;
+                    g->last_f = f;
+                    break;
+                }
+        }
+    }
+    if (in_win) {
+        if (!ok)
+            g->bad++;
+        else if (f >= 0)
+            hist_add(C.hist_w2w, (int64_t)(now - C.g[c - 1].sent[f % SENT_SLOTS]));
+    }
+}
+
 static void check_packet(struct rte_mbuf *m, uint64_t now, step_t *s)
 {
     const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
@@ -491,8 +587,11 @@ static void check_packet(struct rte_mbuf *m, uint64_t now, step_t *s)
     }
     gch_t *g = &C.g[c];
     md_rtp_hdr_t h;
-    if (md_rtp_parse(d + p.payload_off, p.payload_len, &h) != MD_RTP_OK || h.pt != 0 ||
-        h.payload_len != FRAME) {
+    int opus_leg = C.profile == PROF_TRANS && !(c & 1);
+    if (md_rtp_parse(d + p.payload_off, p.payload_len, &h) != MD_RTP_OK ||
+        h.pt != (opus_leg ? OPUS_PT : 0) ||
+        (opus_leg ? h.payload_len == 0 || h.payload_len > MD_JB_MAX_PAYLOAD
+                  : h.payload_len != FRAME)) {
         g->bad++;
         return;
     }
@@ -505,7 +604,7 @@ static void check_packet(struct rte_mbuf *m, uint64_t now, step_t *s)
     }
     /* The tick that made this packet, from the timestamp (engine/worker.c: the SSRC-derived
      * origin plus 160 per tick since the channel was created, before tick 0). */
-    int64_t j = (int64_t)((uint32_t)(h.ts - h.ssrc * 69069u) / FRAME) - 1;
+    int64_t j = (int64_t)((uint32_t)(h.ts - h.ssrc * 69069u) / (opus_leg ? OPUS_TS : FRAME)) - 1;
     uint32_t started = atomic_load_explicit(&C.started, memory_order_acquire);
     if (j < 0 || j >= (int64_t)started) {
         g->bad++;
@@ -527,6 +626,10 @@ static void check_packet(struct rte_mbuf *m, uint64_t now, step_t *s)
     if (C.profile == PROF_IVR) {
         if (memcmp(pl, C.prompt_ulaw[j % PROMPT_FRAMES], FRAME) != 0 && in_win)
             g->bad++;
+        return;
+    }
+    if (C.profile == PROF_TRANS) {
+        check_transcode(g, c, j, in_win, pl, h.payload_len, now, s);
         return;
     }
     if (C.profile == PROF_CONF) {
@@ -710,6 +813,165 @@ static void finish_recorder(step_t *s, uint32_t ticks_total)
         }
 }
 
+/* Transcode, per step: the reference decodes (once, for as many frames as the longest
+ * step sends) and the generator's decoders for the Opus legs it checks in full. */
+static int trans_setup(uint32_t n, uint32_t frames)
+{
+    if (frames > C.ref_frames) {
+        free(C.ref);
+        C.ref = malloc((size_t)TR_STREAMS * frames * FRAME);
+        if (C.ref == NULL)
+            return -1;
+        for (uint32_t st = 0; st < TR_STREAMS; st++) {
+            md_opus_t d;
+            if (md_opus_create(&d, 8000, 24000, 5) != 0)   /* as engine/media.c's pool */
+                return -1;
+            for (uint32_t f = 0; f < frames; f++) {
+                uint32_t x = (f + 17 * st) % OPUS_FRAMES;
+                int16_t pcm[FRAME];
+                if (md_opus_decode(&d, C.opkt[x], C.olen[x], pcm) != FRAME) {
+                    md_opus_destroy(&d);
+                    return -1;
+                }
+                md_ulaw_encode(C.ref + ((size_t)st * frames + f) * FRAME, pcm, FRAME);
+            }
+            md_opus_destroy(&d);
+        }
+        C.ref_frames = frames;
+    }
+    uint32_t pairs = n / 2, every = (pairs + CORR_MAX_DEC - 1) / CORR_MAX_DEC;
+    C.n_gdec = 0;
+    for (uint32_t p = 0; p < pairs && C.n_gdec < CORR_MAX_DEC; p += every) {
+        unsigned k = C.n_gdec++;
+        md_opus_t *o = &C.gdec[k];
+        int rc = o->owned == NULL ? md_opus_create(o, 8000, 24000, 5)
+                                  : md_opus_init(o, o->owned, md_opus_memory_size(8000), 8000,
+                                                 24000, 5);
+        if (rc != 0)
+            return -1;
+        C.g[2 * p].dec = (int32_t)k;
+        C.gdec_chan[k] = 2 * p;
+        C.gpcm_fill[k] = 0;
+    }
+    return 0;
+}
+
+/* Transcode, after a step: the Opus legs decoded in full against what their PCMU phones
+ * sent, by normalised cross-correlation over 0.5 s at the best lag (the jitter buffer
+ * and the codec's delay: up to jb_depth + 8 frames), and the energy ratio there. */
+static void trans_verdict(step_t *s)
+{
+    const size_t len = CORR_FRAMES * FRAME, lmax = (C.jb_depth + 8) * FRAME;
+    float *xs = malloc((len + lmax) * sizeof(float)), *y = malloc(len * sizeof(float));
+    s->corr_min = 1;
+    s->erat_min = INFINITY;
+    s->erat_max = 0;
+    s->corr_n = 0;
+    for (unsigned k = 0; xs != NULL && y != NULL && k < C.n_gdec; k++) {
+        s->corr_n++;
+        if (C.gpcm_fill[k] != CORR_FRAMES) {   /* a packet missing or undecodable */
+            s->corr_min = 0;
+            continue;
+        }
+        uint32_t src = C.gdec_chan[k] + 1;   /* the PCMU phone: prompt from frame src on */
+        int64_t base = (int64_t)C.J0 * FRAME - (int64_t)lmax;
+        for (size_t m = 0; m < len + lmax; m++) {
+            int64_t gi = base + (int64_t)m + (int64_t)src * FRAME;
+            xs[m] = C.prompt_lin[((gi % (PROMPT_FRAMES * FRAME)) + PROMPT_FRAMES * FRAME) %
+                                 (PROMPT_FRAMES * FRAME)];
+        }
+        double eyy = 0, exx = 0;
+        for (size_t i = 0; i < len; i++) {
+            y[i] = C.gpcm[(size_t)k * len + i];
+            eyy += (double)y[i] * y[i];
+            exx += (double)xs[lmax + i] * xs[lmax + i];
+        }
+        double best = -2, best_exx = 1;
+        for (size_t L = 0; L <= lmax; L++) {
+            const float *x = xs + lmax - L;
+            if (L > 0)   /* slide the source window one sample back */
+                exx += (double)x[0] * x[0] - (double)x[len] * x[len];
+            float dot = 0;
+            for (size_t i = 0; i < len; i++)
+                dot += y[i] * x[i];
+            double r = eyy > 0 && exx > 0 ? dot / sqrt(eyy * exx) : 0;
+            if (r > best) {
+                best = r;
+                best_exx = exx;
+            }
+        }
+        double erat = eyy / best_exx;
+        if (best < s->corr_min)
+            s->corr_min = best;
+        if (erat < s->erat_min)
+            s->erat_min = erat;
+        if (erat > s->erat_max)
+            s->erat_max = erat;
+    }
+    free(xs);
+    free(y);
+}
+
+/* libopus alone on this core: the decodes and encodes the engine does per pair and frame
+ * (decode the Opus phones' packets, encode the PCMU phones' audio) with the engine's
+ * codec settings, in a tight loop: one codec state (hot in cache), and 256 states in
+ * turn (each fed its own consecutive frames), as the engine's pool is used. Medians of
+ * five runs, on the thread's CPU clock. */
+static int libopus_alone(void)
+{
+    md_opus_t o;
+    uint8_t pkt[MD_OPUS_MAX_PACKET];
+    int16_t pcm[FRAME];
+    double dv[5], ev[5], cv[5];
+    if (md_opus_create(&o, 8000, 24000, 5) != 0)
+        return -1;
+    for (int r = 0; r < 5; r++) {
+        uint64_t a = thread_cpu_ns();
+        for (uint32_t f = 0; f < OPUS_FRAMES; f++)
+            if (md_opus_decode(&o, C.opkt[f], C.olen[f], pcm) != FRAME)
+                return -1;
+        uint64_t b = thread_cpu_ns();
+        for (uint32_t f = 0; f < OPUS_FRAMES; f++)
+            if (md_opus_encode(&o, C.prompt_lin + (f % PROMPT_FRAMES) * FRAME, pkt, sizeof(pkt)) <= 0)
+                return -1;
+        uint64_t e = thread_cpu_ns();
+        dv[r] = (double)(b - a) / OPUS_FRAMES;
+        ev[r] = (double)(e - b) / OPUS_FRAMES;
+    }
+    md_opus_destroy(&o);
+    const unsigned K = 256, rounds = 8;
+    size_t stride = (md_opus_memory_size(8000) + 63) & ~(size_t)63;
+    uint8_t *mem = aligned_alloc(64, stride * K);
+    md_opus_t *st = calloc(K, sizeof(md_opus_t));
+    if (mem == NULL || st == NULL)
+        return -1;
+    for (unsigned k = 0; k < K; k++)
+        if (md_opus_init(&st[k], mem + k * stride, stride, 8000, 24000, 5) != 0)
+            return -1;
+    for (int r = 0; r < 5; r++) {
+        uint64_t a = thread_cpu_ns();
+        for (unsigned q = 0; q < rounds; q++)
+            for (unsigned k = 0; k < K; k++) {
+                uint32_t f = (r * rounds + q + 17 * k) % OPUS_FRAMES;
+                if (md_opus_decode(&st[k], C.opkt[f], C.olen[f], pcm) != FRAME ||
+                    md_opus_encode(&st[k], C.prompt_lin + (f % PROMPT_FRAMES) * FRAME, pkt,
+                                   sizeof(pkt)) <= 0)
+                    return -1;
+            }
+        cv[r] = (double)(thread_cpu_ns() - a) / (rounds * K);
+    }
+    free(st);
+    free(mem);
+    qsort(dv, 5, sizeof(double), cmp_double);
+    qsort(ev, 5, sizeof(double), cmp_double);
+    qsort(cv, 5, sizeof(double), cmp_double);
+    C.lib_dec_ns = dv[2];
+    C.lib_enc_ns = ev[2];
+    C.lib_cold_ns = cv[2];
+    C.lib_cold_states = K;
+    return 0;
+}
+
 static int run_step(uint32_t n, step_t *s)
 {
     memset(s, 0, sizeof(*s));
@@ -744,18 +1006,31 @@ static int run_step(uint32_t n, step_t *s)
     }
     md_chan_params_t prm = { .codec = MD_CODEC_PCMU, .pt = 0, .event_pt = 101,
                              .jb_depth = (uint8_t)C.jb_depth, .learn = 1 };
+    md_chan_params_t oprm = prm;
+    oprm.codec = MD_CODEC_OPUS8;
+    oprm.pt = OPUS_PT;
+    if (C.profile == PROF_TRANS && md_media_opus_pool(&C.w.wm, n / 2) != 0) {
+        fprintf(stderr, "capacity: no memory for %u Opus codec states\n", n / 2);
+        return -1;
+    }
     for (uint32_t i = 0; i < n; i++) {
         uint16_t port;
-        int idx = md_chan_create(&C.w.table, &prm, &port);
+        int opus = C.profile == PROF_TRANS && !(i & 1);
+        int idx = md_chan_create(&C.w.table, opus ? &oprm : &prm, &port);
         if (idx != (int)i || port != ENG_PORT_BASE + 2 * i) {
             fprintf(stderr, "capacity: channel %u: md_chan_create gave %d\n", i, idx);
             return -1;
         }
         md_media_init(&C.media[i], C.profile == PROF_IVR, 0);
+        /* An Opus channel takes a codec state of the worker's pool (engine/cmd.c). */
+        if (opus && md_media_opus_attach(&C.w.wm, i) != 0) {
+            fprintf(stderr, "capacity: channel %u: no Opus codec state\n", i);
+            return -1;
+        }
         if (C.profile == PROF_IVR)
             md_media_play(&C.media[i], &C.prompt, 65535, 0);
     }
-    if (C.profile == PROF_BRIDGE)
+    if (C.profile == PROF_BRIDGE || C.profile == PROF_TRANS)
         for (uint32_t i = 0; i + 1 < n; i += 2)
             if (md_media_bridge(&C.w.wm, i, i + 1) != 0) {
                 fprintf(stderr, "capacity: bridge %u-%u failed\n", i, i + 1);
@@ -791,7 +1066,8 @@ static int run_step(uint32_t n, step_t *s)
                                .dst_mac = { 2, 0xaa, 0, 0, 0, 1 }, .ip_version = 4,
                                .src_port = (uint16_t)(GEN_PORT_BASE + 2 * c),
                                .dst_port = (uint16_t)(ENG_PORT_BASE + 2 * c), .ttl = 64,
-                               .pt = 0, .ssrc = 0x51000000u + c, .seq = (uint16_t)(c * 7),
+                               .pt = C.profile == PROF_TRANS && !(c & 1) ? OPUS_PT : 0,
+                               .ssrc = 0x51000000u + c, .seq = (uint16_t)(c * 7),
                                .ts = c * 1000u };
         t.src_ip[0] = 10;
         t.src_ip[1] = (uint8_t)(100 + (c >> 16));
@@ -801,6 +1077,7 @@ static int run_step(uint32_t n, step_t *s)
         g->t = t;
         g->key_digit = -1;
         g->last_j = g->last_f = g->last_f2 = -1;
+        g->dec = -1;
         g->next_key = key_from + rnd() % 100;
         /* Conference members join over the first half of the warm-up (at most 0.5 s), as
          * people do: every member's first frame makes it a talker (TALKING_START), and
@@ -811,6 +1088,8 @@ static int run_step(uint32_t n, step_t *s)
         }
         fast_init(g);
     }
+    if (C.profile == PROF_TRANS && trans_setup(n, f_last + 1) != 0)
+        return -1;
 
     C.t0 = rte_rdtsc() + C.hz / 20;   /* 50 ms from now */
     if (rte_eal_remote_launch(worker_main, NULL, C.wlcore) != 0) {
@@ -845,8 +1124,24 @@ static int run_step(uint32_t n, step_t *s)
                         uint32_t plsum;
                         if (f < g->start_f)
                             continue;   /* not joined yet */
+                        if (C.profile == PROF_TRANS && !(c & 1)) {
+                            /* The Opus phone: its stream's pre-encoded packet. */
+                            uint32_t x = (f + 17 * ((c / 2) % TR_STREAMS)) % OPUS_FRAMES;
+                            size_t len = md_tx_build(&g->t, f == 0, C.opkt[x], C.olen[x],
+                                                     OPUS_TS, rte_pktmbuf_mtod(mb[used], uint8_t *),
+                                                     rte_pktmbuf_tailroom(mb[used]));
+                            mb[used]->data_len = (uint16_t)len;
+                            mb[used]->pkt_len = (uint32_t)len;
+                            g->sent[f % SENT_SLOTS] = now;
+                            used++;
+                            continue;
+                        }
                         if (C.profile == PROF_IVR) {
                             pl = ivr_payload(g, c, f, key_until, &plsum);
+                        } else if (C.profile == PROF_TRANS) {
+                            /* The PCMU phone: the prompt, from frame c on. */
+                            pl = C.prompt_ulaw[(f + c) % PROMPT_FRAMES];
+                            plsum = C.prompt_sum[(f + c) % PROMPT_FRAMES];
                         } else if (C.profile == PROF_CONF) {
                             conf_payload(buf, c, f);
                             plsum = md_pkt_sum(buf, CONF_BODY,
@@ -916,6 +1211,10 @@ static int run_step(uint32_t n, step_t *s)
     while ((nl = rte_ring_dequeue_burst(C.rxr, (void **)left, RX_BATCH, NULL)) > 0)
         rte_pktmbuf_free_bulk(left, nl);
     uint32_t ticks_total = atomic_load(&C.started);
+    if (C.profile == PROF_TRANS) {
+        trans_verdict(s);
+        md_media_opus_pool_free(&C.w.wm);
+    }
 
     /* The verdict. */
     s->seconds = C.seconds;
@@ -1041,6 +1340,10 @@ static int run_step(uint32_t n, step_t *s)
         WHY("%llu ticks skipped; ", (unsigned long long)s->skips);
     if (s->end_max > C.deadline_ms)
         WHY("tick ended %.1f ms after due (deadline %.0f); ", s->end_max, C.deadline_ms);
+    if (C.profile == PROF_TRANS &&
+        (s->corr_n == 0 || s->corr_min < CORR_MIN || s->erat_min < 0.25 || s->erat_max > 4))
+        WHY("Opus legs' audio: correlation %.2f (min %.2f), energy ratio %.2f-%.2f (0.25-4); ",
+            s->corr_min, CORR_MIN, s->erat_min, s->erat_max);
     if (s->rec_dropped || s->rec_errors || s->rec_refused)
         WHY("recorder dropped %llu refused %llu errors %llu; ",
             (unsigned long long)s->rec_dropped, (unsigned long long)s->rec_refused,
@@ -1119,6 +1422,11 @@ static void summarise(result_t *r)
         m->wrong += t->wrong;
         m->extra += t->extra;
         m->talk_ev += t->talk_ev;
+        m->opus_decoded += t->opus_decoded;
+        m->corr_n += t->corr_n;
+        m->corr_min = t->corr_min < m->corr_min ? t->corr_min : m->corr_min;
+        m->erat_min = t->erat_min < m->erat_min ? t->erat_min : m->erat_min;
+        m->erat_max = t->erat_max > m->erat_max ? t->erat_max : m->erat_max;
         m->rec_frames += t->rec_frames;
         m->rec_dropped += t->rec_dropped;
         m->rec_errors += t->rec_errors;
@@ -1134,7 +1442,7 @@ static void summarise(result_t *r)
 static const char *profile_name(void)
 {
     return C.profile == PROF_IVR ? "ivr" : C.profile == PROF_CONF ? "conference"
-           : C.record ? "bridge+record" : "bridge";
+           : C.profile == PROF_TRANS ? "transcode" : C.record ? "bridge+record" : "bridge";
 }
 
 static void cpu_model(char *out, size_t len)
@@ -1172,6 +1480,9 @@ static size_t mem_per_channel(size_t *chan, size_t *media, size_t *rec)
     /* Conference: a member entry per channel and a third of a conference. */
     if (C.profile == PROF_CONF)
         *rec = sizeof(md_conf_member_t) + sizeof(md_conf_t) / 3;
+    /* Transcode: an Opus codec state (encoder and decoder) per pair. */
+    if (C.profile == PROF_TRANS)
+        *rec = ((md_opus_memory_size(8000) + 63) & ~(size_t)63) / 2;
     return *chan + *media + *rec;
 }
 
@@ -1186,7 +1497,8 @@ static void print_table(result_t *res, unsigned nres, uint32_t best, const char 
            "wcpu", "ns/chf rx+tick", "cpu ns rx+tick", "tick late p50/99/99.9", "tick", "due->wire",
            C.profile != PROF_IVR ? "wire->wire" : "", "genlag", "lost/bad",
            C.profile == PROF_IVR ? "digits ok/keyed" : C.record ? "rec frames/drop"
-           : C.profile == PROF_CONF ? "talk events" : "");
+           : C.profile == PROF_CONF ? "talk events"
+           : C.profile == PROF_TRANS ? "opus dec/corr/erat" : "");
     for (unsigned i = 0; i < nres; i++) {
         const step_t *s = &res[i].med;
         char extra[64] = "", w2w[32] = "";
@@ -1198,6 +1510,9 @@ static void print_table(result_t *res, unsigned nres, uint32_t best, const char 
                      (unsigned long long)s->rec_dropped);
         else if (C.profile == PROF_CONF)
             snprintf(extra, sizeof(extra), "%llu", (unsigned long long)s->talk_ev);
+        else if (C.profile == PROF_TRANS)
+            snprintf(extra, sizeof(extra), "%llu/%.2f/%.2f-%.2f",
+                     (unsigned long long)s->opus_decoded, s->corr_min, s->erat_min, s->erat_max);
         if (C.profile != PROF_IVR)
             snprintf(w2w, sizeof(w2w), "%.1f/%.1f", s->w2w_p50, s->w2w_p99);
         char late[48], d2w[32], lb[40], ns[40];
@@ -1235,10 +1550,26 @@ static void print_table(result_t *res, unsigned nres, uint32_t best, const char 
                "-> %.0f channels per fully available core (projection, not a zero-loss "
                "measurement)\n",
                big->n, big->cpu_ns, big->cpu_rx_ns, big->cpu_tick_ns, big->projected);
+    if (C.profile == PROF_TRANS && big != NULL && big->cpu_ns > 0) {
+        /* Per pair and frame the engine does one Opus decode and one Opus encode (and
+         * the G.711 leg, two receives, two sends): two channel-frames. */
+        double pair = 2 * big->cpu_ns, lib = C.lib_dec_ns + C.lib_enc_ns;
+        printf("transcode at N=%u: engine %.0f ns per pair-frame (2 channel-frames: Opus in ->"
+               " PCMU out, PCMU in -> Opus out); libopus alone %.0f ns (decode %.0f + encode "
+               "%.0f, one codec state, tight loop on one core) -> %.2fx (issue's target: "
+               "within 15%%, <= 1.15x: %s); against %u codec states in turn (%.0f ns) %.2fx\n",
+               big->n, pair, lib, C.lib_dec_ns, C.lib_enc_ns, pair / lib,
+               pair / lib <= 1.15 ? "met" : "missed", C.lib_cold_states, C.lib_cold_ns,
+               pair / C.lib_cold_ns);
+    }
     printf("memory per channel: %zu bytes (md_channel_t %zu incl. jitter buffer, md_media_t %zu",
            mem, mc, mm);
     if (C.record)
         printf(", recording share %zu", mr);
+    if (C.profile == PROF_CONF)
+        printf(", conference member and a third of a conference %zu", mr);
+    if (C.profile == PROF_TRANS)
+        printf(", half an Opus codec state %zu", mr);
     printf(")\n");
     printf("columns: ok = PASS, FAIL, DIST (failed while another process had the worker's "
            "CPU or the generator was behind, after every retry) or GEN (the generator fell "
@@ -1254,6 +1585,12 @@ static void print_table(result_t *res, unsigned nres, uint32_t best, const char 
            : C.profile == PROF_CONF ? "; wire->wire = a member sends -> each other member "
                                       "receives it in the mix p50/p99 (ms, includes the "
                                       "jitter buffer)"
+           : C.profile == PROF_TRANS ? "; wire->wire = the Opus phone sends -> the PCMU phone "
+                                       "receives it decoded p50/p99 (ms, includes the jitter "
+                                       "buffer); opus dec/corr/erat = engine Opus packets the "
+                                       "generator decoded, worst normalised correlation of a "
+                                       "decoded Opus leg with what its PCMU phone sent, energy "
+                                       "ratio range"
                                     : "");
 }
 
@@ -1285,7 +1622,9 @@ static void json_step(FILE *f, const step_t *s)
             "\"lost\": %llu, \"bad\": %llu, \"concealed\": %llu, \"rx_ring_full\": %llu, "
             "\"tx_dropped\": %llu, \"mbuf_fail\": %llu, \"events_lost\": %llu, "
             "\"ticks_skipped\": %llu, \"jb_late\": %llu, \"jb_skew_drops\": %llu, "
-            "\"jb_lost\": %llu, \"digits\": {\"keyed\": %llu, \"detected\": %llu, "
+            "\"jb_lost\": %llu, \"talking_events\": %llu, \"opus\": {\"decoded\": %llu, "
+            "\"legs_correlated\": %u, \"correlation_min\": %.4f, \"energy_ratio_min\": %.4f, "
+            "\"energy_ratio_max\": %.4f}, \"digits\": {\"keyed\": %llu, \"detected\": %llu, "
             "\"missed\": %llu, \"wrong\": %llu, \"extra\": %llu}, \"recording\": {\"frames\": "
             "%llu, \"dropped\": %llu, \"refused\": %llu, \"errors\": %llu, \"open_s\": %.2f}}",
             s->gen_lag_max, s->gen_load, (unsigned long long)s->expected,
@@ -1294,7 +1633,9 @@ static void json_step(FILE *f, const step_t *s)
             (unsigned long long)s->tx_dropped, (unsigned long long)s->mbuf_fail,
             (unsigned long long)s->ev_lost, (unsigned long long)s->skips,
             (unsigned long long)s->jb_late, (unsigned long long)s->jb_skew,
-            (unsigned long long)s->jb_lost, (unsigned long long)s->keyed, (unsigned long long)s->detected,
+            (unsigned long long)s->jb_lost, (unsigned long long)s->talk_ev,
+            (unsigned long long)s->opus_decoded, s->corr_n, s->corr_n ? s->corr_min : 0,
+            isfinite(s->erat_min) ? s->erat_min : 0, s->erat_max, (unsigned long long)s->keyed, (unsigned long long)s->detected,
             (unsigned long long)s->missed, (unsigned long long)s->wrong,
             (unsigned long long)s->extra, (unsigned long long)s->rec_frames,
             (unsigned long long)s->rec_dropped, (unsigned long long)s->rec_refused,
@@ -1314,10 +1655,11 @@ static int write_json(result_t *res, unsigned nres, uint32_t best, const char *c
             "{\n  \"profile\": \"%s\",\n  \"cpu\": \"%s\",\n  \"worker_cores\": 1,\n"
             "  \"seconds_per_step\": %.1f,\n  \"warmup_s\": %.1f,\n  \"trials\": %u,\n"
             "  \"deadline_ms\": %.1f,\n  \"jb_depth\": %u,\n  \"nice\": %d,\n"
-            "  \"channels_per_core\": %u,\n  \"memory_per_channel\": {\"total\": %zu, "
+            "  \"channels_per_core\": %u,\n  \"libopus_alone_ns\": {\"decode\": %.1f, "
+            "\"encode\": %.1f, \"decode_encode_%u_states\": %.1f},\n  \"memory_per_channel\": {\"total\": %zu, "
             "\"channel\": %zu, \"media\": %zu, \"recording\": %zu},\n  \"steps\": [\n",
             profile_name(), cpu, C.seconds, C.warmup, C.repeat, C.deadline_ms, C.jb_depth, C.nice,
-            best, mem, mc, mm, mr);
+            best, C.lib_dec_ns, C.lib_enc_ns, C.lib_cold_states, C.lib_cold_ns, mem, mc, mm, mr);
     for (unsigned i = 0; i < nres; i++) {
         fprintf(f, "    {\"median\": ");
         json_step(f, &res[i].med);
@@ -1513,10 +1855,9 @@ static int parse_args(int argc, char **argv)
                 C.profile = PROF_BRIDGE;
             else if (strcmp(v, "conference") == 0)
                 C.profile = PROF_CONF;
-            else if (strcmp(v, "transcode") == 0) {
-                printf("profile %s: not built yet\n", v);
-                exit(2);
-            } else
+            else if (strcmp(v, "transcode") == 0)
+                C.profile = PROF_TRANS;
+            else
                 return bad_usage("unknown profile", v);
         } else if (strcmp(a, "--n") == 0) {
             char buf[512];
@@ -1578,7 +1919,7 @@ static int parse_args(int argc, char **argv)
     }
     if (C.record && C.profile != PROF_BRIDGE)
         return bad_usage("--record goes with --profile bridge", NULL);
-    if (C.profile == PROF_BRIDGE) {
+    if (C.profile == PROF_BRIDGE || C.profile == PROF_TRANS) {
         for (unsigned i = 0; i < C.nfixed; i++)
             C.fixed[i] &= ~1u;
         C.start &= ~1u;
@@ -1606,8 +1947,41 @@ static int make_signals(void)
     snprintf(C.prompt.name, sizeof(C.prompt.name), "capacity");
     C.prompt.pcm = C.prompt_pcm;
     C.prompt.samples = PROMPT_FRAMES * FRAME;
-    for (int f = 0; f < PROMPT_FRAMES; f++)
+    for (int f = 0; f < PROMPT_FRAMES; f++) {
         md_ulaw_encode(C.prompt_ulaw[f], C.prompt_pcm + f * FRAME, FRAME);
+        C.prompt_sum[f] = md_pkt_sum(C.prompt_ulaw[f], FRAME, 0);
+        md_ulaw_decode(C.prompt_lin + f * FRAME, C.prompt_ulaw[f], FRAME);
+    }
+    /* The Opus phones' audio: a voiced, speech-like signal (harmonics of a pitch gliding
+     * between 110 and 220 Hz, falling 6 dB per octave, under a 3 Hz syllable envelope),
+     * encoded once here as a phone would (narrowband, 20 ms, OPUS_BITRATE). */
+    if (C.profile == PROF_TRANS) {
+        md_opus_t enc;
+        if (md_opus_create(&enc, 8000, OPUS_BITRATE, 5) != 0)
+            return -1;
+        double ph = 0;
+        for (int f = 0; f < OPUS_FRAMES; f++) {
+            int16_t pcm[FRAME];
+            for (int i = 0; i < FRAME; i++) {
+                double t = (f * FRAME + i) / 8000.0;
+                double f0 = 165 + 55 * sin(2 * M_PI * 0.4 * t);
+                ph += 2 * M_PI * f0 / 8000.0;
+                double v = 0;
+                for (int h = 1; f0 * h < 3400; h++)
+                    v += sin(h * ph) / h;
+                double env = 0.5 + 0.5 * sin(2 * M_PI * 3 * t);
+                pcm[i] = (int16_t)lrint(5000 * env * v);
+            }
+            int len = md_opus_encode(&enc, pcm, C.opkt[f], MD_JB_MAX_PAYLOAD);
+            if (len <= 0) {
+                md_opus_destroy(&enc);
+                fprintf(stderr, "capacity: Opus encode failed (%d)\n", len);
+                return -1;
+            }
+            C.olen[f] = (uint16_t)len;
+        }
+        md_opus_destroy(&enc);
+    }
     for (int d = 0; d < 12; d++) {
         md_tone_desc_t desc;
         md_tone_gen_t gen;
@@ -1796,6 +2170,15 @@ int md_capacity_main(int argc, char **argv)
             setrlimit(RLIMIT_NOFILE, &rl);
         }
     }
+    if (C.profile == PROF_TRANS) {
+        if (libopus_alone() != 0) {
+            fprintf(stderr, "capacity: libopus alone: a decode or encode failed\n");
+            return 1;
+        }
+        fprintf(stderr, "capacity transcode: libopus alone: decode %.0f ns + encode %.0f ns per "
+                "frame (one state); %.0f ns with %u states in turn\n", C.lib_dec_ns,
+                C.lib_enc_ns, C.lib_cold_ns, C.lib_cold_states);
+    }
     if (setup_dpdk() != 0)
         return 1;
     if (C.nice != 0 && setpriority(PRIO_PROCESS, (id_t)gettid(), C.nice) != 0)
@@ -1866,7 +2249,7 @@ int md_capacity_main(int argc, char **argv)
             else
                 next = lo + (hi - lo) / 2;
             next = next / C.resolution * C.resolution;
-            if (C.profile == PROF_BRIDGE)
+            if (C.profile == PROF_BRIDGE || C.profile == PROF_TRANS)
                 next &= ~1u;
             if (C.profile == PROF_CONF)
                 next -= next % 3;
