@@ -321,6 +321,11 @@ static int act(void *arg, const md_acd_action_t *a)
         }
         if (s->publish != NULL)
             s->publish(s->publish_arg, a);   /* the integrator hangs the caller up */
+        /* The channel is no longer the call's: a callback lives on without it, and its
+         * deletion later must not end what the call has become. */
+        if (a->channel != 0 && md_ctl_find(s->ctl, a->channel) != NULL &&
+            s->caller_call[rec_index(a->channel)] == a->call)
+            s->caller_call[rec_index(a->channel)] = 0;
         break;
     case MD_ACD_ACT_OFFER:
     case MD_ACD_ACT_CANCEL:

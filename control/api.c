@@ -1921,6 +1921,8 @@ static void queue_call(void *app, const uint8_t *req, size_t len, md_grpc_reply_
         snprintf(r->message, sizeof(r->message), "no channel %u", q->channel);
     } else if (rc == -EBUSY) {
         set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s", "the channel is in the ACD already");
+    } else if (rc == -EACCES) {
+        set_error(r, MD_GRPC_PERMISSION_DENIED, "%s", "the caller's number is blacklisted: refused (released)");
     } else if (rc < 0) {
         acd_error(r, rc, "queue call");
     } else {
@@ -2439,7 +2441,11 @@ static void add_campaign(void *app, const uint8_t *req, size_t len, md_grpc_repl
     cfg.max_attempts = q->max_attempts ? q->max_attempts : 1;
     cfg.retry_ms = q->retry_ms;
     int rc = md_acd_campaign_add(a->acd->acd, &cfg);
-    if (rc < 0)
+    if (rc == -EEXIST)
+        set_error(r, MD_GRPC_ALREADY_EXISTS, "a campaign named '%.40s' exists already", q->name);
+    else if (rc == -ENOSPC)
+        set_error(r, MD_GRPC_RESOURCE_EXHAUSTED, "%s", "every campaign slot is in use");
+    else if (rc < 0)
         acd_error(r, rc, "add campaign");
     else
         pack_empty(r);
