@@ -121,8 +121,8 @@ typedef struct {
                                    * first other member) */
     int64_t last_f2;              /* conference: last frame heard of the second other member */
     int32_t dec;                  /* transcode, Opus leg: the generator's decoder, -1: none */
-    uint32_t start_f;             /* the first frame this phone sends (conference: joins
-                                   * staggered over the warm-up) */
+    uint32_t chan_id;             /* the engine's channel id (commands name it) */
+    uint32_t conf_idx, conf_id;   /* conference: the member's conference */
     uint32_t win_rx;              /* packets of the measured window */
     uint32_t bad;                 /* wrong payload, order or header in the window */
     uint32_t next_key;            /* frame at which the next digit starts */
@@ -156,6 +156,7 @@ typedef struct {
     uint64_t ring_full, tx_dropped, mbuf_fail, ev_lost, skips, other;
     uint64_t keyed, detected, missed, wrong, extra;
     uint64_t talk_ev;             /* conference: TALKING_START/STOP events (whole run) */
+    uint32_t joined, join_failed; /* conference: MD_CMD_CONF_ADD replies, failures */
     uint64_t opus_decoded;        /* transcode: engine Opus packets decoded by the generator */
     unsigned corr_n;              /* transcode: Opus legs checked by correlation */
     double corr_min, erat_min, erat_max;   /* ... worst correlation, energy ratio range */
@@ -700,7 +701,7 @@ static void drain_events(step_t *s)
     md_event_t ev;
     while (md_event_pop(&C.events, &ev)) {
         if (ev.type == MD_EV_TALKING_START || ev.type == MD_EV_TALKING_STOP) {
-            s->talk_ev++;   /* conference members: each starts talking when it joins */
+            s->talk_ev++;   /* conference members: none expected (stationary levels) */
             continue;
         }
         if (ev.type != MD_EV_DIGIT || ev.slot >= C.n) {
@@ -811,6 +812,41 @@ static void finish_recorder(step_t *s, uint32_t ticks_total)
             snprintf(path, sizeof(path), "%s/pair-%05u.wav", C.rec_path, i);
             unlink(path);
         }
+}
+
+/* Conference: the members join their conferences as the control thread would make them,
+ * with MD_CMD_CONF_ADD commands on the worker's command ring (party role, 0 dB), once
+ * their audio flows (jb_depth + 4 ticks after the first frames were sent). A member's
+ * talker detector starts when it joins: joined before its audio arrives, it would hear
+ * silence and then speech, and N members starting to talk in the same tick would
+ * overflow the 1,024-entry event ring with TALKING_START events (and their STOPs two
+ * seconds later, when the silence leaves the detector's floor). Called from the
+ * generator's loop; *next: the next member to join. */
+static void conf_join(uint32_t *next, step_t *s)
+{
+    uint32_t at = C.jb_depth + 4 < C.J0 / 2 ? C.jb_depth + 4 : C.J0 / 2;
+    if (atomic_load_explicit(&C.started, memory_order_acquire) < at)
+        return;
+    while (*next < C.n) {
+        const gch_t *g = &C.g[*next];
+        md_cmd_t cmd;
+        memset(&cmd, 0, sizeof(cmd));
+        cmd.type = MD_CMD_CONF_ADD;
+        cmd.seq = *next;
+        cmd.slot = *next;
+        cmd.id = g->chan_id;
+        cmd.conf.slot = g->conf_idx;
+        cmd.conf.id = g->conf_id;
+        cmd.conf.role = MD_CONF_ROLE_PARTY;
+        if (md_cmd_send(&C.cmd, &cmd) != 0)
+            break;   /* 64 outstanding: the rest on the next round */
+        (*next)++;
+    }
+    md_cmd_reply_t rep;
+    while (md_cmd_take_reply(&C.cmd, &rep)) {
+        s->joined++;
+        s->join_failed += rep.status != 0;
+    }
 }
 
 /* Transcode, per step: the reference decodes (once, for as many frames as the longest
@@ -1037,21 +1073,20 @@ static int run_step(uint32_t n, step_t *s)
                 return -1;
             }
     if (C.profile == PROF_CONF) {
-        /* Three-party conferences of channels 3q, 3q+1, 3q+2: created and joined on the
-         * worker's state as the control thread's commands would (engine/cmd.c), with
-         * medleyd's defaults (K = 3 talkers, 400 ms hangover, party role, 0 dB gains). */
+        /* Three-party conferences of channels 3q, 3q+1, 3q+2, created before the traffic
+         * with medleyd's defaults (K = 3 talkers, 400 ms hangover). The members join
+         * later, through the command ring (see conf_join). */
         md_conf_set_init(C.confset, C.confs, n / 3 + 1, C.members, n);
         C.w.wm.conf = C.confset;
         for (uint32_t q = 0; q < n / 3; q++) {
-            int idx = md_conf_create(C.confset, 0, 0, NULL);
-            for (uint32_t r = 0; idx >= 0 && r < 3; r++)
-                if (md_conf_add(&C.w.wm, C.confset, (uint32_t)idx, 3 * q + r,
-                                MD_CONF_ROLE_PARTY, 0, 0, 0, 0, 0) != 0)
-                    idx = -1;
+            uint32_t id;
+            int idx = md_conf_create(C.confset, 0, 0, &id);
             if (idx < 0) {
-                fprintf(stderr, "capacity: conference %u: set-up failed\n", q);
+                fprintf(stderr, "capacity: conference %u: md_conf_create gave %d\n", q, idx);
                 return -1;
             }
+            C.g[3 * q].conf_idx = (uint32_t)idx;   /* read by the phones' set-up below */
+            C.g[3 * q].conf_id = id;
         }
     }
     if (C.record && setup_recorder(s) != 0)
@@ -1060,7 +1095,10 @@ static int run_step(uint32_t n, step_t *s)
     /* The phones. */
     for (uint32_t c = 0; c < n; c++) {
         gch_t *g = &C.g[c];
+        uint32_t ci = g->conf_idx, cid = g->conf_id;
         memset(g, 0, sizeof(*g));
+        g->conf_idx = ci;
+        g->conf_id = cid;
         md_tx_template_t t = { .src_mac = { 2, 0xbb, 0, (uint8_t)(c >> 16), (uint8_t)(c >> 8),
                                             (uint8_t)c },
                                .dst_mac = { 2, 0xaa, 0, 0, 0, 1 }, .ip_version = 4,
@@ -1079,12 +1117,10 @@ static int run_step(uint32_t n, step_t *s)
         g->last_j = g->last_f = g->last_f2 = -1;
         g->dec = -1;
         g->next_key = key_from + rnd() % 100;
-        /* Conference members join over the first half of the warm-up (at most 0.5 s), as
-         * people do: every member's first frame makes it a talker (TALKING_START), and
-         * N of those in one tick would overflow the 1,024-event ring. */
+        g->chan_id = C.chans[c].id;
         if (C.profile == PROF_CONF) {
-            uint32_t spread = C.J0 / 2 < 25 ? C.J0 / 2 : 25;
-            g->start_f = (uint32_t)((uint64_t)c * spread / n);
+            g->conf_idx = C.g[c - c % 3].conf_idx;
+            g->conf_id = C.g[c - c % 3].conf_id;
         }
         fast_init(g);
     }
@@ -1099,6 +1135,7 @@ static int run_step(uint32_t n, step_t *s)
 
     const uint64_t k_end = (uint64_t)(f_last + 1) * n;
     uint64_t k = 0, gen_busy = 0, gen_t0 = 0, gen_t1 = 0, lag_max = 0;
+    uint32_t join_next = 0;
     const uint64_t win_from = C.t0 + (uint64_t)C.J0 * C.tick,
                    win_to = C.t0 + (uint64_t)(C.J1 + 1) * C.tick;
     for (;;) {
@@ -1122,8 +1159,6 @@ static int run_step(uint32_t n, step_t *s)
                         uint8_t buf[FRAME];
                         const uint8_t *pl;
                         uint32_t plsum;
-                        if (f < g->start_f)
-                            continue;   /* not joined yet */
                         if (C.profile == PROF_TRANS && !(c & 1)) {
                             /* The Opus phone: its stream's pre-encoded packet. */
                             uint32_t x = (f + 17 * ((c / 2) % TR_STREAMS)) % OPUS_FRAMES;
@@ -1154,7 +1189,7 @@ static int run_step(uint32_t n, step_t *s)
                             pl = buf;
                             g->sent[f % SENT_SLOTS] = now;
                         }
-                        size_t len = fast_build(g, f == g->start_f, pl, plsum,
+                        size_t len = fast_build(g, f == 0, pl, plsum,
                                                 rte_pktmbuf_mtod(mb[used], uint8_t *));
                         mb[used]->data_len = (uint16_t)len;
                         mb[used]->pkt_len = (uint32_t)len;
@@ -1187,6 +1222,8 @@ static int run_step(uint32_t n, step_t *s)
             did = 1;
         }
         drain_events(s);
+        if (C.profile == PROF_CONF && s->joined < n)
+            conf_join(&join_next, s);
         uint64_t after = rte_rdtsc();
         if (now >= win_from && now < win_to) {
             if (gen_t0 == 0)
@@ -1340,6 +1377,8 @@ static int run_step(uint32_t n, step_t *s)
         WHY("%llu ticks skipped; ", (unsigned long long)s->skips);
     if (s->end_max > C.deadline_ms)
         WHY("tick ended %.1f ms after due (deadline %.0f); ", s->end_max, C.deadline_ms);
+    if (C.profile == PROF_CONF && (s->joined != n || s->join_failed))
+        WHY("conference joins: %u of %u answered, %u failed; ", s->joined, n, s->join_failed);
     if (C.profile == PROF_TRANS &&
         (s->corr_n == 0 || s->corr_min < CORR_MIN || s->erat_min < 0.25 || s->erat_max > 4))
         WHY("Opus legs' audio: correlation %.2f (min %.2f), energy ratio %.2f-%.2f (0.25-4); ",
