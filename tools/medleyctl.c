@@ -15,9 +15,12 @@
 #include <string.h>
 #include <time.h>
 
+#include <unistd.h>
+
 #include "control/api/medley.pb-c.h"
 #include "tools/grpc_client.h"
 #include "control/flow.h"
+#include "control/kpi_store.h"
 
 #define DEFAULT_SOCKET "/run/medley/medleyd.sock"
 #define SVC "/medley.v1.Engine/"
@@ -232,6 +235,13 @@ static int cmd_send_digits(ctl_t *x, int argc, char **argv);
 static int cmd_record(ctl_t *x, int argc, char **argv);
 static int cmd_record_stop(ctl_t *x, int argc, char **argv);
 static int cmd_ivr(ctl_t *x, int argc, char **argv);
+static int cmd_acd(ctl_t *x, int argc, char **argv);
+static int cmd_wallboard(ctl_t *x, int argc, char **argv);
+static int cmd_agent(ctl_t *x, int argc, char **argv);
+static int cmd_queue_add(ctl_t *x, int argc, char **argv);
+static int cmd_queue_call(ctl_t *x, int argc, char **argv);
+static int cmd_call_hangup(ctl_t *x, int argc, char **argv);
+static int cmd_kpi_csv(ctl_t *x, int argc, char **argv);
 
 /* The commands. A group with subcommands of its own (such as a future `ivr check FILE`
  * and `ivr reload`) is one entry whose run() calls dispatch() on its own table. */
@@ -263,6 +273,26 @@ static const ctl_cmd_t commands[] = {
     { "ivr", "check FILE | load FILE | flows | start ID FLOW [--ani N] [--lang L] | stop ID",
       "IVR flows: check a file here (no engine needed), load or reload it, list, run on a channel",
       cmd_ivr },
+    { "acd", "", "the ACD now: agents by state, callers waiting, per queue the waiting, longest "
+                 "wait, service level, offered/answered/abandoned", cmd_acd },
+    { "wallboard", "[--interval S] [--count N]",
+      "the acd view refreshed every S seconds (default 2) in place on a terminal, with the "
+      "agents' states, reasons and time in state from the event stream; Ctrl-C ends it",
+      cmd_wallboard },
+    { "agent", "ID login [CHANNEL] | logout | ready | not-ready [REASON] | add SKILL[:LEVEL]... "
+               "[--auto-answer] | answer CALL CHANNEL | hangup",
+      "an agent's operations", cmd_agent },
+    { "queue-add", "NAME [--skill S] [--min-level N] [--strategy longest_idle|fewest_calls|"
+                   "least_talk|round_robin|skill_level|ring_all] [--acw-ms MS] [--max-len N] "
+                   "[--max-wait-ms MS] [--announce-first-ms MS] [--announce-every-ms MS] "
+                   "[--announce-agent] [--lang L]",
+      "add an ACD queue", cmd_queue_add },
+    { "queue-call", "CHANNEL QUEUE [--ani N] [--priority 0-3] [--data D] [--lang L]",
+      "put the caller on CHANNEL in an ACD queue; prints the call id", cmd_queue_call },
+    { "call-hangup", "CALL", "the caller of an ACD call hung up", cmd_call_hangup },
+    { "kpi-csv", "DBFILE [--scope queue|agent] [--name N] [--from T] [--to T]",
+      "the KPI history (medleyd --kpi-db) as CSV on stdout, read-only, no engine needed; "
+      "T: YYYY-MM-DD[THH:MM[:SS]] in UTC or Unix milliseconds", cmd_kpi_csv },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -1017,4 +1047,545 @@ static int cmd_ivr(ctl_t *x, int argc, char **argv)
         return simple_empty(x, "StopIvr", &req.base);
     }
     return cmd_usage(me);
+}
+
+/* ---- the ACD (docs/acd.md): the live view, agents, queues, KPI history ---- */
+
+static void fmt_duration(uint64_t ms, char *out, size_t len)
+{
+    uint64_t s = ms / 1000;
+    if (s >= 3600)
+        snprintf(out, len, "%llu:%02llu:%02llu", (unsigned long long)(s / 3600),
+                 (unsigned long long)(s / 60 % 60), (unsigned long long)(s % 60));
+    else
+        snprintf(out, len, "%llu:%02llu", (unsigned long long)(s / 60), (unsigned long long)(s % 60));
+}
+
+static const char *agent_state_name(int v)
+{
+    const char *n = enum_name(&medley__v1__agent_state__descriptor, v);
+    return strncmp(n, "AGENT_", 6) == 0 ? n + 6 : n;
+}
+
+static int get_snapshot(ctl_t *x, Medley__V1__AcdSnapshot **out)
+{
+    Medley__V1__Empty req = MEDLEY__V1__EMPTY__INIT;
+    return call(x, "GetAcdSnapshot", &req.base, &medley__v1__acd_snapshot__descriptor,
+                (ProtobufCMessage **)out);
+}
+
+static void print_snapshot(FILE *f, const Medley__V1__AcdSnapshot *m)
+{
+    unsigned not_ready = m->logged_in >= m->idle + m->busy ? m->logged_in - m->idle - m->busy : 0;
+    char lw[32];
+    fmt_duration(m->longest_wait_ms, lw, sizeof(lw));
+    fprintf(f, "agents:   %u logged in: %u ready, %u busy, %u not ready\n", m->logged_in, m->idle,
+            m->busy, not_ready);
+    fprintf(f, "waiting:  %u callers, longest %s\n", m->waiting, lw);
+    fprintf(f, "%-16s %7s %8s %8s %5s %8s %8s %9s %6s %5s\n", "QUEUE", "WAITING", "LONGEST",
+            "EWT", "SL", "OFFERED", "ANSWERED", "ABANDONED", "READY", "BUSY");
+    for (size_t i = 0; i < m->n_queues; i++) {
+        const Medley__V1__QueueSnapshot *q = m->queues[i];
+        char longest[32], ewt[32], sl[16];
+        fmt_duration(q->longest_wait_ms, longest, sizeof(longest));
+        if (q->expected_wait_ms)
+            fmt_duration(q->expected_wait_ms, ewt, sizeof(ewt));
+        else
+            snprintf(ewt, sizeof(ewt), "-");
+        if (q->service_level >= 0)
+            snprintf(sl, sizeof(sl), "%.0f%%", 100 * q->service_level);
+        else
+            snprintf(sl, sizeof(sl), "-");
+        fprintf(f, "%-16s %7u %8s %8s %5s %8u %8u %9u %6u %5u\n", q->name, q->waiting, longest, ewt,
+                sl, q->offered, q->answered, q->abandoned, q->agents_ready, q->agents_busy);
+    }
+    if (m->n_queues == 0)
+        fprintf(f, "(no queues)\n");
+}
+
+static int cmd_acd(ctl_t *x, int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1)
+        return cmd_usage(find_cmd("acd"));
+    Medley__V1__AcdSnapshot *m;
+    int rc = get_snapshot(x, &m);
+    if (rc != 0)
+        return rc;
+    print_snapshot(stdout, m);
+    protobuf_c_message_free_unpacked(&m->base, NULL);
+    return 0;
+}
+
+/* The wallboard's agents: what the ACD's agent_state events said, with when. */
+typedef struct {
+    char id[32];
+    int state;
+    char reason[32];
+    struct timespec since;
+} wb_agent_t;
+
+typedef struct {
+    wb_agent_t *agents;
+    size_t n, cap;
+    int done;
+    md_gc_status_t st;
+    struct timespec started;
+} wallboard_t;
+
+static int wb_msg(void *arg, const uint8_t *msg, size_t len)
+{
+    wallboard_t *w = arg;
+    Medley__V1__Event *e = medley__v1__event__unpack(NULL, len, msg);
+    if (e == NULL)
+        return 0;
+    if (e->type == MEDLEY__V1__EVENT_TYPE__ACD && strcmp(e->acd, "agent_state") == 0 &&
+        e->agent[0] != '\0') {
+        size_t i;
+        for (i = 0; i < w->n; i++)
+            if (strcmp(w->agents[i].id, e->agent) == 0)
+                break;
+        if (i == w->n) {
+            if (w->n == w->cap) {
+                size_t cap = w->cap ? 2 * w->cap : 16;
+                wb_agent_t *a = realloc(w->agents, cap * sizeof(*a));
+                if (a == NULL)
+                    goto out;
+                w->agents = a;
+                w->cap = cap;
+            }
+            /* sorted by id: the longer number last, then by text */
+            while (i > 0 && (strlen(w->agents[i - 1].id) > strlen(e->agent) ||
+                             (strlen(w->agents[i - 1].id) == strlen(e->agent) &&
+                              strcmp(w->agents[i - 1].id, e->agent) > 0))) {
+                w->agents[i] = w->agents[i - 1];
+                i--;
+            }
+            w->n++;
+            memset(&w->agents[i], 0, sizeof(w->agents[i]));
+            snprintf(w->agents[i].id, sizeof(w->agents[i].id), "%s", e->agent);
+        }
+        w->agents[i].state = e->value;
+        snprintf(w->agents[i].reason, sizeof(w->agents[i].reason), "%s", e->reason);
+        clock_gettime(CLOCK_MONOTONIC, &w->agents[i].since);
+    }
+out:
+    medley__v1__event__free_unpacked(e, NULL);
+    return 0;
+}
+
+static void wb_done(void *arg, const md_gc_status_t *st)
+{
+    wallboard_t *w = arg;
+    w->st = *st;
+    w->done = 1;
+}
+
+static void wb_render(FILE *f, const Medley__V1__AcdSnapshot *m, const wallboard_t *w, int tty)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    if (tty)
+        fprintf(f, "\033[H\033[J");   /* home, clear to the end: redrawn in place */
+    fprintf(f, "medley ACD wallboard  %02d:%02d:%02d\n\n", tm.tm_hour, tm.tm_min, tm.tm_sec);
+    print_snapshot(f, m);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    fprintf(f, "\n%-12s %-10s %-20s %s\n", "AGENT", "STATE", "REASON", "IN_STATE");
+    for (size_t i = 0; i < w->n; i++) {
+        const wb_agent_t *a = &w->agents[i];
+        char d[32];
+        uint64_t ms = (uint64_t)(now.tv_sec - a->since.tv_sec) * 1000 +
+                      (uint64_t)((now.tv_nsec - a->since.tv_nsec) / 1000000);
+        fmt_duration(ms, d, sizeof(d));
+        fprintf(f, "%-12s %-10s %-20s %s\n", a->id, agent_state_name(a->state),
+                a->reason[0] ? a->reason : "-", d);
+    }
+    if (w->n == 0)
+        fprintf(f, "(no agent has changed state since the wallboard started)\n");
+    else
+        fprintf(f, "(agents that changed state since the wallboard started; time in state "
+                   "counted from that change)\n");
+    if (!tty)
+        fprintf(f, "\n");
+    fflush(f);
+}
+
+static int cmd_wallboard(ctl_t *x, int argc, char **argv)
+{
+    const ctl_cmd_t *me = find_cmd("wallboard");
+    uint32_t interval = 2, count = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--interval") == 0 && v != NULL) {
+            if (parse_u32(v, 1, 3600, &interval) != 0)
+                return usage_error("--interval %s: seconds, 1-3600", v);
+        } else if (strcmp(argv[i], "--count") == 0 && v != NULL) {
+            if (parse_u32(v, 1, UINT32_MAX, &count) != 0)
+                return usage_error("--count %s: a number of refreshes from 1", v);
+        } else {
+            return cmd_usage(me);
+        }
+        i++;
+    }
+    md_gc_t *c = conn(x);
+    if (c == NULL)
+        return EXIT_FAIL;
+    /* The agents' states come from the event stream (ACD notices only). */
+    Medley__V1__EventFilter req = MEDLEY__V1__EVENT_FILTER__INIT;
+    Medley__V1__EventType types[1] = { MEDLEY__V1__EVENT_TYPE__ACD };
+    req.types = types;
+    req.n_types = 1;
+    uint8_t buf[64];
+    size_t n = protobuf_c_message_get_packed_size(&req.base);
+    protobuf_c_message_pack(&req.base, buf);
+    wallboard_t w;
+    memset(&w, 0, sizeof(w));
+    int32_t id = md_gc_call_start(c, SVC "StreamEvents", buf, n, wb_msg, wb_done, &w);
+    if (id < 0) {
+        fprintf(stderr, "medleyctl: %s: %s\n", md_gc_status_name(MD_GC_UNAVAILABLE), md_gc_error(c));
+        return EXIT_FAIL;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    int tty = isatty(STDOUT_FILENO);
+    int rc = 0;
+    for (uint32_t shown = 0; !interrupted;) {
+        Medley__V1__AcdSnapshot *m;
+        rc = get_snapshot(x, &m);
+        if (rc != 0)
+            break;
+        wb_render(stdout, m, &w, tty);
+        protobuf_c_message_free_unpacked(&m->base, NULL);
+        if (count != 0 && ++shown >= count)
+            break;
+        struct timespec t0, t;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
+            if (interrupted || w.done)
+                break;
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            long left = (long)interval * 1000 - (long)((t.tv_sec - t0.tv_sec) * 1000 +
+                                                       (t.tv_nsec - t0.tv_nsec) / 1000000);
+            if (left <= 0)
+                break;
+            md_gc_run(c, left < 200 ? (int)left : 200);
+        }
+        if (w.done && !interrupted) {
+            fprintf(stderr, "medleyctl: %s: %s\n", md_gc_status_name(w.st.status),
+                    w.st.status == MD_GC_OK ? "the event stream ended" : w.st.message);
+            rc = EXIT_FAIL;
+            break;
+        }
+    }
+    if (!w.done) {
+        md_gc_call_cancel(c, id);
+        for (int i = 0; i < 10 && !w.done; i++)
+            md_gc_run(c, 100);
+    }
+    free(w.agents);
+    return rc;
+}
+
+static int cmd_agent(ctl_t *x, int argc, char **argv)
+{
+    const ctl_cmd_t *me = find_cmd("agent");
+    if (argc < 3)
+        return cmd_usage(me);
+    const char *id = argv[1], *op = argv[2];
+    if (id[0] == '\0' || strlen(id) > 31)
+        return usage_error("'%s' is not an agent id (1-31 characters)", id);
+    Medley__V1__AgentRequest req = MEDLEY__V1__AGENT_REQUEST__INIT;
+    req.agent = (char *)id;
+    int rc;
+    if (strcmp(op, "login") == 0 && argc <= 4) {
+        if (argc == 4 && parse_id(argv[3], &req.channel) != 0)
+            return EXIT_USAGE;
+        rc = simple_empty(x, "AgentLogin", &req.base);
+        if (rc == 0 && req.channel)
+            printf("agent %s: logged in on channel %u (not ready: login)\n", id, req.channel);
+        else if (rc == 0)
+            printf("agent %s: logged in without a standing leg (not ready: login)\n", id);
+        return rc;
+    }
+    if (strcmp(op, "logout") == 0 && argc == 3) {
+        rc = simple_empty(x, "AgentLogout", &req.base);
+        if (rc == 0)
+            printf("agent %s: logged out\n", id);
+        return rc;
+    }
+    if (strcmp(op, "ready") == 0 && argc == 3) {
+        rc = simple_empty(x, "AgentReady", &req.base);
+        if (rc == 0)
+            printf("agent %s: ready\n", id);
+        return rc;
+    }
+    if (strcmp(op, "not-ready") == 0 && argc <= 4) {
+        req.reason = argc == 4 ? argv[3] : "break";
+        if (req.reason[0] == '\0' || strlen(req.reason) > 31)
+            return usage_error("not-ready reason '%s': 1-31 characters", req.reason);
+        rc = simple_empty(x, "AgentNotReady", &req.base);
+        if (rc == 0)
+            printf("agent %s: not ready (%s)\n", id, req.reason);
+        return rc;
+    }
+    if (strcmp(op, "hangup") == 0 && argc == 3) {
+        rc = simple_empty(x, "AgentHangup", &req.base);
+        if (rc == 0)
+            printf("agent %s: hung up (after-call work)\n", id);
+        return rc;
+    }
+    if (strcmp(op, "answer") == 0 && argc == 5) {
+        if (parse_u32(argv[3], 1, UINT32_MAX, &req.call) != 0)
+            return usage_error("'%s' is not a call id (a number from 1)", argv[3]);
+        if (parse_id(argv[4], &req.channel) != 0)
+            return EXIT_USAGE;
+        rc = simple_empty(x, "AgentAnswer", &req.base);
+        if (rc == 0)
+            printf("agent %s: answered call %u on channel %u\n", id, req.call, req.channel);
+        return rc;
+    }
+    if (strcmp(op, "add") == 0) {
+        Medley__V1__AgentConfig cfg = MEDLEY__V1__AGENT_CONFIG__INIT;
+        Medley__V1__Skill sk[8], *skp[8];
+        char names[8][32];
+        cfg.id = (char *)id;
+        for (int i = 3; i < argc; i++) {
+            if (strcmp(argv[i], "--auto-answer") == 0) {
+                cfg.auto_answer = 1;
+                continue;
+            }
+            if (cfg.n_skills == 8)
+                return usage_error("%s", "at most 8 skills");
+            Medley__V1__Skill init = MEDLEY__V1__SKILL__INIT;
+            size_t k = cfg.n_skills;
+            sk[k] = init;
+            const char *colon = strchr(argv[i], ':');
+            size_t nl = colon ? (size_t)(colon - argv[i]) : strlen(argv[i]);
+            uint32_t level = 5;
+            if (nl == 0 || nl > 31 || (colon && parse_u32(colon + 1, 1, 10, &level) != 0))
+                return usage_error("skill '%s': NAME or NAME:LEVEL, a level 1-10", argv[i]);
+            memcpy(names[k], argv[i], nl);
+            names[k][nl] = '\0';
+            sk[k].name = names[k];
+            sk[k].level = level;
+            skp[k] = &sk[k];
+            cfg.n_skills++;
+        }
+        cfg.skills = skp;
+        rc = simple_empty(x, "AddAgent", &cfg.base);
+        if (rc == 0) {
+            printf("agent %s: added, skills", id);
+            for (size_t k = 0; k < cfg.n_skills; k++)
+                printf(" %s:%u", sk[k].name, sk[k].level);
+            printf("%s%s\n", cfg.n_skills ? "" : " none", cfg.auto_answer ? ", auto-answer" : "");
+        }
+        return rc;
+    }
+    return cmd_usage(me);
+}
+
+static int cmd_queue_add(ctl_t *x, int argc, char **argv)
+{
+    static const char *strategies[] = { "longest_idle", "fewest_calls", "least_talk",
+                                        "round_robin", "skill_level", "ring_all" };
+    const ctl_cmd_t *me = find_cmd("queue-add");
+    if (argc < 2 || argv[1][0] == '-')
+        return cmd_usage(me);
+    Medley__V1__QueueConfig q = MEDLEY__V1__QUEUE_CONFIG__INIT;
+    q.name = argv[1];
+    for (int i = 2; i < argc; i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(o, "--announce-agent") == 0) {
+            q.announce_agent = 1;
+            continue;
+        }
+        if (v == NULL)
+            return strncmp(o, "--", 2) == 0 ? usage_error("%s needs a value", o) : cmd_usage(me);
+        i++;
+        if (strcmp(o, "--skill") == 0) {
+            q.skill = (char *)v;
+        } else if (strcmp(o, "--lang") == 0) {
+            q.lang = (char *)v;
+        } else if (strcmp(o, "--strategy") == 0) {
+            size_t k;
+            for (k = 0; k < 6; k++)
+                if (strcasecmp(v, strategies[k]) == 0)
+                    break;
+            if (k == 6)
+                return usage_error("--strategy %s: longest_idle, fewest_calls, least_talk, "
+                                   "round_robin, skill_level or ring_all", v);
+            q.strategy = (Medley__V1__AcdStrategy)k;
+        } else {
+            uint32_t *dst = strcmp(o, "--min-level") == 0 ? &q.min_level
+                            : strcmp(o, "--acw-ms") == 0 ? &q.acw_ms
+                            : strcmp(o, "--max-len") == 0 ? &q.max_len
+                            : strcmp(o, "--max-wait-ms") == 0 ? &q.max_wait_ms
+                            : strcmp(o, "--announce-first-ms") == 0 ? &q.announce_first_ms
+                            : strcmp(o, "--announce-every-ms") == 0 ? &q.announce_every_ms
+                            : NULL;
+            if (dst == NULL)
+                return cmd_usage(me);
+            uint32_t max = dst == &q.min_level ? 10 : dst == &q.max_len ? 1000000 : 86400000;
+            if (parse_u32(v, 0, max, dst) != 0) {
+                fprintf(stderr, "medleyctl: %s %s: a number 0-%u\n", o, v, max);
+                return EXIT_USAGE;
+            }
+        }
+    }
+    int rc = simple_empty(x, "AddQueue", &q.base);
+    if (rc == 0)
+        printf("queue %s: added (skill %s, %s)\n", q.name, q.skill[0] ? q.skill : q.name,
+               strategies[q.strategy]);
+    return rc;
+}
+
+static int cmd_queue_call(ctl_t *x, int argc, char **argv)
+{
+    const ctl_cmd_t *me = find_cmd("queue-call");
+    Medley__V1__QueueCallRequest req = MEDLEY__V1__QUEUE_CALL_REQUEST__INIT;
+    if (argc < 3)
+        return cmd_usage(me);
+    if (parse_id(argv[1], &req.channel) != 0)
+        return EXIT_USAGE;
+    req.queue = argv[2];
+    for (int i = 3; i < argc; i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (v == NULL)
+            return strncmp(o, "--", 2) == 0 ? usage_error("%s needs a value", o) : cmd_usage(me);
+        i++;
+        if (strcmp(o, "--ani") == 0)
+            req.ani = (char *)v;
+        else if (strcmp(o, "--data") == 0)
+            req.data = (char *)v;
+        else if (strcmp(o, "--lang") == 0)
+            req.language = (char *)v;
+        else if (strcmp(o, "--priority") == 0) {
+            if (parse_u32(v, 0, 3, &req.priority) != 0)
+                return usage_error("--priority %s: 0-3 (3 first)", v);
+        } else
+            return cmd_usage(me);
+    }
+    ProtobufCMessage *m;
+    int rc = call(x, "QueueCall", &req.base, &medley__v1__queue_call_reply__descriptor, &m);
+    if (rc != 0)
+        return rc;
+    printf("call %u: channel %u queued in %s\n", ((Medley__V1__QueueCallReply *)m)->call,
+           req.channel, req.queue);
+    protobuf_c_message_free_unpacked(m, NULL);
+    return 0;
+}
+
+static int cmd_call_hangup(ctl_t *x, int argc, char **argv)
+{
+    Medley__V1__CallRef req = MEDLEY__V1__CALL_REF__INIT;
+    if (argc != 2)
+        return cmd_usage(find_cmd("call-hangup"));
+    if (parse_u32(argv[1], 1, UINT32_MAX, &req.call) != 0)
+        return usage_error("'%s' is not a call id (a number from 1)", argv[1]);
+    int rc = simple_empty(x, "CallHangup", &req.base);
+    if (rc == 0)
+        printf("call %u: hung up\n", req.call);
+    return rc;
+}
+
+/* "1764720000000" (Unix ms), "2026-12-03", "2026-12-03T10:30", "2026-12-03T10:30:00Z". */
+static int parse_time(const char *s, uint64_t *ms)
+{
+    if (s[0] >= '0' && s[0] <= '9' && strspn(s, "0123456789") == strlen(s)) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno != 0 || v > (unsigned long long)INT64_MAX)
+            return -EINVAL;
+        *ms = v;
+        return 0;
+    }
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    const char *end = strptime(s, "%Y-%m-%d", &tm);
+    if (end == NULL)
+        return -EINVAL;
+    if (*end == 'T' || *end == ' ') {
+        const char *e2 = strptime(end + 1, "%H:%M", &tm);
+        if (e2 == NULL)
+            return -EINVAL;
+        end = e2;
+        if (*end == ':') {
+            e2 = strptime(end + 1, "%S", &tm);
+            if (e2 == NULL)
+                return -EINVAL;
+            end = e2;
+        }
+        if (*end == 'Z')
+            end++;
+    }
+    if (*end != '\0' || tm.tm_year < 70)
+        return -EINVAL;
+    time_t t = timegm(&tm);
+    if (t < 0)
+        return -EINVAL;
+    *ms = (uint64_t)t * 1000;
+    return 0;
+}
+
+static int cmd_kpi_csv(ctl_t *x, int argc, char **argv)
+{
+    (void)x;
+    const ctl_cmd_t *me = find_cmd("kpi-csv");
+    if (argc < 2 || argv[1][0] == '-')
+        return cmd_usage(me);
+    const char *path = argv[1], *name = NULL;
+    uint32_t scope = 0;
+    uint64_t from = 0, to = (uint64_t)INT64_MAX;
+    for (int i = 2; i < argc; i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (v == NULL)
+            return strncmp(o, "--", 2) == 0 ? usage_error("%s needs a value", o) : cmd_usage(me);
+        i++;
+        if (strcmp(o, "--scope") == 0) {
+            if (strcmp(v, "queue") == 0)
+                scope = MD_KPI_QUEUE;
+            else if (strcmp(v, "agent") == 0)
+                scope = MD_KPI_AGENT;
+            else
+                return usage_error("--scope %s: queue or agent", v);
+        } else if (strcmp(o, "--name") == 0) {
+            if (v[0] == '\0' || strlen(v) > 31)
+                return usage_error("--name '%s': a queue name or agent id, 1-31 characters", v);
+            name = v;
+        } else if (strcmp(o, "--from") == 0 || strcmp(o, "--to") == 0) {
+            if (parse_time(v, strcmp(o, "--from") == 0 ? &from : &to) != 0) {
+                fprintf(stderr, "medleyctl: %s %s: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] (UTC) or "
+                                "Unix milliseconds\n", o, v);
+                return EXIT_USAGE;
+            }
+        } else {
+            return cmd_usage(me);
+        }
+    }
+    if (from > to) {
+        fprintf(stderr, "medleyctl: --from is after --to\n");
+        return EXIT_USAGE;
+    }
+    md_kpi_store_opts_t opts;
+    memset(&opts, 0, sizeof(opts));
+    opts.read_only = 1;
+    md_kpi_store_t *s;
+    char err[512];
+    if (md_kpi_store_open(&s, path, &opts, err, sizeof(err)) != 0) {
+        fprintf(stderr, "medleyctl: %s\n", err);
+        return EXIT_FAIL;
+    }
+    int n = md_kpi_store_export_csv(s, stdout, scope, name, from, to, err, sizeof(err));
+    md_kpi_store_close(s, NULL, 0);
+    if (n < 0) {
+        fprintf(stderr, "medleyctl: %s\n", err);
+        return EXIT_FAIL;
+    }
+    return 0;
 }

@@ -2,7 +2,9 @@
 # medleyctl against a real medleyd (net_null port, no packets needed), on the Unix socket
 # and on TCP with a bearer token: the output of every command, the exit codes (0 done,
 # 1 the call failed, 2 bad command line) and the error texts (gRPC status names and the
-# server's messages), and `watch` printing PROMPT_DONE after `play`.
+# server's messages), and `watch` printing PROMPT_DONE after `play`; the ACD commands
+# (queue-add, agent, queue-call, acd, wallboard) on a real call offered and answered, and
+# kpi-csv on the KPI history medleyd writes when it stops.
 #
 # Usage: test_medleyctl.sh MEDLEYD MEDLEYCTL [MEDLEY_DSP]
 set -u
@@ -91,7 +93,7 @@ wait_for() {
 # ---- medleyd ----
 MEDLEY_API_TOKEN=$TOKEN "$MEDLEYD" --file-prefix=mdctl-$$ -m 256 --vdev=net_null0 --no-pci \
     --no-telemetry -l 0 --log-level=error -- --ip4 10.9.0.2 --channels 4 \
-    --api-unix "$SOCK" --api-tcp 127.0.0.1:0 >"$WORK/medleyd.log" 2>&1 &
+    --api-unix "$SOCK" --api-tcp 127.0.0.1:0 --kpi-db "$WORK/kpi.db" >"$WORK/medleyd.log" 2>&1 &
 MPID=$!
 if ! wait_for 20 grep -q "port 0 up" "$WORK/medleyd.log"; then
     echo "FAIL: medleyd did not come up:"
@@ -322,6 +324,85 @@ if [ -d "$SRC/flows/prompts" ]; then
     err "record without --record-dir" 1 'FAILED_PRECONDITION: recording is off' record "$IVRCH" x.wav
 fi
 
+# ---- the ACD: queues, agents, a call offered and answered, the live view ----
+# Channels: the ACD's caller and agent legs need two of the four.
+run channels
+for id in $(awk '$1 ~ /^[0-9]+$/ && $2 != "of" {print $1}' <<<"$OUT"); do "$CTL" delete "$id" >/dev/null; done
+ok "acd with nothing configured" acd && has "acd: no queues" '^\(no queues\)$'
+has "acd: no agents" '^agents: +0 logged in: 0 ready, 0 busy, 0 not ready$'
+ok "queue-add" queue-add general --skill agent --acw-ms 60000 --strategy fewest_calls &&
+    has "queue-add says" '^queue general: added \(skill agent, fewest_calls\)$'
+err "queue-add twice" 1 '^medleyctl: ALREADY_EXISTS: add queue: ' queue-add general
+err "queue-add bad strategy" 2 'strategy fastest: longest_idle' queue-add q2 --strategy fastest
+err "queue-add bad number" 2 '--acw-ms soon: a number' queue-add q2 --acw-ms soon
+ok "agent add" agent 1001 add agent:5 && has "agent add says" '^agent 1001: added, skills agent:5$'
+ok "agent add, two skills" agent 1002 add agent:7 billing
+has "agent add: the default level" 'skills agent:7 billing:5$'
+err "agent add: bad level" 2 "skill 'agent:11'" agent 1003 add agent:11
+run create --codec pcmu --tag acd-caller
+ACALLER=$(field channel)
+run create --codec pcmu --near "$ACALLER" --tag acd-agent
+AAGENT=$(field channel)
+ok "agent login on a channel" agent 1001 login "$AAGENT" &&
+    has "agent login says" "^agent 1001: logged in on channel $AAGENT \(not ready: login\)$"
+ok "agent login without a leg" agent 1002 login
+err "agent login twice" 1 '^medleyctl: ALREADY_EXISTS: agent: ' agent 1002 login
+ok "agent not-ready with a reason" agent 1002 not-ready lunch && has "not-ready says" '^agent 1002: not ready \(lunch\)$'
+err "unknown agent" 1 "^medleyctl: NOT_FOUND: no agent '9999'$" agent 9999 ready
+err "agent login: bad channel" 2 "'abc' is not a channel id" agent 1001 login abc
+err "agent login: no such channel" 1 '^medleyctl: NOT_FOUND: no channel 4242$' agent 1002 login 4242
+err "agent: unknown operation" 2 '^usage: .* agent ID login' agent 1001 frobnicate
+err "agent: too long an id" 2 'not an agent id' agent "$(printf '%040d' 1)" ready
+err "queue-call: no such queue" 1 "^medleyctl: NOT_FOUND: " queue-call "$ACALLER" nosuch
+ok "queue-call" queue-call "$ACALLER" general --ani 13800001111 --priority 1 --data trail=main
+has "queue-call says" "^call [0-9]+: channel $ACALLER queued in general$"
+ACALL=$(sed -n 's/^call \([0-9]*\):.*/\1/p' <<<"$OUT")
+err "queue-call: the channel is queued already" 1 '^medleyctl: FAILED_PRECONDITION: the channel is in the ACD already$' \
+    queue-call "$ACALLER" general
+err "queue-call: bad priority" 2 'priority 7: 0-3' queue-call "$ACALLER" general --priority 7
+ok "acd with a caller waiting" acd && has "acd: agents" '^agents: +2 logged in: 0 ready, 0 busy, 2 not ready$'
+has "acd: waiting" '^waiting: +1 callers, longest [0-9]+:[0-9]{2}$'
+has "acd: the queue's row" '^general +1 +[0-9]+:[0-9]{2} +- +- +1 +0 +0 +0 +0$'
+# The wallboard (stdout not a terminal: plain blocks) while the agent takes the call.
+"$CTL" wallboard --interval 1 --count 3 >"$WORK/wb.out" 2>"$WORK/wb.err" &
+WPID=$!
+sleep 0.5
+ok "agent ready" agent 1001 ready && has "ready says" '^agent 1001: ready$'
+ok "agent answer" agent 1001 answer "$ACALL" "$AAGENT" &&
+    has "answer says" "^agent 1001: answered call $ACALL on channel $AAGENT$"
+ok "the other agent ready" agent 1002 ready
+wait "$WPID"
+WRC=$?
+WPID=
+checks=$((checks + 1))
+[ "$WRC" = 0 ] || fail "wallboard --count 3: exit $WRC, stderr $(cat "$WORK/wb.err")"
+OUT=$(cat "$WORK/wb.out")
+checks=$((checks + 1))
+[ "$(grep -c '^medley ACD wallboard ' <<<"$OUT")" = 3 ] || fail "wallboard: not 3 refreshes: $OUT"
+checks=$((checks + 1))
+grep -q $'\033' <<<"$OUT" && fail "wallboard: terminal codes when stdout is not a terminal"
+has "wallboard: the talking agent" '^1001 +TALKING +- +0:0[0-9]$'
+has "wallboard: the ready agent" '^1002 +READY +- +0:0[0-9]$'
+has "wallboard: the queue answered" '^general +0 .* 100% +1 +1 +0 +1 +1$'
+ok "acd after the answer" acd && has "acd: agents after" '^agents: +2 logged in: 1 ready, 1 busy, 0 not ready$'
+has "acd: service level" '^general +0 +[0-9]+:[0-9]{2} +[0-9:]+ +100% +1 +1 +0 +1 +1$'
+# Ctrl-C ends a wallboard cleanly (exit 0).
+"$CTL" wallboard --interval 60 >"$WORK/wb2.out" 2>"$WORK/wb2.err" &
+WPID=$!
+wait_for 10 grep -q '^AGENT ' "$WORK/wb2.out" || fail "wallboard 2: nothing shown"
+kill -INT "$WPID"
+wait "$WPID"
+WRC=$?
+WPID=
+checks=$((checks + 1))
+[ "$WRC" = 0 ] || fail "wallboard after Ctrl-C: exit $WRC, stderr $(cat "$WORK/wb2.err")"
+err "wallboard: bad interval" 2 'interval 0: seconds, 1-3600' wallboard --interval 0
+ok "agent hangup" agent 1001 hangup && has "hangup says" '^agent 1001: hung up \(after-call work\)$'
+err "agent hangup twice" 1 '^medleyctl: FAILED_PRECONDITION: agent: ' agent 1001 hangup
+err "call-hangup: no such call" 1 '^medleyctl: NOT_FOUND: ' call-hangup 12345
+err "call-hangup: bad id" 2 "'x' is not a call id" call-hangup x
+ok "agent logout" agent 1001 logout && has "logout says" '^agent 1001: logged out$'
+
 # ---- a watch ends with the server ----
 "$CTL" watch >"$WORK/watch2.out" 2>"$WORK/watch2.err" &
 WPID=$!
@@ -339,6 +420,33 @@ checks=$((checks + 1))
 [ "$WRC" = 1 ] || fail "watch when medleyd stops: exit $WRC"
 grep -Eq '^medleyctl: UNAVAILABLE: medleyd is stopping$' "$WORK/watch2.err" ||
     fail "watch when medleyd stops: stderr $(cat "$WORK/watch2.err")"
+
+# ---- kpi-csv: the history medleyd wrote when it stopped (read-only, no engine) ----
+SUM0=$(md5sum <"$WORK/kpi.db")
+ok "kpi-csv" kpi-csv "$WORK/kpi.db" && has "kpi-csv: header" '^scope,name,start_ms,start,sl_threshold_ms,short_abandon_ms,offered,'
+has "kpi-csv: the queue" '^queue,general,'
+has "kpi-csv: the agent" '^agent,1001,'
+checks=$((checks + 1))
+[ "$(awk -F, '$1 == "queue" && $2 == "general" {print $7, $12}' <<<"$OUT" | tr -d '\r')" = "1 1" ] ||
+    fail "kpi-csv: general's offered and answered are not 1 and 1: $OUT"
+ok "kpi-csv one agent" kpi-csv "$WORK/kpi.db" --scope agent --name 1001
+checks=$((checks + 1))
+[ "$(wc -l <<<"$OUT")" = 2 ] || fail "kpi-csv --scope agent --name 1001: not one row: $OUT"
+ok "kpi-csv queues only" kpi-csv "$WORK/kpi.db" --scope queue
+checks=$((checks + 1))
+grep -q '^agent,' <<<"$OUT" && fail "kpi-csv --scope queue: agent rows: $OUT"
+ok "kpi-csv an empty range" kpi-csv "$WORK/kpi.db" --from 2100-01-01T00:00Z
+checks=$((checks + 1))
+[ "$(wc -l <<<"$OUT")" = 1 ] || fail "kpi-csv --from 2100: more than the header: $OUT"
+checks=$((checks + 1))
+[ "$(md5sum <"$WORK/kpi.db")" = "$SUM0" ] || fail "kpi-csv changed the database file"
+err "kpi-csv: no such file" 1 'no such file' kpi-csv "$WORK/none.db"
+echo "not a database" >"$WORK/junk.db"
+err "kpi-csv: not a KPI database" 1 'not a medley KPI database' kpi-csv "$WORK/junk.db"
+err "kpi-csv: bad date" 2 'from 2026-13-01: YYYY-MM-DD' kpi-csv "$WORK/kpi.db" --from 2026-13-01
+err "kpi-csv: bad scope" 2 'scope team: queue or agent' kpi-csv "$WORK/kpi.db" --scope team
+err "kpi-csv: from after to" 2 'from is after --to' kpi-csv "$WORK/kpi.db" --from 2026-12-02 --to 2026-12-01
+err "kpi-csv: no file" 2 '^usage: ' kpi-csv
 
 echo "$checks checks, $fails failed"
 [ "$fails" = 0 ]
