@@ -1,7 +1,12 @@
-/* The engine's receive half per channel-frame, without the NIC: parse the Ethernet/IP/UDP
- * frame, find the channel, check the source, parse RTP, queue in the jitter buffer; then
- * the media tick: take the frame, decode G.711, run the batched in-band DTMF detector.
- * 1024 channels, one frame each per iteration; items are channel-frames. */
+/* The engine's work per channel-frame, without the NIC: parse the Ethernet/IP/UDP frame,
+ * find the channel, check the source, parse RTP, queue in the jitter buffer; then the
+ * media tick: take the frame, decode G.711, run the batched in-band DTMF detector.
+ * One frame per channel per iteration; items are channel-frames.
+ *   engine/receive_decode_dtmf        1,024 channels (the state fits in L2/L3)
+ *   engine/ivr_tick_16k               16,384 channels (32 MiB of state per tick, more than
+ *                                     the L3 of most servers' cores), each also playing a
+ *                                     prompt, its frame encoded and its packet built as the
+ *                                     worker's send pass does: the whole worker but the NIC */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,19 +22,23 @@
 
 void md_microbench_register_engine(void);
 
-#define NCH 1024
+#define NCH_MAX 16384
 
 static void bm_engine_rx(md_bench_state_t *st, void *arg)
 {
-    (void)arg;
+    const int full = (intptr_t)arg != 0;
+    const int NCH = full ? NCH_MAX : 1024;
     md_channel_t *chans = calloc(NCH, sizeof(md_channel_t));
     md_media_t *media = calloc(NCH, sizeof(md_media_t));
     md_event_ring_t *events = calloc(1, sizeof(md_event_ring_t));
     md_tx_template_t *peers = calloc(NCH, sizeof(md_tx_template_t));
-    static uint8_t frames[NCH][256];
-    static uint16_t flen[NCH];
+    static uint8_t frames[NCH_MAX][256];
+    static uint16_t flen[NCH_MAX];
+    static uint8_t wire[256];
+    md_prompt_t prompt = { 0 };
+    int16_t *prompt_pcm = calloc(8000, sizeof(int16_t));
     md_chan_table_t t;
-    if (!chans || !media || !events || !peers || md_chan_table_init(&t, chans, NCH, 20000) != 0) {
+    if (!chans || !media || !events || !peers || !prompt_pcm || md_chan_table_init(&t, chans, NCH, 20000) != 0) {
         md_bench_fail(st, "set-up failed (memory or channel table)");
         goto out;
     }
@@ -55,7 +64,22 @@ static void bm_engine_rx(md_bench_state_t *st, void *arg)
         p->dst_port = port;
         p->ttl = 64;
         p->ssrc = 0x5000u + (uint32_t)c;
+        if (full) {
+            /* The way back, as the worker fills it from the first packet, and a prompt. */
+            md_tx_template_t *b = &media[c].tx;
+            *b = *p;
+            memcpy(b->src_ip, p->dst_ip, sizeof(b->src_ip));
+            memcpy(b->dst_ip, p->src_ip, sizeof(b->dst_ip));
+            b->src_port = port;
+            b->dst_port = 4000;
+            media[c].tx_ready = 1;
+            md_media_play(&media[c], &prompt, 65535, 0);
+        }
     }
+    for (int i = 0; i < 8000; i++)
+        prompt_pcm[i] = (int16_t)((i * 7919 % 4001) - 2000);
+    prompt.pcm = prompt_pcm;
+    prompt.samples = 8000;
     md_worker_media_t w = { .table = &t, .media = media, .events = events,
                             .isa = md_cpu_default_isa() };
     /* Noise, with a 60 ms digit '5' (one continuous tone over frames 10-12) in every
@@ -91,7 +115,24 @@ static void bm_engine_rx(md_bench_state_t *st, void *arg)
             int nd;
             md_chan_receive(ch, &p, rtcp, frames[c] + p.payload_off, p.payload_len, now * 8, d, &nd);
         }
-        md_media_tick(&w, now);
+        if (full) {
+            md_media_tick_in(&w, now);
+            long sent = 0;
+            for (int c = 0; c < NCH; c++) {
+                if (c + 4 < NCH)
+                    md_media_prefetch_out(&w, (uint32_t)c + 4);
+                md_media_tick_out(&w, (uint32_t)c);
+                if (!media[c].have_out)
+                    continue;
+                uint8_t payload[MD_FRAME];
+                md_ulaw_encode(payload, media[c].out, MD_FRAME);
+                sent += md_tx_build(&media[c].tx, 0, payload, MD_FRAME, 160, wire, sizeof(wire)) > 0;
+            }
+            if (sent != NCH)
+                md_bench_fail(st, "a channel sent nothing");
+        } else {
+            md_media_tick(&w, now);
+        }
         md_event_t ev;
         while (md_event_pop(events, &ev)) {
             digits += ev.type == MD_EV_DIGIT;
@@ -125,6 +166,7 @@ out:
     free(media);
     free(events);
     free(peers);
+    free(prompt_pcm);
 }
 
 /* Conferences (engine/conf.h): one worker's conference pass, the members' frames already
@@ -284,6 +326,7 @@ static void bm_conf(md_bench_state_t *st, void *arg)
 void md_microbench_register_engine(void)
 {
     md_bench_register("engine/receive_decode_dtmf", bm_engine_rx, NULL);
+    md_bench_register("engine/ivr_tick_16k", bm_engine_rx, (void *)(intptr_t)1);
     md_bench_register("conf/3party_x3334", bm_conf, (void *)(intptr_t)0);
     md_bench_register("conf/1000_members", bm_conf, (void *)(intptr_t)1);
     md_bench_register("conf/1000_members_encode_each", bm_conf, (void *)(intptr_t)2);

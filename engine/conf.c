@@ -536,8 +536,8 @@ static void conf_tick_one(md_worker_media_t *w, md_conf_set_t *s, md_conf_t *c)
     for (int32_t i = c->head; i >= 0; i = mbs[i].next) {
         md_conf_member_t *mb = &mbs[i];
         md_media_t *m = &w->media[i];
-        if (m->have_out)
-            continue;   /* its own prompt plays instead */
+        if (m->have_out || m->play != NULL)
+            continue;   /* its own prompt plays instead (made in md_media_tick_out) */
         if (mb->flags & MD_CONF_HOLD) {
             const md_prompt_t *p = mb->hold_music;
             size_t filled = 0;

@@ -18,8 +18,8 @@
  * the member's output gain. A 1,000-member conference with K = 3 costs three talker
  * sums, one mask frame and 1,000 copies, not 1,000 mixes.
  *
- * Where it runs: md_media_tick() calls md_conf_tick() after bridging and before
- * overlays, so a member's own prompt (md_media_play) replaces the conference audio for
+ * Where it runs: md_media_tick_in() calls md_conf_tick() once every channel's frame is in,
+ * before md_media_tick_out() makes each channel's output (a member has no bridge), so a member's own prompt (md_media_play) replaces the conference audio for
  * that member, an overlay is mixed over it, and the recording tap records it.
  *
  * Memory: everything is preallocated by the caller (md_conf_set_init); the tick does not

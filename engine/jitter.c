@@ -130,7 +130,7 @@ md_jb_put_t md_jb_put(md_jb_t *jb, uint32_t ssrc, uint16_t seq, uint32_t ts, int
     return result;
 }
 
-md_jb_get_t md_jb_get(md_jb_t *jb, uint8_t *out, size_t *len, uint32_t *ts)
+md_jb_get_t md_jb_take(md_jb_t *jb, const uint8_t **data, size_t *len, uint32_t *ts)
 {
     if (!jb->started)
         return MD_JB_WAITING;
@@ -196,7 +196,7 @@ md_jb_get_t md_jb_get(md_jb_t *jb, uint8_t *out, size_t *len, uint32_t *ts)
     unsigned slot = jb->next_seq % MD_JB_SLOTS;
     md_jb_get_t r;
     if (jb->full[slot] && jb->seq[slot] == jb->next_seq) {
-        memcpy(out, jb->data[slot], jb->len[slot]);
+        *data = jb->data[slot];
         *len = jb->len[slot];
         if (ts != NULL)
             *ts = jb->ts[slot];
@@ -207,5 +207,14 @@ md_jb_get_t md_jb_get(md_jb_t *jb, uint8_t *out, size_t *len, uint32_t *ts)
         r = MD_JB_LOST;
     }
     jb->next_seq++;
+    return r;
+}
+
+md_jb_get_t md_jb_get(md_jb_t *jb, uint8_t *out, size_t *len, uint32_t *ts)
+{
+    const uint8_t *data;
+    md_jb_get_t r = md_jb_take(jb, &data, len, ts);
+    if (r == MD_JB_FRAME)
+        memcpy(out, data, *len);
     return r;
 }

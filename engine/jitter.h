@@ -84,6 +84,16 @@ md_jb_put_t md_jb_put(md_jb_t *jb, uint32_t ssrc, uint16_t seq, uint32_t ts, int
 /* The media tick: the next frame in order. out must hold MD_JB_MAX_PAYLOAD bytes. */
 md_jb_get_t md_jb_get(md_jb_t *jb, uint8_t *out, size_t *len, uint32_t *ts);
 
+/* As md_jb_get, without the copy: *data points into the buffer and stays valid until the
+ * next md_jb_put (the media tick decodes it at once). */
+md_jb_get_t md_jb_take(md_jb_t *jb, const uint8_t **data, size_t *len, uint32_t *ts);
+
+/* Where the next frame to play is stored (whether or not it has come): for prefetching. */
+static inline const void *md_jb_next_slot(const md_jb_t *jb)
+{
+    return jb->data[jb->next_seq % MD_JB_SLOTS];
+}
+
 /* Frames queued from the next one to play up to the highest stored. */
 unsigned md_jb_level(const md_jb_t *jb);
 

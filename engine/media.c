@@ -357,30 +357,76 @@ static void strip_frame(md_media_t *m)
             m->stripped[i] = 0;
 }
 
-unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
+/* The in-band detector over a batch of channels, then what its events change: the digits
+ * go out as events and stripping channels mute around them, so their forwarded frame
+ * (strip_frame) can be made right here, while the channel is still in cache. */
+static void dtmf_batch(md_worker_media_t *w, md_dtmf_rx_t **rxs, const int16_t **pcms,
+                       md_channel_t **owners, unsigned nb, uint64_t now_ms)
+{
+    md_dtmf_rx_process(rxs, pcms, nb, MD_FRAME, w->isa);
+    for (unsigned k = 0; k < nb; k++) {
+        md_dtmf_event_t e;
+        while (md_dtmf_rx_event(rxs[k], &e))
+            inband_event(w, owners[k], &e, now_ms);
+        md_media_t *m = &w->media[owners[k] - w->table->chans];
+        if (m->strip_dtmf)
+            strip_frame(m);
+    }
+}
+
+/* Pulls a channel's state into cache ahead of its turn: at scale the table is far larger
+ * than the caches, and a channel's lines are 8 KB apart from the next one's, which the
+ * hardware prefetchers do not follow. Two steps: the channel's headers first, then (a few
+ * channels later, once next_seq is in cache) the jitter-buffer slot it will play and the
+ * lines its frame is written to. */
+static void prefetch_headers(const md_channel_t *ch, const md_media_t *m)
+{
+    const char *jb = (const char *)&ch->jb;
+    __builtin_prefetch(ch, 1, 3);
+    __builtin_prefetch(jb + 64, 1, 3);        /* len, seq, full */
+    __builtin_prefetch(jb + 128, 1, 3);       /* ts */
+    __builtin_prefetch(&ch->jb.depth, 1, 3);
+    __builtin_prefetch(&ch->jb.st, 1, 3);
+    __builtin_prefetch(&ch->dtmf, 1, 3);
+    __builtin_prefetch(&m->inband, 1, 3);
+    __builtin_prefetch(&m->plc, 1, 3);
+    __builtin_prefetch(&m->play, 0, 3);
+}
+
+static void prefetch_frame(const md_channel_t *ch, const md_media_t *m)
+{
+    if (!ch->in_use)
+        return;
+    const char *slot = md_jb_next_slot(&ch->jb);
+    __builtin_prefetch(slot, 0, 3);
+    __builtin_prefetch(slot + 64, 0, 3);
+    __builtin_prefetch(slot + 128, 0, 3);
+    for (unsigned k = 0; k < sizeof(m->pcm); k += 64)
+        __builtin_prefetch((const char *)m->pcm + k, 1, 3);
+    for (unsigned k = 0; k < sizeof(m->dtmf); k += 64)
+        __builtin_prefetch((const char *)&m->dtmf + k, 1, 3);
+}
+
+unsigned md_media_tick_in(md_worker_media_t *w, uint64_t now_ms)
 {
     md_dtmf_rx_t *rxs[256];
     const int16_t *pcms[256];
     md_channel_t *owners[256];
     unsigned nb = 0, done = 0;
     md_chan_table_t *t = w->table;
-    /* Which of the later passes any channel needs this tick: each pass over the whole
-     * table costs a cache miss per channel, so a pass nobody needs is skipped. */
-    int any_strip = 0, any_bridge = 0, any_overlay = 0, any_send = 0, any_rec = 0;
 
     for (uint32_t i = 0; i < t->max; i++) {
         md_channel_t *ch = &t->chans[i];
+        if (i + 8 < t->max)
+            prefetch_headers(&t->chans[i + 8], &w->media[i + 8]);
+        if (i + 4 < t->max)
+            prefetch_frame(&t->chans[i + 4], &w->media[i + 4]);
         if (!ch->in_use)
             continue;
         md_media_t *m = &w->media[i];
-        any_strip |= m->strip_dtmf;
-        any_bridge |= m->bridge >= 0;
-        any_overlay |= m->overlay != NULL;
-        any_send |= m->send_len > 0;
-        any_rec |= m->rec_id != 0;
-        uint8_t payload[MD_JB_MAX_PAYLOAD];
+        const uint8_t *payload = NULL;
         size_t len = 0;
-        md_jb_get_t r = md_jb_get(&ch->jb, payload, &len, NULL);
+        md_jb_get_t r = md_jb_take(&ch->jb, &payload, &len, NULL);
 
         if (m->opus_slot >= 0) {
             /* Opus conceals its own losses (and a corrupt packet is one). */
@@ -436,59 +482,66 @@ unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
             }
         }
 
+        /* The prompt's frame is made in md_media_tick_out, just before it is sent, so
+         * the output is written once while hot; a digit of this tick that barges in has
+         * stopped the prompt by then. */
         m->have_out = 0;
-        if (m->play != NULL)
-            play_frame(w, ch, m);
 
         if (m->inband) {
             rxs[nb] = &m->dtmf;
             pcms[nb] = m->pcm;
             owners[nb] = ch;
             nb++;
+            if (nb == 256) {
+                dtmf_batch(w, rxs, pcms, owners, nb, now_ms);
+                nb = 0;
+            }
         }
         done++;
-        if (nb == 256) {
-            md_dtmf_rx_process(rxs, pcms, nb, MD_FRAME, w->isa);
-            for (unsigned k = 0; k < nb; k++) {
-                md_dtmf_event_t e;
-                while (md_dtmf_rx_event(rxs[k], &e))
-                    inband_event(w, owners[k], &e, now_ms);
-            }
-            nb = 0;
-        }
     }
-    if (nb > 0) {
-        md_dtmf_rx_process(rxs, pcms, nb, MD_FRAME, w->isa);
-        for (unsigned k = 0; k < nb; k++) {
-            md_dtmf_event_t e;
-            while (md_dtmf_rx_event(rxs[k], &e))
-                inband_event(w, owners[k], &e, now_ms);
-        }
-    }
-    for (uint32_t i = 0; any_strip && i < t->max; i++)
-        if (t->chans[i].in_use && w->media[i].strip_dtmf)
-            strip_frame(&w->media[i]);
-    /* Bridged audio, once every channel has this tick's frame. */
-    for (uint32_t i = 0; any_bridge && i < t->max; i++) {
-        md_media_t *m = &w->media[i];
-        if (!t->chans[i].in_use || m->bridge < 0 || m->play != NULL || m->have_out)
-            continue;
+    if (nb > 0)
+        dtmf_batch(w, rxs, pcms, owners, nb, now_ms);
+    /* Conferences (engine/conf.h) need every member's frame of this tick; their members'
+     * output is made here, before the per-channel step below (a member has no bridge). */
+    if (w->conf != NULL)
+        md_conf_tick(w, now_ms);
+    return done;
+}
+
+void md_media_prefetch_out(const md_worker_media_t *w, uint32_t i)
+{
+    const md_channel_t *ch = &w->table->chans[i];
+    const md_media_t *m = &w->media[i];
+    __builtin_prefetch(ch, 0, 3);
+    __builtin_prefetch(&ch->rtcp, 0, 3);
+    __builtin_prefetch(&ch->st, 1, 3);
+    __builtin_prefetch(&m->play, 1, 3);
+    __builtin_prefetch(&m->send_len, 1, 3);
+    __builtin_prefetch(&m->have_out, 1, 3);
+    for (unsigned k = 64; k < sizeof(m->out); k += 64)
+        __builtin_prefetch((const char *)m->out + k, 1, 3);
+    __builtin_prefetch(&m->tx, 1, 3);
+    __builtin_prefetch(&m->overlay, 0, 3);
+}
+
+void md_media_tick_out(md_worker_media_t *w, uint32_t i)
+{
+    md_chan_table_t *t = w->table;
+    md_media_t *m = &w->media[i];
+    if (m->play != NULL)
+        play_frame(w, &t->chans[i], m);
+    /* Bridged audio: the peer's frame of this tick, taken in md_media_tick_in. */
+    if (m->bridge >= 0 && m->play == NULL && !m->have_out) {
         md_media_t *peer = &w->media[m->bridge];
         if (!t->chans[m->bridge].in_use) {
             m->bridge = -1;
-            continue;
+        } else {
+            memcpy(m->out, peer->strip_dtmf ? peer->stripped : peer->pcm, sizeof(m->out));
+            m->have_out = 1;
         }
-        memcpy(m->out, peer->strip_dtmf ? peer->stripped : peer->pcm, sizeof(m->out));
-        m->have_out = 1;
     }
-    /* Conferences (engine/conf.h): members' output, after bridges, before overlays. */
-    if (w->conf != NULL)
-        md_conf_tick(w, now_ms);
     /* Overlays go on top of whatever the channel sends this tick. */
-    for (uint32_t i = 0; any_overlay && i < t->max; i++) {
-        md_media_t *m = &w->media[i];
-        if (!t->chans[i].in_use || m->overlay == NULL)
-            continue;
+    if (m->overlay != NULL) {
         if (!m->have_out)
             memset(m->out, 0, sizeof(m->out));
         size_t n = m->overlay->samples - m->overlay_pos;
@@ -505,31 +558,34 @@ unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
         }
     }
     /* Digits being sent go over everything else. */
-    for (uint32_t i = 0; any_send && i < t->max; i++)
-        if (t->chans[i].in_use && w->media[i].send_len > 0)
-            send_tick(w, &w->media[i]);
-    /* Recording taps, once the channel's output is final. Every tick writes both sides
+    if (m->send_len > 0)
+        send_tick(w, m);
+    /* The recording tap, once the channel's output is final. Every tick writes both sides
      * (silence for a side with nothing), which keeps stereo files aligned in time. */
-    if (w->rec != NULL && any_rec)
-        for (uint32_t i = 0; i < t->max; i++) {
-            md_media_t *m = &w->media[i];
-            if (!t->chans[i].in_use || m->rec_id == 0)
-                continue;
-            const int16_t *sent = m->have_out ? m->out : NULL;
-            int rc;
-            if (m->rec_stereo) {
-                rc = md_recorder_write(w->rec, w->rec_producer, m->rec_id, m->pcm, sent, MD_FRAME);
-            } else {
-                int16_t mix[MD_FRAME];
-                memcpy(mix, m->pcm, sizeof(mix));
-                if (sent != NULL)
-                    md_mix_add(mix, sent, MD_FRAME);
-                rc = md_recorder_write(w->rec, w->rec_producer, m->rec_id, mix, NULL, MD_FRAME);
-            }
-            if (rc == -ENOBUFS)
-                m->rec_refused++;
-            else if (rc == -ENOENT)
-                m->rec_id = 0;   /* ended by the recorder (disk full...): control is told */
+    if (m->rec_id != 0 && w->rec != NULL) {
+        const int16_t *sent = m->have_out ? m->out : NULL;
+        int rc;
+        if (m->rec_stereo) {
+            rc = md_recorder_write(w->rec, w->rec_producer, m->rec_id, m->pcm, sent, MD_FRAME);
+        } else {
+            int16_t mix[MD_FRAME];
+            memcpy(mix, m->pcm, sizeof(mix));
+            if (sent != NULL)
+                md_mix_add(mix, sent, MD_FRAME);
+            rc = md_recorder_write(w->rec, w->rec_producer, m->rec_id, mix, NULL, MD_FRAME);
         }
+        if (rc == -ENOBUFS)
+            m->rec_refused++;
+        else if (rc == -ENOENT)
+            m->rec_id = 0;   /* ended by the recorder (disk full...): control is told */
+    }
+}
+
+unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms)
+{
+    unsigned done = md_media_tick_in(w, now_ms);
+    for (uint32_t i = 0; i < w->table->max; i++)
+        if (w->table->chans[i].in_use)
+            md_media_tick_out(w, i);
     return done;
 }

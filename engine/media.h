@@ -168,7 +168,19 @@ void md_media_init(md_media_t *m, int inband, uint32_t no_media_ms);
 uint64_t md_media_4733_start_ms(const md_4733_rx_t *rx, const md_4733_digit_t *d,
                                 unsigned units_per_ms);
 
-/* One 20 ms tick at now_ms (the worker's clock). Returns the channels processed. */
+/* One 20 ms tick at now_ms (the worker's clock), in two steps so the worker can send
+ * each channel's packet while the channel is in cache:
+ *   md_media_tick_in   every channel's frame in (jitter buffer, decode, concealment,
+ *                      RFC 4733 timeouts, no-media, prompts, in-band DTMF, stripping),
+ *                      then the conferences. Returns the channels processed.
+ *   md_media_tick_out  one channel's output made final: bridged audio (the peer's frame
+ *                      of this tick), overlay, digits being sent, the recording tap.
+ * md_media_tick does both for every channel. */
+unsigned md_media_tick_in(md_worker_media_t *w, uint64_t now_ms);
+void md_media_tick_out(md_worker_media_t *w, uint32_t slot);
+/* Asks for the lines md_media_tick_out and the send of slot's packet will touch: called a
+ * few channels ahead in the sending loop. */
+void md_media_prefetch_out(const md_worker_media_t *w, uint32_t slot);
 unsigned md_media_tick(md_worker_media_t *w, uint64_t now_ms);
 
 #endif

@@ -226,12 +226,18 @@ void md_worker_tick(md_worker_t *w, uint64_t now_ms)
     unsigned n = 0;
 
     w->now_ms = now_ms;
-    md_media_tick(&w->wm, now_ms);
-    /* Send what the tick produced. */
+    md_media_tick_in(&w->wm, now_ms);
+    /* Each channel's output made final and sent in one pass, while its state is in
+     * cache; the next channels' lines are fetched ahead. */
     for (uint32_t i = 0; i < w->table.max; i++) {
         md_channel_t *ch = &w->table.chans[i];
         md_media_t *m = &w->media[i];
-        if (!ch->in_use || !m->tx_ready)
+        if (i + 4 < w->table.max)
+            md_media_prefetch_out(&w->wm, i + 4);
+        if (!ch->in_use)
+            continue;
+        md_media_tick_out(&w->wm, i);
+        if (!m->tx_ready)
             continue;
         struct rte_mbuf *report = rtcp_report(w, ch, m);
         if (report != NULL) {
