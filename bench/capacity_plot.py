@@ -20,7 +20,9 @@ def main():
     with open(sys.argv[1]) as f:
         d = json.load(f)
     steps = sorted((s["median"] for s in d["steps"]), key=lambda s: s["n"])
-    bridge = d["profile"].startswith("bridge")
+    # Every profile but ivr has a wire -> wire latency (bridge, conference, transcode);
+    # only ivr keys digits.
+    bridge = d["profile"] != "ivr"
     best = d["channels_per_core"]
     deadline = d.get("deadline_ms", 20)
     with tempfile.TemporaryDirectory(prefix="medley-cap-plot-") as tmp:
