@@ -59,6 +59,8 @@ typedef struct {
     uint16_t src_port;
     uint32_t ssrc;
     uint64_t last_rx;        /* caller's clock at the last accepted packet */
+    uint8_t src_mac[6];      /* the peer's (or its router's) MAC, from its last RTP packet */
+    uint16_t src_vlan;       /* and its 802.1Q VLAN, 0 untagged: the way back */
     md_jb_t jb;
     md_4733_rx_t dtmf;
     md_rtcp_t rtcp;

@@ -9,16 +9,32 @@ unsigned md_dp_poll(md_dp_port_t *dp)
     unsigned ntx = 0;
     uint16_t n = rte_eth_rx_burst(dp->port, dp->queue, rx, MD_DP_BURST);
 
+    md_pkt_t pk[MD_DP_BURST];
+    uint8_t verdict[MD_DP_BURST];
+
     dp->st.rx += n;
+    /* First the whole burst is parsed (the frames' first lines fetched a few ahead) and
+     * the taker asked to prefetch what each datagram will touch; then the datagrams are
+     * delivered, by which time those lines have arrived. */
+    for (uint16_t i = 0; i < n && i < 4; i++)
+        rte_prefetch0(rte_pktmbuf_mtod(rx[i], void *));
     for (uint16_t i = 0; i < n; i++) {
-        struct rte_mbuf *m = rx[i];
-        md_pkt_t p;
+        if (i + 4 < n)
+            rte_prefetch0(rte_pktmbuf_mtod(rx[i + 4], void *));
         /* Multi-segment frames are not expected at RTP sizes: classify the first
          * segment only, which the parser treats as a truncated frame if it is short. */
+        verdict[i] = (uint8_t)md_pkt_parse(rte_pktmbuf_mtod(rx[i], const uint8_t *),
+                                           rte_pktmbuf_data_len(rx[i]), &pk[i]);
+        if (verdict[i] == MD_PKT_UDP && dp->on_udp_prefetch != NULL)
+            dp->on_udp_prefetch(dp->on_udp_arg, rx[i], &pk[i]);
+    }
+    for (uint16_t i = 0; i < n; i++) {
+        struct rte_mbuf *m = rx[i];
+        const md_pkt_t *p = &pk[i];
         const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
-        md_pkt_verdict_t v = md_pkt_parse(data, rte_pktmbuf_data_len(m), &p);
+        md_pkt_verdict_t v = (md_pkt_verdict_t)verdict[i];
         dp->st.verdict[v]++;
-        if (v == MD_PKT_UDP && dp->on_udp != NULL && dp->on_udp(dp->on_udp_arg, m, &p))
+        if (v == MD_PKT_UDP && dp->on_udp != NULL && dp->on_udp(dp->on_udp_arg, m, p))
             continue;
         if (v == MD_PKT_UDP)
             dp->st.udp_unclaimed++;
@@ -26,7 +42,7 @@ unsigned md_dp_poll(md_dp_port_t *dp)
             struct rte_mbuf *r = rte_pktmbuf_alloc(dp->pool);
             if (r != NULL) {
                 uint8_t *out = rte_pktmbuf_mtod(r, uint8_t *);
-                size_t len = md_respond(&dp->ifc, data, rte_pktmbuf_data_len(m), &p, v, out,
+                size_t len = md_respond(&dp->ifc, data, rte_pktmbuf_data_len(m), p, v, out,
                                         rte_pktmbuf_tailroom(r));
                 if (len > 0) {
                     r->data_len = (uint16_t)len;

@@ -27,11 +27,16 @@ typedef struct {
  * it), 0 to have it counted and dropped. */
 typedef int (*md_dp_udp_fn)(void *arg, struct rte_mbuf *m, const md_pkt_t *p);
 
+/* Optional: called for every UDP datagram of a burst before the first is delivered, so
+ * the taker can prefetch the state the datagram will touch. Must not change anything. */
+typedef void (*md_dp_prefetch_fn)(void *arg, const struct rte_mbuf *m, const md_pkt_t *p);
+
 typedef struct {
     uint16_t port, queue;
     struct rte_mempool *pool;      /* for replies */
     md_iface_t ifc;
     md_dp_udp_fn on_udp;
+    md_dp_prefetch_fn on_udp_prefetch;
     void *on_udp_arg;
     md_dp_stats_t st;
 } md_dp_port_t;

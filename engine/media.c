@@ -381,10 +381,11 @@ static void dtmf_batch(md_worker_media_t *w, md_dtmf_rx_t **rxs, const int16_t *
  * lines its frame is written to. */
 static void prefetch_headers(const md_channel_t *ch, const md_media_t *m)
 {
-    const char *jb = (const char *)&ch->jb;
-    __builtin_prefetch(ch, 1, 3);
-    __builtin_prefetch(jb + 64, 1, 3);        /* len, seq, full */
-    __builtin_prefetch(jb + 128, 1, 3);       /* ts */
+    const char *c = (const char *)ch;
+    __builtin_prefetch(c, 1, 3);              /* in_use, parameters, peer */
+    __builtin_prefetch(c + 64, 1, 3);         /* last_rx; the jitter buffer's index arrays */
+    __builtin_prefetch(c + 128, 1, 3);
+    __builtin_prefetch(c + 192, 1, 3);
     __builtin_prefetch(&ch->jb.depth, 1, 3);
     __builtin_prefetch(&ch->jb.st, 1, 3);
     __builtin_prefetch(&ch->dtmf, 1, 3);

@@ -43,6 +43,32 @@ static int on_udp(void *arg, struct rte_mbuf *m, const md_pkt_t *p)
     return deliver(w, m, p);
 }
 
+/* Before a burst is delivered: the lines of the channel each datagram is for (RTP only;
+ * RTCP is rare), and the jitter-buffer slot its sequence number will be stored in. */
+static void on_udp_prefetch(void *arg, const struct rte_mbuf *m, const md_pkt_t *p)
+{
+    md_worker_t *w = arg;
+    const md_chan_table_t *t = &w->table;
+    uint32_t off = (uint32_t)(p->dport - t->port_base);
+    if (p->dport < t->port_base || (off & 1) || off / 2 >= t->max || p->payload_len < 12)
+        return;
+    const md_channel_t *ch = &t->chans[off / 2];
+    const char *c = (const char *)ch;
+    __builtin_prefetch(c, 1, 3);
+    __builtin_prefetch(c + 64, 1, 3);
+    __builtin_prefetch(c + 128, 1, 3);
+    __builtin_prefetch(c + 192, 1, 3);
+    __builtin_prefetch(&ch->jb.depth, 1, 3);
+    __builtin_prefetch(&ch->jb.st, 1, 3);
+    __builtin_prefetch(&ch->st, 1, 3);
+    const uint8_t *rtp = rte_pktmbuf_mtod(m, const uint8_t *) + p->payload_off;
+    uint16_t seq = (uint16_t)(rtp[2] << 8 | rtp[3]);
+    const char *slot = (const char *)ch->jb.data[seq % MD_JB_SLOTS];
+    __builtin_prefetch(slot, 1, 3);
+    __builtin_prefetch(slot + 64, 1, 3);
+    __builtin_prefetch(slot + 128, 1, 3);
+}
+
 /* A datagram for this worker's range. */
 static int deliver(md_worker_t *w, struct rte_mbuf *m, const md_pkt_t *p)
 {
@@ -61,34 +87,11 @@ static int deliver(md_worker_t *w, struct rte_mbuf *m, const md_pkt_t *p)
     if (kind == MD_CHAN_RTCP)
         md_rtcp_receive(&ch->rtcp, data + p->payload_off, p->payload_len, med->tx.ssrc, w->now_ms,
                         w->ntp0_ms + w->now_ms);
-    if (ch->learnt && !is_rtcp) {
-        /* The way back to the peer: its MAC from this frame, its address as learnt. */
-        md_tx_template_t *t = &med->tx;
-        size_t alen = ch->src_version == 4 ? 4 : 16;
-        if (!med->tx_ready || t->dst_port != ch->src_port || memcmp(t->dst_ip, ch->src_ip, alen) != 0 ||
-            memcmp(t->dst_mac, data + 6, 6) != 0) {
-            memcpy(t->src_mac, w->dp.ifc.mac, 6);
-            memcpy(t->dst_mac, data + 6, 6);
-            t->vlan = p->vlan;
-            t->ip_version = ch->src_version;
-            memset(t->src_ip, 0, sizeof(t->src_ip));
-            memcpy(t->src_ip, ch->src_version == 4 ? w->dp.ifc.ip4 : w->dp.ifc.ip6, alen);
-            memset(t->dst_ip, 0, sizeof(t->dst_ip));
-            memcpy(t->dst_ip, ch->src_ip, alen);
-            t->src_port = ch->local_port;
-            t->dst_port = ch->src_port;
-            t->ttl = 64;
-            t->pt = ch->prm.pt;
-            if (!med->tx_ready) {
-                /* Random-looking but reproducible starting points (RFC 3550 wants them
-                 * unpredictable; a per-process secret comes with the control plane). */
-                uint32_t h = ch->id * 2654435761u ^ (uint32_t)w->now_ms;
-                t->ssrc = h;
-                t->seq = (uint16_t)(h >> 7);
-                t->ts = h * 69069u;
-            }
-            med->tx_ready = 1;
-        }
+    if (ch->learnt && !is_rtcp && kind != MD_CHAN_DROPPED) {
+        /* The way back: the sending pass builds the template from these when they change
+         * (update_tx), which keeps the media state out of the receive path. */
+        memcpy(ch->src_mac, data + 6, 6);
+        ch->src_vlan = p->vlan;
     }
     for (int i = 0; i < nd; i++) {
         md_event_t ev = { .type = MD_EV_DIGIT, .channel = ch->id,
@@ -117,6 +120,7 @@ int md_worker_init(md_worker_t *w, uint16_t port, struct rte_mempool *pool,
     w->dp.pool = pool;
     w->dp.ifc = *ifc;
     w->dp.on_udp = on_udp;
+    w->dp.on_udp_prefetch = on_udp_prefetch;
     w->dp.on_udp_arg = w;
     w->media = media;
     w->events = events;
@@ -136,6 +140,39 @@ int md_worker_init(md_worker_t *w, uint16_t port, struct rte_mempool *pool,
         inet_ntop(AF_INET6, ifc->ip6, addr, sizeof(addr));
     snprintf(w->cname, sizeof(w->cname), "medley@%s", addr);
     return 0;
+}
+
+/* The template of a channel's packets, (re)built when the peer's address, port, MAC or
+ * VLAN have changed since it was made (first packet, re-learning, a router's failover). */
+static void update_tx(md_worker_t *w, const md_channel_t *ch, md_media_t *m)
+{
+    md_tx_template_t *t = &m->tx;
+    size_t alen = ch->src_version == 4 ? 4 : 16;
+    if (m->tx_ready && t->dst_port == ch->src_port && t->vlan == ch->src_vlan &&
+        t->ip_version == ch->src_version && memcmp(t->dst_ip, ch->src_ip, 16) == 0 &&
+        memcmp(t->dst_mac, ch->src_mac, 6) == 0)
+        return;
+    memcpy(t->src_mac, w->dp.ifc.mac, 6);
+    memcpy(t->dst_mac, ch->src_mac, 6);
+    t->vlan = ch->src_vlan;
+    t->ip_version = ch->src_version;
+    memset(t->src_ip, 0, sizeof(t->src_ip));
+    memcpy(t->src_ip, ch->src_version == 4 ? w->dp.ifc.ip4 : w->dp.ifc.ip6, alen);
+    memset(t->dst_ip, 0, sizeof(t->dst_ip));
+    memcpy(t->dst_ip, ch->src_ip, alen);
+    t->src_port = ch->local_port;
+    t->dst_port = ch->src_port;
+    t->ttl = 64;
+    t->pt = ch->prm.pt;
+    if (!m->tx_ready) {
+        /* Random-looking but reproducible starting points (RFC 3550 wants them
+         * unpredictable; a per-process secret comes with the control plane). */
+        uint32_t h = ch->id * 2654435761u ^ (uint32_t)w->now_ms;
+        t->ssrc = h;
+        t->seq = (uint16_t)(h >> 7);
+        t->ts = h * 69069u;
+    }
+    m->tx_ready = 1;
 }
 
 /* A channel's RTCP report when it is due (RFC 3550: every 5 s, randomised). */
@@ -237,6 +274,9 @@ void md_worker_tick(md_worker_t *w, uint64_t now_ms)
         if (!ch->in_use)
             continue;
         md_media_tick_out(&w->wm, i);
+        if (ch->learnt && ch->src_mac[0] | ch->src_mac[1] | ch->src_mac[2] | ch->src_mac[3] |
+                          ch->src_mac[4] | ch->src_mac[5])
+            update_tx(w, ch, m);
         if (!m->tx_ready)
             continue;
         struct rte_mbuf *report = rtcp_report(w, ch, m);
