@@ -1,9 +1,16 @@
-/* G.711 µ-law and A-law (ITU-T G.711), table driven.
+/* G.711 µ-law and A-law (ITU-T G.711).
  *
  * Bit-exact with the ITU-T tables and with SpanDSP's linear_to_ulaw() and friends (the
- * tests compare all 65536 inputs). Encoding looks a 16-bit sample up in a 64 KiB table,
- * decoding a code in a 256-entry table. The tables are const arrays generated at build
- * time (dsp/g711_gen.c), so there is nothing to initialise and they are read-only. */
+ * tests compare all 65536 inputs). The per-sample inline functions look a 16-bit sample
+ * up in a 64 KiB table and a code in a 256-entry table. The tables are const arrays
+ * generated at build time (dsp/g711_gen.c), so there is nothing to initialise and they
+ * are read-only.
+ *
+ * The frame functions (md_ulaw_encode() and friends) compute instead of looking up: SIMD
+ * kernels (dsp/g711_kernel.c) for the best path the CPU has, capped by MEDLEY_ISA (see
+ * dsp/cpu.h), chosen once at the first call. They give exactly the bytes and samples of
+ * the table versions, md_ulaw_encode_ref() and friends, which stay as the reference
+ * (tests/dsp/test_g711_paths.c compares every input on every path). */
 #ifndef MD_DSP_G711_H
 #define MD_DSP_G711_H
 
@@ -47,5 +54,11 @@ void md_ulaw_encode(uint8_t *dst, const int16_t *src, size_t n);
 void md_ulaw_decode(int16_t *dst, const uint8_t *src, size_t n);
 void md_alaw_encode(uint8_t *dst, const int16_t *src, size_t n);
 void md_alaw_decode(int16_t *dst, const uint8_t *src, size_t n);
+
+/* The same by table look-up, one sample at a time: the reference for the kernels. */
+void md_ulaw_encode_ref(uint8_t *dst, const int16_t *src, size_t n);
+void md_ulaw_decode_ref(int16_t *dst, const uint8_t *src, size_t n);
+void md_alaw_encode_ref(uint8_t *dst, const int16_t *src, size_t n);
+void md_alaw_decode_ref(int16_t *dst, const uint8_t *src, size_t n);
 
 #endif
