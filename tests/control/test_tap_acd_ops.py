@@ -372,6 +372,13 @@ def main():
                lambda: unary("DialResult", pb.DialResultRequest(call=call, result=pb.DIAL_BUSY)), ["not being dialled"])
         expect("CallCallback of a connected call", C.FAILED_PRECONDITION,
                lambda: unary("CallCallback", pb.CallbackRequest(call=call)), ["waiting"])
+        # The released caller's channel is deleted late (after the callback connected):
+        # the callback call must not end with it.
+        eng.call("DeleteChannel", channel=caller.channel)
+        feed.tones.pop(ec)
+        hear = listen()
+        ck("the first leg deleted: the callback still talks (%.1f, %.1f)" % (hear(ecb, 1100), hear(ea, 1300)),
+           hear(ecb, 1100) > HEARD and hear(ea, 1300) > HEARD and snapshot().busy == 1)
         unary("AgentHangup", pb.AgentRequest(agent="1024"))
         unary("AgentNotReady", pb.AgentRequest(agent="1024", reason="break"))
         c2, ec2 = new_leg("caller2", 700, agent.channel)
@@ -456,6 +463,25 @@ def main():
             st = {n.number: (n.state, n.attempts) for n in got.numbers}
             ck("GetCampaign: %s" % st, st == {"5551": (pb.NUMBER_DONE, 1), "5552": (pb.NUMBER_UNANSWERED, 1)})
         unary("StopCampaign", pb.CampaignRef(campaign="promo"))
+        # A progressive list: dialled for the free agent, connected to it on answer.
+        unary("AddCampaign", pb.CampaignConfig(name="out", mode=pb.CAMPAIGN_AGENT, queue="billing"))
+        unary("AddCampaignNumbers", pb.CampaignNumbersRequest(campaign="out", numbers=["6001"]))
+        m = eng.event_mark()
+        unary("StartCampaign", pb.CampaignRef(campaign="out"))
+        ev = wait_acd(m, "dial", lambda e: e.target == "6001")
+        ck("progressive: dialled for the free agent, near its leg",
+           bool(ev) and ev[0].agent == "1024" and ev[0].agent_channel == agent.channel)
+        if ev:
+            cu, ecu = new_leg("customer", 1900, agent.channel)
+            ck("the customer's leg is learnt", eng.wait_learnt(cu.channel))
+            unary("DialResult", pb.DialResultRequest(call=ev[0].call, result=pb.DIAL_ANSWERED, channel=cu.channel))
+            hear = listen()
+            ck("progressive answered: customer and agent hear each other (%.1f, %.1f)" %
+               (hear(ecu, 1100), hear(ea, 1900)), hear(ecu, 1100) > HEARD and hear(ea, 1900) > HEARD)
+            got = unary("GetCampaign", pb.CampaignRef(campaign="out"), pb.Campaign)
+            ck("progressive: the number is done", [(n.number, n.state) for n in got.numbers] == [("6001", pb.NUMBER_DONE)])
+            unary("AgentHangup", pb.AgentRequest(agent="1024"))
+            unary("AgentReady", pb.AgentRequest(agent="1024"))
         for meth in ("StartCampaign", "StopCampaign"):
             expect("%s of an unknown campaign" % meth, C.NOT_FOUND,
                    lambda: unary(meth, pb.CampaignRef(campaign="nope")))
