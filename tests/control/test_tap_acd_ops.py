@@ -19,11 +19,13 @@ callbacks, outbound, dial lists, blacklist removal), with real RTP wherever medi
   6. CallCallback: the waiting caller is released keeping the place ("callback"); when
      the agent is ready a "dial" event names the number, DialResult ANSWERED with a new
      leg bridges it to the agent (heard both ways); a second callback NO_ANSWER gives
-     "callback_failed" and the agent is ready again.
+     "callback_failed" and the agent is ready again. The released caller's first leg
+     deleted after its callback connected does not end the callback.
   7. AgentDial: a "dial" event, DialResult BUSY puts the agent back.
   8. A dial list in MESSAGE mode: two "dial" events, the answered number hears the
      message then is released and marked done, the unanswered one is marked; GetCampaign
-     shows each number's state and attempts.
+     shows each number's state and attempts. A progressive list (AGENT mode) dials for
+     the free agent and connects the answered leg to it (heard both ways).
   9. BlacklistRemove: a blocked number can queue again.
 And every error status of the new methods (unknown ids, empty and out-of-range fields,
 wrong call phases), with nothing already stored lost (a rejected batch of numbers adds
