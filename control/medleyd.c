@@ -690,16 +690,16 @@ int main(int argc, char **argv)
         }
         printf("medleyd: channel %u on UDP port %u\n", rec->api_id, info.local_port);
     }
+    /* Before saying "up": from then on a supervisor's SIGTERM must mean a clean stop. */
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    signal(SIGPIPE, SIG_IGN);
     printf("medleyd: port %u up, %02x:%02x:%02x:%02x:%02x:%02x, %u channels from UDP port %u, "
            "%u worker%s on %s, %u receive queue%s\n",
            e.port, mac.addr_bytes[0], mac.addr_bytes[1], mac.addr_bytes[2], mac.addr_bytes[3],
            mac.addr_bytes[4], mac.addr_bytes[5], per * e.n, port_base, e.n, e.n > 1 ? "s" : "",
            extra > 0 ? "their own lcores" : "the main lcore", rx_queues, rx_queues > 1 ? "s" : "");
     fflush(stdout);
-
-    signal(SIGTERM, on_signal);
-    signal(SIGINT, on_signal);
-    signal(SIGPIPE, SIG_IGN);
     uint64_t start = rte_get_timer_cycles(), hz = rte_get_timer_hz();
     for (unsigned i = 0; i < e.n; i++) {
         worker_ctx_t *x = &e.wk[i];

@@ -17,7 +17,13 @@ grep -q "port 0 up" "$out" || { echo "FAIL: port not up"; cat "$out"; fails=$((f
 # shellcheck disable=SC2086
 "$bin" --file-prefix=mdt-b-$$ $eal -- --ip4 10.0.0.2 --channels 64 >"$out" 2>&1 &
 pid=$!
-sleep 1
+# SIGTERM once it is up (its handler is installed before the port starts): a fixed sleep
+# raced a slow start on a busy machine, where the default action killed it.
+i=0
+while [ $i -lt 100 ] && ! grep -q "port 0 up" "$out"; do
+    sleep 0.1
+    i=$((i + 1))
+done
 kill -TERM $pid
 wait $pid
 rc=$?
