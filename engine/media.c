@@ -422,6 +422,8 @@ unsigned md_media_tick_in(md_worker_media_t *w, uint64_t now_ms)
             prefetch_headers(&t->chans[i + 8], &w->media[i + 8]);
         if (i + 4 < t->max)
             prefetch_frame(&t->chans[i + 4], &w->media[i + 4]);
+        if (w->poll != NULL && i % MD_TICK_POLL_EVERY == MD_TICK_POLL_EVERY - 1)
+            w->poll(w->poll_arg);   /* between channels: none is half done */
         if (!ch->in_use)
             continue;
         md_media_t *m = &w->media[i];

@@ -121,7 +121,14 @@ typedef struct {
     uint8_t *opus_used;
     unsigned n_opus;
     struct md_conf_set *conf;   /* conferences (engine/conf.h); NULL: none */
+    /* Called every MD_TICK_POLL_EVERY channels during a tick (the worker's receive
+     * poll): a tick of thousands of channels takes milliseconds, and the NIC's receive
+     * ring must not overflow meanwhile. NULL: none. */
+    void (*poll)(void *arg);
+    void *poll_arg;
 } md_worker_media_t;
+
+#define MD_TICK_POLL_EVERY 128
 
 /* Bridges two channel slots both ways: each sends what the other receives (decoded to
  * linear audio, so different codecs transcode). A prompt playing on a channel takes

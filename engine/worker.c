@@ -247,6 +247,12 @@ unsigned md_worker_poll(md_worker_t *w)
     return n;
 }
 
+/* The receive poll between channels of a tick (md_worker_media_t.poll). */
+static void poll_during_tick(void *arg)
+{
+    md_worker_poll(arg);
+}
+
 static void flush(md_worker_t *w, struct rte_mbuf **burst, unsigned n)
 {
     uint16_t sent = rte_eth_tx_burst(w->dp.port, w->dp.queue, burst, (uint16_t)n);
@@ -263,6 +269,8 @@ void md_worker_tick(md_worker_t *w, uint64_t now_ms)
     unsigned n = 0;
 
     w->now_ms = now_ms;
+    w->wm.poll = poll_during_tick;
+    w->wm.poll_arg = w;
     md_media_tick_in(&w->wm, now_ms);
     /* Each channel's output made final and sent in one pass, while its state is in
      * cache; the next channels' lines are fetched ahead. */
@@ -271,6 +279,8 @@ void md_worker_tick(md_worker_t *w, uint64_t now_ms)
         md_media_t *m = &w->media[i];
         if (i + 4 < w->table.max)
             md_media_prefetch_out(&w->wm, i + 4);
+        if (i % MD_TICK_POLL_EVERY == MD_TICK_POLL_EVERY - 1)
+            md_worker_poll(w);
         if (!ch->in_use)
             continue;
         md_media_tick_out(&w->wm, i);
