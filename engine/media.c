@@ -418,10 +418,10 @@ unsigned md_media_tick_in(md_worker_media_t *w, uint64_t now_ms)
 
     for (uint32_t i = 0; i < t->max; i++) {
         md_channel_t *ch = &t->chans[i];
+        if (i + 16 < t->max)
+            prefetch_headers(&t->chans[i + 16], &w->media[i + 16]);
         if (i + 8 < t->max)
-            prefetch_headers(&t->chans[i + 8], &w->media[i + 8]);
-        if (i + 4 < t->max)
-            prefetch_frame(&t->chans[i + 4], &w->media[i + 4]);
+            prefetch_frame(&t->chans[i + 8], &w->media[i + 8]);
         if (w->poll != NULL && i % MD_TICK_POLL_EVERY == MD_TICK_POLL_EVERY - 1)
             w->poll(w->poll_arg);   /* between channels: none is half done */
         if (!ch->in_use)
