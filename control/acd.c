@@ -1285,6 +1285,40 @@ uint32_t md_acd_agent_channel(const md_acd_t *acd, int a)
     return acd->agents[a].channel;   /* cleared at logout */
 }
 
+unsigned md_acd_agent_count(const md_acd_t *acd)
+{
+    return acd->n_agents;
+}
+
+int md_acd_agent_info(const md_acd_t *acd, int a, md_acd_agent_info_t *out)
+{
+    if (a < 0 || (unsigned)a >= acd->n_agents || !acd->agents[a].used)
+        return -ENOENT;
+    const agent_t *ag = &acd->agents[a];
+    memset(out, 0, sizeof(*out));
+    out->cfg = ag->cfg;
+    out->state = ag->state;
+    copy(out->reason, sizeof(out->reason), ag->reason);
+    out->since_ms = ag->since;
+    switch (ag->state) {
+    case MD_ACD_OFFERED:
+    case MD_ACD_RESERVED:
+    case MD_ACD_TALKING:
+    case MD_ACD_HOLD: {
+        uint32_t slot = ag->call & SLOT_MASK;
+        if (ag->call != 0 && slot < acd->lim.max_calls && acd->calls[slot].id == ag->call)
+            out->call = ag->call;
+        break;
+    }
+    default:
+        break;
+    }
+    out->channel = ag->channel;
+    out->owner = ag->owner;
+    out->calls = ag->state != MD_ACD_LOGGED_OUT ? ag->calls : 0;
+    return 0;
+}
+
 int md_acd_agent_login(md_acd_t *acd, int a, uint32_t owner, uint32_t channel, uint64_t now)
 {
     agent_t *ag = agent_at(acd, a);

@@ -333,6 +333,22 @@ int md_acd_agent_hangup(md_acd_t *acd, int a, uint64_t now_ms);
 md_acd_agent_state_t md_acd_agent_state(const md_acd_t *acd, int a, const char **reason);
 /* The standing leg the agent logged in with, or 0 (none, logged out, no such agent). */
 uint32_t md_acd_agent_channel(const md_acd_t *acd, int a);
+/* An agent as the live view shows it (ListAgents). */
+typedef struct {
+    md_acd_agent_cfg_t cfg;        /* id, skills (as changed live), auto-answer */
+    md_acd_agent_state_t state;
+    char reason[MD_ACD_NAME];      /* not ready's reason, "" otherwise */
+    uint64_t since_ms;             /* when it entered this state */
+    uint32_t call;                 /* offered, reserved for, talking or holding: the call; else 0 */
+    uint32_t channel;              /* the standing leg it logged in with, or 0 */
+    uint32_t owner;                /* the API client its login belongs to, 0: none */
+    uint32_t calls;                /* answered since login */
+} md_acd_agent_info_t;
+
+/* -ENOENT if there is no such agent. */
+int md_acd_agent_info(const md_acd_t *acd, int a, md_acd_agent_info_t *out);
+/* How many agents were added (indexes 0..n-1). */
+unsigned md_acd_agent_count(const md_acd_t *acd);
 /* Manual outbound (ACD-10): the agent must be ready or not ready. Returns the call id. */
 int md_acd_agent_dial(md_acd_t *acd, int a, const char *number, uint32_t *call, uint64_t now_ms);
 

@@ -403,7 +403,8 @@ void md_acd_svc_free(md_acd_svc_t *s)
 }
 
 int md_acd_svc_enter(md_acd_svc_t *s, uint32_t channel, const char *queue, const char *ani,
-                     int priority, const char *data, const char *lang, uint32_t *call)
+                     int priority, const char *data, const char *lang, uint32_t owner,
+                     uint32_t *call)
 {
     if (md_ctl_find(s->ctl, channel) == NULL)
         return -ENOENT;
@@ -413,7 +414,8 @@ int md_acd_svc_enter(md_acd_svc_t *s, uint32_t channel, const char *queue, const
         return -EBUSY;
     s->caller_call[g] = 0;   /* an earlier call on this channel has left the ACD */
     md_acd_call_cfg_t cfg = { .queue = queue, .channel = channel, .ani = ani,
-                              .priority = priority, .data = data, .lang = lang };
+                              .priority = priority, .data = data, .lang = lang,
+                              .owner = owner };
     int rc = md_acd_call_enter(s->acd, &cfg, call, s->now_ms);
     if (rc == 0)
         s->caller_call[g] = *call;
@@ -462,12 +464,21 @@ void md_acd_svc_channel_gone(md_acd_svc_t *s, uint32_t channel)
         md_acd_call_hangup(s->acd, s->caller_call[g], s->now_ms);
         s->caller_call[g] = 0;
     }
-    if (s->agent_on[g] >= 0) {
+    /* Only if the agent is still logged in on this leg: logged out (by its client going
+     * away, a supervisor, itself) and logged in again elsewhere, it is not this leg's. */
+    if (s->agent_on[g] >= 0 && md_acd_agent_channel(s->acd, s->agent_on[g]) == channel) {
         md_acd_agent_leg_failed(s->acd, s->agent_on[g], s->now_ms);
         md_acd_agent_logout(s->acd, s->agent_on[g], s->now_ms);
-        s->agent_on[g] = -1;
     }
+    s->agent_on[g] = -1;
     conf_end(s, channel, 0);   /* left over if the call had already gone */
+}
+
+int md_acd_svc_client_gone(md_acd_svc_t *s, uint32_t owner)
+{
+    if (owner == 0)
+        return 0;
+    return md_acd_client_gone(s->acd, owner, s->now_ms);
 }
 
 void md_acd_svc_tick(md_acd_svc_t *s)

@@ -41,9 +41,18 @@ void md_acd_svc_free(md_acd_svc_t *s);
 
 /* A worker event on a channel (API id): digits, prompt done. Returns 1 if the ACD took it. */
 int md_acd_svc_event(md_acd_svc_t *s, uint32_t channel, const md_event_t *ev);
-/* Puts a caller's channel in a queue. Returns 0 and *call, or a negative errno. */
+/* Puts a caller's channel in a queue. owner: the API connection the call is tied to (it
+ * is released when that connection closes: md_acd_svc_client_gone), 0 none. Returns 0
+ * and *call, or a negative errno. */
 int md_acd_svc_enter(md_acd_svc_t *s, uint32_t channel, const char *queue, const char *ani,
-                     int priority, const char *data, const char *lang, uint32_t *call);
+                     int priority, const char *data, const char *lang, uint32_t owner,
+                     uint32_t *call);
+/* An API connection closed: what it owns leaves (md_acd_client_gone at s->now_ms): its
+ * calls are released, the agents it logged in are logged out (an offered caller back at
+ * the head of its queue; an agent on a call when its after-call work ends), its dial
+ * lists stop. The notices go to the event stream as usual. Returns how many calls and
+ * agents were touched. */
+int md_acd_svc_client_gone(md_acd_svc_t *s, uint32_t owner);
 /* The integrator's answer to a DIAL: md_acd_dial_result, and an answered leg (channel)
  * becomes the call's channel (its digits, prompt ends and deletion go to the ACD). */
 int md_acd_svc_dial_result(md_acd_svc_t *s, uint32_t call, md_acd_dial_result_t r,

@@ -859,7 +859,7 @@ void md_api_publish_ivr(void *api, uint32_t channel, const md_ivr_note_t *n)
         uint32_t call;
         a->acd->now_ms = a->now_ms;
         md_acd_svc_enter(a->acd, channel, n->queue, ani, strcmp(cls, "vip") == 0 ? 3 : 0,
-                         n->trail, NULL, &call);
+                         n->trail, NULL, 0, &call);
     }
     Medley__V1__Event e = MEDLEY__V1__EVENT__INIT;
     Medley__V1__Event__VarsEntry ents[MD_IVR_VARS], *ptrs[MD_IVR_VARS];
@@ -1854,7 +1854,37 @@ out:
     medley__v1__agent_config__free_unpacked(q, NULL);
 }
 
-/* The agent operations: 0 login, 1 logout, 2 ready, 3 not ready, 4 answer, 5 hangup. */
+/* AgentReject (reject) and AgentLegFailed: the agent must have an offer (reject) or a
+ * call being set up or in progress (leg failed), and it must be the request's call if one
+ * is named. 1 if so, else 0 with FAILED_PRECONDITION saying why. */
+static int agent_has_call(md_acd_svc_t *s, int ag, const Medley__V1__AgentRequest *q, int reject,
+                          md_grpc_reply_t *r)
+{
+    md_acd_agent_info_t ai;
+    if (md_acd_agent_info(s->acd, ag, &ai) != 0)
+        return 0;
+    int ok = ai.state == MD_ACD_OFFERED ||
+             (!reject && (ai.state == MD_ACD_RESERVED || ai.state == MD_ACD_TALKING ||
+                          ai.state == MD_ACD_HOLD));
+    r->status = MD_GRPC_FAILED_PRECONDITION;
+    if (!ok) {
+        snprintf(r->message, sizeof(r->message), "agent '%.40s' is %s: %s", q->agent,
+                 md_acd_agent_state_name(ai.state),
+                 reject ? "no offer to reject" : "no call being set up or in progress");
+        return 0;
+    }
+    if (q->call != 0 && q->call != ai.call) {
+        snprintf(r->message, sizeof(r->message),
+                 "agent '%.40s' has call %u now, not %u (that offer is gone)", q->agent, ai.call,
+                 q->call);
+        return 0;
+    }
+    r->status = MD_GRPC_OK;
+    return 1;
+}
+
+/* The agent operations: 0 login, 1 logout, 2 ready, 3 not ready, 4 answer, 5 hangup,
+ * 6 reject, 7 leg failed. */
 static void agent_op(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r, int op)
 {
     md_api_t *a = app;
@@ -1878,7 +1908,9 @@ static void agent_op(void *app, const uint8_t *req, size_t len, md_grpc_reply_t 
     }
     switch (op) {
     case 0:
-        rc = md_acd_agent_login(s->acd, ag, 0, q->channel, s->now_ms);
+        /* Tied to the connection: logged out when it closes (md_api_conn_closed). */
+        rc = md_acd_agent_login(s->acd, ag, q->tie_to_connection ? r->conn : 0, q->channel,
+                                s->now_ms);
         if (rc == 0 && q->channel != 0)
             s->agent_on[q->channel & ((1u << MD_CTL_ID_BITS) - 1)] = ag;
         break;
@@ -1886,7 +1918,13 @@ static void agent_op(void *app, const uint8_t *req, size_t len, md_grpc_reply_t 
     case 2: rc = md_acd_agent_ready(s->acd, ag, s->now_ms); break;
     case 3: rc = md_acd_agent_not_ready(s->acd, ag, q->reason[0] ? q->reason : "break", s->now_ms); break;
     case 4: rc = md_acd_agent_answer(s->acd, ag, q->call, q->channel, s->now_ms); break;
-    default: rc = md_acd_agent_hangup(s->acd, ag, s->now_ms); break;
+    case 5: rc = md_acd_agent_hangup(s->acd, ag, s->now_ms); break;
+    default:
+        if (!agent_has_call(s, ag, q, op == 6, r))
+            goto out;
+        rc = op == 6 ? md_acd_agent_reject(s->acd, ag, s->now_ms)
+                     : md_acd_agent_leg_failed(s->acd, ag, s->now_ms);
+        break;
     }
     if (rc < 0)
         acd_error(r, rc, "agent");
@@ -1902,6 +1940,150 @@ static void agent_ready(void *app, const uint8_t *req, size_t len, md_grpc_reply
 static void agent_not_ready(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r) { agent_op(app, req, len, r, 3); }
 static void agent_answer(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r) { agent_op(app, req, len, r, 4); }
 static void agent_hangup(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r) { agent_op(app, req, len, r, 5); }
+static void agent_reject(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r) { agent_op(app, req, len, r, 6); }
+static void agent_leg_failed(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r) { agent_op(app, req, len, r, 7); }
+
+static void list_agents(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__ListAgentsRequest, medley__v1__list_agents_request__unpack, q, req, len, r);
+    medley__v1__list_agents_request__free_unpacked(q, NULL);
+    md_acd_t *acd = a->acd->acd;
+    unsigned n = md_acd_agent_count(acd);
+    md_acd_agent_info_t *info = calloc(n ? n : 1, sizeof(*info));
+    Medley__V1__AgentInfo *am = calloc(n ? n : 1, sizeof(*am));
+    Medley__V1__AgentInfo **ap = calloc(n ? n : 1, sizeof(*ap));
+    Medley__V1__Skill *sm = calloc((n ? n : 1) * MD_ACD_SKILLS, sizeof(*sm));
+    Medley__V1__Skill **sp = calloc((n ? n : 1) * MD_ACD_SKILLS, sizeof(*sp));
+    if (info == NULL || am == NULL || ap == NULL || sm == NULL || sp == NULL) {
+        set_error(r, MD_GRPC_RESOURCE_EXHAUSTED, "%s", "out of memory for the agent list");
+        goto out;
+    }
+    Medley__V1__AgentList m = MEDLEY__V1__AGENT_LIST__INIT;
+    size_t k = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (md_acd_agent_info(acd, (int)i, &info[k]) != 0)
+            continue;
+        const md_acd_agent_info_t *in = &info[k];
+        Medley__V1__AgentInfo init = MEDLEY__V1__AGENT_INFO__INIT;
+        am[k] = init;
+        am[k].id = (char *)in->cfg.id;
+        am[k].state = (Medley__V1__AgentState)in->state;
+        am[k].reason = (char *)in->reason;
+        am[k].in_state_ms = a->now_ms > in->since_ms ? a->now_ms - in->since_ms : 0;
+        am[k].call = in->call;
+        am[k].channel = in->channel;
+        am[k].auto_answer = in->cfg.auto_answer != 0;
+        am[k].tied_to_connection = in->owner != 0;
+        am[k].calls_answered = in->calls;
+        Medley__V1__Skill *ks = &sm[k * MD_ACD_SKILLS];
+        Medley__V1__Skill **kp = &sp[k * MD_ACD_SKILLS];
+        for (unsigned j = 0; j < in->cfg.n_skills && j < MD_ACD_SKILLS; j++) {
+            Medley__V1__Skill sinit = MEDLEY__V1__SKILL__INIT;
+            ks[j] = sinit;
+            ks[j].name = (char *)in->cfg.skills[j].name;
+            ks[j].level = in->cfg.skills[j].level;
+            kp[j] = &ks[j];
+        }
+        am[k].n_skills = in->cfg.n_skills;
+        am[k].skills = kp;
+        ap[k] = &am[k];
+        k++;
+    }
+    m.n_agents = k;
+    m.agents = ap;
+    pack(r, &m.base);
+out:
+    free(info);
+    free(am);
+    free(ap);
+    free(sm);
+    free(sp);
+}
+
+static void get_kpi(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__KpiRequest, medley__v1__kpi_request__unpack, q, req, len, r);
+    md_acd_t *acd = a->acd->acd;
+    int is_agent = q->agent[0] != '\0';
+    if ((q->queue[0] != '\0') == is_agent) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "name either a queue or an agent");
+        goto out;
+    }
+    /* Agents' time in state up to now, and the half hour the clock is in. */
+    md_acd_snapshot_t snap;
+    memset(&snap, 0, sizeof(snap));
+    md_acd_snapshot(acd, a->now_ms, &snap);
+    const md_kpi_t *k;
+    md_kpi_abandon_t how = MD_KPI_ABANDON_NEGATIVE;
+    if (is_agent) {
+        int ag = acd_agent_or_fail(a, q->agent, r);
+        if (ag < 0)
+            goto out;
+        k = md_acd_agent_kpi(acd, ag);
+    } else {
+        int qi = md_acd_queue_find(acd, q->queue);
+        if (qi < 0) {
+            r->status = MD_GRPC_NOT_FOUND;
+            snprintf(r->message, sizeof(r->message), "no queue '%.40s'", q->queue);
+            goto out;
+        }
+        k = md_acd_queue_kpi(acd, qi);
+        how = md_acd_queue_cfg(acd, qi)->sl_abandon;
+    }
+    Medley__V1__Kpi m = MEDLEY__V1__KPI__INIT;
+    m.queue = is_agent ? (char *)"" : q->queue;
+    m.agent = is_agent ? q->agent : (char *)"";
+    m.interval_start_ms = k->start_ms;
+    m.sl_threshold_ms = k->sl_threshold_ms;
+    m.offered = k->offered;
+    m.answered = k->answered;
+    m.answered_in_sl = k->answered_in_sl;
+    m.abandoned = k->abandoned;
+    m.abandoned_short = k->abandoned_short;
+    m.overflowed = k->overflowed;
+    m.deflected = k->deflected;
+    m.callbacks = k->callbacks;
+    m.blocked = k->blocked;
+    m.transferred = k->transferred;
+    m.handled = k->handled;
+    m.longest_wait_ms = k->longest_wait_ms;
+    m.no_answer = k->no_answer;
+    m.surveys = k->surveys;
+    m.dialed = k->dialed;
+    m.dial_answered = k->dial_answered;
+    m.talk_ms = k->talk_ms;
+    m.hold_ms = k->hold_ms;
+    m.acw_ms = k->acw_ms;
+    m.ready_ms = k->ready_ms;
+    m.busy_ms = k->busy_ms;
+    m.not_ready_ms = k->not_ready_ms;
+    m.service_level = is_agent ? -1.0 : md_kpi_service_level(k, how);
+    m.asa_ms = md_kpi_asa_ms(k);
+    m.abandon_rate = md_kpi_abandon_rate(k);
+    m.aht_ms = md_kpi_aht_ms(k);
+    m.average_acw_ms = md_kpi_acw_ms(k);
+    m.occupancy = md_kpi_occupancy(k);
+    m.survey_average = md_kpi_survey_avg(k);
+    m.transfer_rate = md_kpi_transfer_rate(k);
+    pack(r, &m.base);
+out:
+    medley__v1__kpi_request__free_unpacked(q, NULL);
+}
+
+void md_api_conn_closed(void *app, uint32_t conn)
+{
+    md_api_t *a = app;
+    if (a->acd == NULL)
+        return;
+    a->acd->now_ms = a->now_ms;
+    md_acd_svc_client_gone(a->acd, conn);
+}
 
 static void queue_call(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
 {
@@ -1915,7 +2097,8 @@ static void queue_call(void *app, const uint8_t *req, size_t len, md_grpc_reply_
         goto out;
     }
     int rc = md_acd_svc_enter(a->acd, q->channel, q->queue, q->ani, (int)q->priority, q->data,
-                              q->language[0] ? q->language : NULL, &call);
+                              q->language[0] ? q->language : NULL,
+                              q->tie_to_connection ? r->conn : 0, &call);
     if (rc == -ENOENT && md_ctl_find(a->ctl, q->channel) == NULL) {
         r->status = MD_GRPC_NOT_FOUND;
         snprintf(r->message, sizeof(r->message), "no channel %u", q->channel);
@@ -2440,6 +2623,7 @@ static void add_campaign(void *app, const uint8_t *req, size_t len, md_grpc_repl
     cfg.max_lines = q->max_lines ? q->max_lines : 1;
     cfg.max_attempts = q->max_attempts ? q->max_attempts : 1;
     cfg.retry_ms = q->retry_ms;
+    cfg.owner = q->tie_to_connection ? r->conn : 0;
     int rc = md_acd_campaign_add(a->acd->acd, &cfg);
     if (rc == -EEXIST)
         set_error(r, MD_GRPC_ALREADY_EXISTS, "a campaign named '%.40s' exists already", q->name);
@@ -2628,6 +2812,10 @@ const md_grpc_method_t md_api_methods[] = {
     { SVC "StartCampaign", start_campaign, NULL },
     { SVC "StopCampaign", stop_campaign, NULL },
     { SVC "GetCampaign", get_campaign, NULL },
+    { SVC "AgentReject", agent_reject, NULL },
+    { SVC "AgentLegFailed", agent_leg_failed, NULL },
+    { SVC "ListAgents", list_agents, NULL },
+    { SVC "GetKpi", get_kpi, NULL },
 };
 const unsigned md_api_n_methods = sizeof(md_api_methods) / sizeof(md_api_methods[0]);
 

@@ -44,6 +44,9 @@ void md_api_init(md_api_t *a, md_ctl_t *ctl);
 extern const md_grpc_method_t md_api_methods[];
 extern const unsigned md_api_n_methods;
 void md_api_gone(void *app, md_grpc_call_t *call);
+/* A client's connection closed (md_grpc_config_t.closed): the ACD agents and calls it
+ * tied to itself leave (md_acd_svc_client_gone). */
+void md_api_conn_closed(void *app, uint32_t conn);
 
 /* Moves the workers' events to the subscribers. Call from the control loop. */
 unsigned md_api_pump_events(md_api_t *a);

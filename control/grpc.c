@@ -53,6 +53,7 @@ struct md_grpc_call {
 
 struct conn {
     md_grpc_server_t *srv;
+    uint32_t id;               /* md_grpc_reply_t.conn: unique, never 0 */
     int fd;
     int is_tcp;
     int want_out;              /* EPOLLOUT registered */
@@ -75,6 +76,8 @@ struct md_grpc_server {
     char *token;
     unsigned n_conns;
     conn_t *conns;
+    uint32_t last_conn_id;
+    int stopping;              /* md_grpc_stop(): connections close without 'closed' */
 };
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, const char *arg)
@@ -279,6 +282,7 @@ static void dispatch(md_grpc_call_t *c)
     }
     md_grpc_reply_t reply;
     memset(&reply, 0, sizeof(reply));
+    reply.conn = c->conn->id;
     if (m->unary != NULL) {
         m->unary(s->cfg.app, c->req + 5, mlen, &reply);
         if (reply.status != MD_GRPC_OK) {
@@ -456,6 +460,10 @@ static void close_conn(md_grpc_server_t *s, conn_t *c)
         call = next;
     }
     c->calls = NULL;
+    /* What the client's requests tied to this connection is let go (ACD agents and
+     * calls, docs/acd.md); other connections are served meanwhile as usual. */
+    if (!s->stopping && s->cfg.closed != NULL)
+        s->cfg.closed(s->cfg.app, c->id);
     nghttp2_session_del(c->session);
     epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
@@ -497,6 +505,10 @@ static void accept_conn(md_grpc_server_t *s, int lfd, int is_tcp)
     c->srv = s;
     c->fd = fd;
     c->is_tcp = is_tcp;
+    /* 2^32 - 1 connections before an id could come back; 0 is never one. */
+    if (++s->last_conn_id == 0)
+        s->last_conn_id = 1;
+    c->id = s->last_conn_id;
     int rc = nghttp2_session_server_new(&c->session, cb, c);
     nghttp2_session_callbacks_del(cb);
     if (rc != 0) {
@@ -728,6 +740,7 @@ void md_grpc_stop(md_grpc_server_t *s)
 {
     if (s == NULL)
         return;
+    s->stopping = 1;
     /* Open streams end with UNAVAILABLE, sent as far as the sockets take it now. */
     for (conn_t *c = s->conns; c != NULL; c = c->next) {
         for (md_grpc_call_t *call = c->calls; call != NULL; call = call->next)

@@ -34,13 +34,17 @@ typedef enum {
 typedef struct md_grpc_server md_grpc_server_t;
 typedef struct md_grpc_call md_grpc_call_t;
 
-/* A reply being built by a unary handler: the handler sets either a message (packed
- * into buf, a malloc()ed buffer the server frees) or a status other than OK with text. */
+/* A reply being built by a handler: the handler sets either a message (packed into buf,
+ * a malloc()ed buffer the server frees) or a status other than OK with text. The server
+ * fills in conn before the handler runs: the id of the connection the request came on
+ * (unique per connection while the server runs, never 0), so the application can tie
+ * what a request creates to the client that asked (see md_grpc_closed_fn). */
 typedef struct {
     md_grpc_status_t status;
     char message[256];
     uint8_t *buf;
     size_t len;
+    uint32_t conn;
 } md_grpc_reply_t;
 
 typedef void (*md_grpc_unary_fn)(void *app, const uint8_t *req, size_t len,
@@ -53,6 +57,11 @@ typedef void (*md_grpc_stream_fn)(void *app, md_grpc_call_t *call, const uint8_t
 /* A stream the application holds went away (client cancelled or disconnected, or the
  * server stopped); the call handle is invalid after this returns. */
 typedef void (*md_grpc_gone_fn)(void *app, md_grpc_call_t *call);
+/* A client's connection closed (the peer went away, a protocol error, or a broken
+ * socket), after its streams' gone callbacks: conn is the id its requests carried in
+ * md_grpc_reply_t.conn and is never given to another connection. Not called for the
+ * connections md_grpc_stop() closes. */
+typedef void (*md_grpc_closed_fn)(void *app, uint32_t conn);
 
 typedef struct {
     const char *path;          /* "/medley.v1.Engine/CreateChannel" */
@@ -74,6 +83,7 @@ typedef struct {
     unsigned n_methods;
     void *app;
     md_grpc_gone_fn gone;
+    md_grpc_closed_fn closed;  /* NULL: not told */
 } md_grpc_config_t;
 
 /* Listens. Returns 0 or a negative errno code with a message in err. */

@@ -656,6 +656,7 @@ int main(int argc, char **argv)
             .max_message = 1 << 20, .max_streams = 32, .max_connections = 64,
             .stream_queue = event_queue, .methods = md_api_methods,
             .n_methods = md_api_n_methods, .app = &api, .gone = md_api_gone,
+            .closed = md_api_conn_closed,
         };
         char err[256];
         if (md_grpc_start(&srv, &gc, err, sizeof(err)) != 0) {

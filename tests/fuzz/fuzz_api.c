@@ -3,7 +3,11 @@
  * send it; the handlers run against a real (small) engine state executed in this thread:
  * 8 channels, the command path of control/ctl.c and the worker side of engine/cmd.c.
  * Methods that name files on the host (LoadPrompt, LoadFlow, CheckFlow) are left out:
- * what they read is the host's files, not the request. */
+ * what they read is the host's files, not the request. The first byte also picks which of
+ * two client connections sent the request (what it ties to itself: ACD agents, calls,
+ * dial lists), and from twice the number of methods up it closes that connection after, as
+ * md_grpc_poll() would (md_api_conn_closed, the ACD's md_acd_client_gone). New methods
+ * in md_api_methods are fuzzed without any change here. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,10 +63,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const md_grpc_method_t *m = &md_api_methods[data[0] % md_api_n_methods];
     if (m->unary == NULL || strstr(m->path, "LoadPrompt") || strstr(m->path, "Flow"))
         return 0;
+    unsigned hi = data[0] / md_api_n_methods;
     md_grpc_reply_t r;
     memset(&r, 0, sizeof(r));
+    r.conn = 1 + (hi & 1);
     m->unary(&api, data + 1, size - 1, &r);
     free(r.buf);
+    if (hi >= 2)
+        md_api_conn_closed(&api, r.conn);
     /* Events the commands caused, as the control loop would take them. */
     md_api_pump_events(&api);
     return 0;
