@@ -2,8 +2,12 @@
 # The demo (the README's first command runs it through tools/setup.sh demo): medleyd on
 # a net_tap interface with the sample IVR flow (flows/1000.yaml), and simulated callers
 # who dial in through the API, listen, and key DTMF in-band and as RFC 4733 while they
-# walk the tree; then a report of calls, digits, paths and errors. See tools/demo.py.
-#   tools/demo.sh [BUILD_DIR] [--callers N] [--seconds S]
+# walk the tree; those the IVR transfers queue in the ACD (position announcements), get
+# a simulated agent (its number announced first), are recorded, and answer the survey
+# when the queue has one; a live wallboard while it runs; then a report of calls,
+# digits, paths, announcements, recordings, errors and the KPIs per queue and agent.
+# See tools/demo.py.
+#   tools/demo.sh [BUILD_DIR] [--callers N] [--agents N] [--seconds S]
 # Needs root and /dev/net/tun. Without them it runs the DSP demonstration instead
 # (tools/demo-dsp.sh), which needs neither.
 set -eu
