@@ -274,11 +274,11 @@ static const ctl_cmd_t commands[] = {
       "IVR flows: check a file here (no engine needed), load or reload it, list, run on a channel",
       cmd_ivr },
     { "acd", "", "the ACD now: agents by state, callers waiting, per queue the waiting, longest "
-                 "wait, service level, offered/answered/abandoned", cmd_acd },
+                 "wait, service level, offered/answered/abandoned; every agent's state, reason "
+                 "and time in state", cmd_acd },
     { "wallboard", "[--interval S] [--count N]",
-      "the acd view refreshed every S seconds (default 2) in place on a terminal, with the "
-      "agents' states, reasons and time in state from the event stream; Ctrl-C ends it",
-      cmd_wallboard },
+      "the acd view refreshed every S seconds (default 2), in place on a terminal; Ctrl-C "
+      "ends it", cmd_wallboard },
     { "agent", "ID login [CHANNEL] | logout | ready | not-ready [REASON] | add SKILL[:LEVEL]... "
                "[--auto-answer] | answer CALL CHANNEL | hangup",
       "an agent's operations", cmd_agent },
@@ -1103,6 +1103,35 @@ static void print_snapshot(FILE *f, const Medley__V1__AcdSnapshot *m)
         fprintf(f, "(no queues)\n");
 }
 
+/* Every agent's state now (ListAgents), one line each. */
+static int print_agents(ctl_t *x, FILE *f)
+{
+    Medley__V1__ListAgentsRequest req = MEDLEY__V1__LIST_AGENTS_REQUEST__INIT;
+    ProtobufCMessage *m;
+    int rc = call(x, "ListAgents", &req.base, &medley__v1__agent_list__descriptor, &m);
+    if (rc != 0)
+        return rc;
+    const Medley__V1__AgentList *l = (const Medley__V1__AgentList *)m;
+    fprintf(f, "%-12s %-10s %-16s %9s %10s %8s\n", "AGENT", "STATE", "REASON", "IN_STATE", "CALL",
+            "ANSWERED");
+    for (size_t i = 0; i < l->n_agents; i++) {
+        const Medley__V1__AgentInfo *a = l->agents[i];
+        char d[32], callid[16];
+        fmt_duration(a->in_state_ms, d, sizeof(d));
+        if (a->call)
+            snprintf(callid, sizeof(callid), "%u", a->call);
+        else
+            snprintf(callid, sizeof(callid), "-");
+        fprintf(f, "%-12s %-10s %-16s %9s %10s %8u\n", a->id, agent_state_name((int)a->state),
+                a->reason[0] ? a->reason : "-", a->state == MEDLEY__V1__AGENT_STATE__AGENT_LOGGED_OUT ? "-" : d,
+                callid, a->calls_answered);
+    }
+    if (l->n_agents == 0)
+        fprintf(f, "(no agents)\n");
+    protobuf_c_message_free_unpacked(m, NULL);
+    return 0;
+}
+
 static int cmd_acd(ctl_t *x, int argc, char **argv)
 {
     (void)argv;
@@ -1114,102 +1143,8 @@ static int cmd_acd(ctl_t *x, int argc, char **argv)
         return rc;
     print_snapshot(stdout, m);
     protobuf_c_message_free_unpacked(&m->base, NULL);
-    return 0;
-}
-
-/* The wallboard's agents: what the ACD's agent_state events said, with when. */
-typedef struct {
-    char id[32];
-    int state;
-    char reason[32];
-    struct timespec since;
-} wb_agent_t;
-
-typedef struct {
-    wb_agent_t *agents;
-    size_t n, cap;
-    int done;
-    md_gc_status_t st;
-    struct timespec started;
-} wallboard_t;
-
-static int wb_msg(void *arg, const uint8_t *msg, size_t len)
-{
-    wallboard_t *w = arg;
-    Medley__V1__Event *e = medley__v1__event__unpack(NULL, len, msg);
-    if (e == NULL)
-        return 0;
-    if (e->type == MEDLEY__V1__EVENT_TYPE__ACD && strcmp(e->acd, "agent_state") == 0 &&
-        e->agent[0] != '\0') {
-        size_t i;
-        for (i = 0; i < w->n; i++)
-            if (strcmp(w->agents[i].id, e->agent) == 0)
-                break;
-        if (i == w->n) {
-            if (w->n == w->cap) {
-                size_t cap = w->cap ? 2 * w->cap : 16;
-                wb_agent_t *a = realloc(w->agents, cap * sizeof(*a));
-                if (a == NULL)
-                    goto out;
-                w->agents = a;
-                w->cap = cap;
-            }
-            /* sorted by id: the longer number last, then by text */
-            while (i > 0 && (strlen(w->agents[i - 1].id) > strlen(e->agent) ||
-                             (strlen(w->agents[i - 1].id) == strlen(e->agent) &&
-                              strcmp(w->agents[i - 1].id, e->agent) > 0))) {
-                w->agents[i] = w->agents[i - 1];
-                i--;
-            }
-            w->n++;
-            memset(&w->agents[i], 0, sizeof(w->agents[i]));
-            snprintf(w->agents[i].id, sizeof(w->agents[i].id), "%s", e->agent);
-        }
-        w->agents[i].state = e->value;
-        snprintf(w->agents[i].reason, sizeof(w->agents[i].reason), "%s", e->reason);
-        clock_gettime(CLOCK_MONOTONIC, &w->agents[i].since);
-    }
-out:
-    medley__v1__event__free_unpacked(e, NULL);
-    return 0;
-}
-
-static void wb_done(void *arg, const md_gc_status_t *st)
-{
-    wallboard_t *w = arg;
-    w->st = *st;
-    w->done = 1;
-}
-
-static void wb_render(FILE *f, const Medley__V1__AcdSnapshot *m, const wallboard_t *w, int tty)
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    localtime_r(&t, &tm);
-    if (tty)
-        fprintf(f, "\033[H\033[J");   /* home, clear to the end: redrawn in place */
-    fprintf(f, "medley ACD wallboard  %02d:%02d:%02d\n\n", tm.tm_hour, tm.tm_min, tm.tm_sec);
-    print_snapshot(f, m);
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    fprintf(f, "\n%-12s %-10s %-20s %s\n", "AGENT", "STATE", "REASON", "IN_STATE");
-    for (size_t i = 0; i < w->n; i++) {
-        const wb_agent_t *a = &w->agents[i];
-        char d[32];
-        uint64_t ms = (uint64_t)(now.tv_sec - a->since.tv_sec) * 1000 +
-                      (uint64_t)((now.tv_nsec - a->since.tv_nsec) / 1000000);
-        fmt_duration(ms, d, sizeof(d));
-        fprintf(f, "%-12s %-10s %-20s %s\n", a->id, agent_state_name(a->state),
-                a->reason[0] ? a->reason : "-", d);
-    }
-    if (w->n == 0)
-        fprintf(f, "(no agent has changed state since the wallboard started)\n");
-    else
-        fprintf(f, "(agents that changed state since the wallboard started; time in state "
-                   "counted from that change)\n");
-    if (!tty)
-        fprintf(f, "\n");
-    fflush(f);
+    printf("\n");
+    return print_agents(x, stdout);
 }
 
 static int cmd_wallboard(ctl_t *x, int argc, char **argv)
@@ -1232,21 +1167,6 @@ static int cmd_wallboard(ctl_t *x, int argc, char **argv)
     md_gc_t *c = conn(x);
     if (c == NULL)
         return EXIT_FAIL;
-    /* The agents' states come from the event stream (ACD notices only). */
-    Medley__V1__EventFilter req = MEDLEY__V1__EVENT_FILTER__INIT;
-    Medley__V1__EventType types[1] = { MEDLEY__V1__EVENT_TYPE__ACD };
-    req.types = types;
-    req.n_types = 1;
-    uint8_t buf[64];
-    size_t n = protobuf_c_message_get_packed_size(&req.base);
-    protobuf_c_message_pack(&req.base, buf);
-    wallboard_t w;
-    memset(&w, 0, sizeof(w));
-    int32_t id = md_gc_call_start(c, SVC "StreamEvents", buf, n, wb_msg, wb_done, &w);
-    if (id < 0) {
-        fprintf(stderr, "medleyctl: %s: %s\n", md_gc_status_name(MD_GC_UNAVAILABLE), md_gc_error(c));
-        return EXIT_FAIL;
-    }
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -1254,40 +1174,56 @@ static int cmd_wallboard(ctl_t *x, int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     int tty = isatty(STDOUT_FILENO);
     int rc = 0;
+    /* Each refresh is drawn into a memory buffer first, then written at once: no
+     * half-drawn screen, and a failed call leaves the last good one in place. */
     for (uint32_t shown = 0; !interrupted;) {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        if (f == NULL) {
+            fprintf(stderr, "medleyctl: out of memory\n");
+            return EXIT_FAIL;
+        }
+        time_t t = time(NULL);
+        struct tm tm;
+        localtime_r(&t, &tm);
+        fprintf(f, "medley ACD wallboard  %02d:%02d:%02d  (every %u s)\n\n", tm.tm_hour, tm.tm_min,
+                tm.tm_sec, interval);
         Medley__V1__AcdSnapshot *m;
         rc = get_snapshot(x, &m);
-        if (rc != 0)
+        if (rc == 0) {
+            print_snapshot(f, m);
+            protobuf_c_message_free_unpacked(&m->base, NULL);
+            fprintf(f, "\n");
+            rc = print_agents(x, f);
+        }
+        fclose(f);
+        if (rc == 0) {
+            if (tty)
+                fputs("\033[H\033[J", stdout);   /* home, clear: redrawn in place */
+            fwrite(text, 1, len, stdout);
+            if (!tty)
+                fputs("\n", stdout);
+            fflush(stdout);
+        }
+        free(text);
+        if (rc != 0 || (count != 0 && ++shown >= count))
             break;
-        wb_render(stdout, m, &w, tty);
-        protobuf_c_message_free_unpacked(&m->base, NULL);
-        if (count != 0 && ++shown >= count)
-            break;
-        struct timespec t0, t;
+        struct timespec t0, now;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         for (;;) {
-            if (interrupted || w.done)
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            long left = (long)interval * 1000 - (long)((now.tv_sec - t0.tv_sec) * 1000 +
+                                                       (now.tv_nsec - t0.tv_nsec) / 1000000);
+            if (interrupted || left <= 0)
                 break;
-            clock_gettime(CLOCK_MONOTONIC, &t);
-            long left = (long)interval * 1000 - (long)((t.tv_sec - t0.tv_sec) * 1000 +
-                                                       (t.tv_nsec - t0.tv_nsec) / 1000000);
-            if (left <= 0)
-                break;
-            md_gc_run(c, left < 200 ? (int)left : 200);
-        }
-        if (w.done && !interrupted) {
-            fprintf(stderr, "medleyctl: %s: %s\n", md_gc_status_name(w.st.status),
-                    w.st.status == MD_GC_OK ? "the event stream ended" : w.st.message);
-            rc = EXIT_FAIL;
-            break;
+            if (md_gc_run(c, left < 200 ? (int)left : 200) == -EPIPE) {
+                fprintf(stderr, "medleyctl: %s: %s\n", md_gc_status_name(MD_GC_UNAVAILABLE),
+                        md_gc_error(c));
+                return EXIT_FAIL;
+            }
         }
     }
-    if (!w.done) {
-        md_gc_call_cancel(c, id);
-        for (int i = 0; i < 10 && !w.done; i++)
-            md_gc_run(c, 100);
-    }
-    free(w.agents);
     return rc;
 }
 

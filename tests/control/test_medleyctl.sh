@@ -330,6 +330,7 @@ run channels
 for id in $(awk '$1 ~ /^[0-9]+$/ && $2 != "of" {print $1}' <<<"$OUT"); do "$CTL" delete "$id" >/dev/null; done
 ok "acd with nothing configured" acd && has "acd: no queues" '^\(no queues\)$'
 has "acd: no agents" '^agents: +0 logged in: 0 ready, 0 busy, 0 not ready$'
+has "acd: no agent lines" '^\(no agents\)$'
 ok "queue-add" queue-add general --skill agent --acw-ms 60000 --strategy fewest_calls &&
     has "queue-add says" '^queue general: added \(skill agent, fewest_calls\)$'
 err "queue-add twice" 1 '^medleyctl: ALREADY_EXISTS: add queue: ' queue-add general
@@ -363,6 +364,8 @@ err "queue-call: bad priority" 2 'priority 7: 0-3' queue-call "$ACALLER" general
 ok "acd with a caller waiting" acd && has "acd: agents" '^agents: +2 logged in: 0 ready, 0 busy, 2 not ready$'
 has "acd: waiting" '^waiting: +1 callers, longest [0-9]+:[0-9]{2}$'
 has "acd: the queue's row" '^general +1 +[0-9]+:[0-9]{2} +- +- +1 +0 +0 +0 +0$'
+has "acd: agent 1001 not ready (login)" '^1001 +NOT_READY +login +0:[0-9]{2} +- +0$'
+has "acd: agent 1002 not ready (lunch)" '^1002 +NOT_READY +lunch +0:[0-9]{2} +- +0$'
 # The wallboard (stdout not a terminal: plain blocks) while the agent takes the call.
 "$CTL" wallboard --interval 1 --count 3 >"$WORK/wb.out" 2>"$WORK/wb.err" &
 WPID=$!
@@ -381,11 +384,12 @@ checks=$((checks + 1))
 [ "$(grep -c '^medley ACD wallboard ' <<<"$OUT")" = 3 ] || fail "wallboard: not 3 refreshes: $OUT"
 checks=$((checks + 1))
 grep -q $'\033' <<<"$OUT" && fail "wallboard: terminal codes when stdout is not a terminal"
-has "wallboard: the talking agent" '^1001 +TALKING +- +0:0[0-9]$'
-has "wallboard: the ready agent" '^1002 +READY +- +0:0[0-9]$'
+has "wallboard: the talking agent" "^1001 +TALKING +- +0:0[0-9] +$ACALL +1$"
+has "wallboard: the ready agent" '^1002 +READY +- +0:0[0-9] +- +0$'
 has "wallboard: the queue answered" '^general +0 .* 100% +1 +1 +0 +1 +1$'
 ok "acd after the answer" acd && has "acd: agents after" '^agents: +2 logged in: 1 ready, 1 busy, 0 not ready$'
 has "acd: service level" '^general +0 +[0-9]+:[0-9]{2} +[0-9:]+ +100% +1 +1 +0 +1 +1$'
+has "acd: the talking agent" "^1001 +TALKING +- +0:[0-9]{2} +$ACALL +1$"
 # Ctrl-C ends a wallboard cleanly (exit 0).
 "$CTL" wallboard --interval 60 >"$WORK/wb2.out" 2>"$WORK/wb2.err" &
 WPID=$!
@@ -402,11 +406,16 @@ err "agent hangup twice" 1 '^medleyctl: FAILED_PRECONDITION: agent: ' agent 1001
 err "call-hangup: no such call" 1 '^medleyctl: NOT_FOUND: ' call-hangup 12345
 err "call-hangup: bad id" 2 "'x' is not a call id" call-hangup x
 ok "agent logout" agent 1001 logout && has "logout says" '^agent 1001: logged out$'
+ok "acd after the logout" acd && has "acd: logged out" '^1001 +LOGGED_OUT +logout +- +- +0$'
 
 # ---- a watch ends with the server ----
 "$CTL" watch >"$WORK/watch2.out" 2>"$WORK/watch2.err" &
 WPID=$!
 wait_for 10 subscribed || fail "watch 2: no subscriber shows in stats"
+# ... and so does a wallboard (exit 1, UNAVAILABLE).
+"$CTL" wallboard --interval 1 >"$WORK/wb3.out" 2>"$WORK/wb3.err" &
+BPID=$!
+wait_for 10 grep -q '^AGENT ' "$WORK/wb3.out" || fail "wallboard 3: nothing shown"
 kill -TERM "$MPID"
 wait "$MPID"
 MRC=$?
@@ -420,6 +429,13 @@ checks=$((checks + 1))
 [ "$WRC" = 1 ] || fail "watch when medleyd stops: exit $WRC"
 grep -Eq '^medleyctl: UNAVAILABLE: medleyd is stopping$' "$WORK/watch2.err" ||
     fail "watch when medleyd stops: stderr $(cat "$WORK/watch2.err")"
+wait "$BPID"
+BRC=$?
+checks=$((checks + 1))
+[ "$BRC" = 1 ] || fail "wallboard when medleyd stops: exit $BRC"
+checks=$((checks + 1))
+grep -Eq '^medleyctl: UNAVAILABLE: ' "$WORK/wb3.err" ||
+    fail "wallboard when medleyd stops: stderr $(cat "$WORK/wb3.err")"
 
 # ---- kpi-csv: the history medleyd wrote when it stopped (read-only, no engine) ----
 SUM0=$(md5sum <"$WORK/kpi.db")
