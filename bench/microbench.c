@@ -5,6 +5,13 @@
  *   dtmf/medley/<isa>     medley's detector, all channels per call, on each SIMD path
  *   g711/...              G.711 encode/decode of frames, medley's tables and SpanDSP's
  *                         inline per-sample functions
+ *   g711/<op>/<path>[/l1_evicted]
+ *                         one G.711 frame function per path: "table" (md_*_ref, the
+ *                         look-up tables), "scalar", "avx2", "avx512" (the SIMD kernels);
+ *                         l1_evicted reads 64 KiB of other data before every frame, as
+ *                         the rest of an engine tick does, so the table starts out of L1
+ *                         (the time includes that read, the same for every path: compare
+ *                         the paths with each other, not with the hot numbers)
  *
  * Both DTMF benchmarks run on the same signal: per channel 8 s of audio with a digit
  * (70 ms, -10 dBm0 per tone) every second and syllable-modulated noise (speech-like
@@ -21,6 +28,7 @@
 #include "dsp/cpu.h"
 #include "dsp/dtmf.h"
 #include "dsp/g711.h"
+#include "dsp/g711_kernel.h"
 #include "dsp/tone.h"
 
 #define NCH 256
@@ -346,6 +354,70 @@ static void bm_g711_spandsp(md_bench_state_t *st, void *arg)
     md_bench_set_items_per_iteration(st, NCH);
 }
 
+/* Per path: the table functions or one SIMD path's kernels, with the tables (and
+ * everything else) hot in L1, or evicted from L1 before every frame by reading 64 KiB of
+ * other data, as a worker's tick does between one channel's encode and the next. (Timing
+ * the read alone to subtract it proved useless on the shared VM: it alone varies between
+ * 600 ns and 1 us from run to run, more than the codec costs.) */
+#define G711_PATH_TABLE MD_ISA_COUNT
+#define G711_EVICT 0x100
+#define EVICT_BYTES (64 * 1024)
+
+static uint8_t evict_buf[EVICT_BYTES];
+static volatile uint32_t evict_sink;
+
+static inline uint32_t evict_l1(void)
+{
+    uint32_t sum = 0;
+    /* The compiler must read the buffer every time (it could prove that nothing writes
+     * it and hoist the loop). */
+    __asm__ volatile("" : : "r"(evict_buf) : "memory");
+    for (size_t i = 0; i < EVICT_BYTES; i += 64)
+        sum += evict_buf[i];
+    return sum;
+}
+
+static void bm_g711_path(md_bench_state_t *st, void *arg)
+{
+    int a = (int)(intptr_t)arg, which = a & 0xF, path = (a >> 4) & 0xF;
+    int evict = (a & G711_EVICT) != 0;
+    md_g711_encode_fn *enc = NULL;
+    md_g711_decode_fn *dec = NULL;
+    uint32_t sum = 0;
+
+    if (path == G711_PATH_TABLE) {
+        enc = which == G711_ULAW_ENC ? md_ulaw_encode_ref : md_alaw_encode_ref;
+        dec = which == G711_ULAW_DEC ? md_ulaw_decode_ref : md_alaw_decode_ref;
+    } else {
+        const md_g711_kernels_t *k = md_g711_kernels((md_isa_t)path);
+        if (k == NULL) {
+            md_bench_skip(st, "this CPU lacks the path");
+            return;
+        }
+        enc = which == G711_ULAW_ENC ? k->ulaw_encode : k->alaw_encode;
+        dec = which == G711_ULAW_DEC ? k->ulaw_decode : k->alaw_decode;
+    }
+    g711_prepare(which);
+    memset(g711_out, 0, sizeof(g711_out));
+    if (which == G711_ULAW_ENC || which == G711_ALAW_ENC)
+        memset(g711_code, 0, sizeof(g711_code));
+    int encode = which == G711_ULAW_ENC || which == G711_ALAW_ENC;
+    while (md_bench_keep_running(st)) {
+        for (int c = 0; c < NCH; c++) {
+            if (evict)
+                sum += evict_l1();
+            if (encode)
+                enc(g711_code[c], frame_of(c, 0), FRAME);
+            else
+                dec(g711_out[c], g711_code[c], FRAME);
+        }
+        __asm__ volatile("" : : "r"(g711_code), "r"(g711_out) : "memory");
+    }
+    evict_sink = sum;
+    md_bench_set_items_per_iteration(st, NCH);
+    g711_verify(st, which);
+}
+
 void md_microbench_register_more(void);   /* mixer, Opus: bench/microbench_signal.c */
 void md_microbench_register_engine(void); /* bench/microbench_engine.c */
 
@@ -368,6 +440,19 @@ int main(int argc, char **argv)
         snprintf(g711[1][k], sizeof(g711[1][k]), "g711/spandsp/%s", g711_names[k]);
         md_bench_register(g711[0][k], bm_g711_medley, (void *)(intptr_t)k);
         md_bench_register(g711[1][k], bm_g711_spandsp, (void *)(intptr_t)k);
+    }
+    static char g711_path[2][4][MD_ISA_COUNT + 1][48];
+    for (int e = 0; e < 2; e++) {
+        for (int k = 0; k < 4; k++) {
+            for (int p = 0; p <= MD_ISA_COUNT; p++) {
+                char *name = g711_path[e][k][p];
+                snprintf(name, sizeof(g711_path[e][k][p]), "g711/%s/%s%s", g711_names[k],
+                         p == G711_PATH_TABLE ? "table" : md_isa_name((md_isa_t)p),
+                         e ? "/l1_evicted" : "");
+                md_bench_register(name, bm_g711_path,
+                                  (void *)(intptr_t)(k | p << 4 | (e ? G711_EVICT : 0)));
+            }
+        }
     }
     md_microbench_register_more();
     md_microbench_register_engine();
