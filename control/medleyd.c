@@ -72,6 +72,7 @@ typedef struct {
     unsigned lcore;
     int own_lcore;
     uint64_t hz, start, next_tick, tick_cycles;
+    unsigned slot;               /* the next 1 ms slot of the 20 ms tick */
     volatile int running;
 } worker_ctx_t;
 
@@ -85,7 +86,8 @@ typedef struct {
     struct rte_mempool *pool;
 } engine_t;
 
-/* One pass of the worker's loop: receive, commands, and the 20 ms tick when due. */
+/* One pass of the worker's loop: receive, commands, and the next 1 ms slot of the 20 ms
+ * tick when due (a twentieth of the channels each millisecond: engine/media.h). */
 static void worker_step(worker_ctx_t *x)
 {
     md_worker_poll(&x->w);
@@ -93,10 +95,12 @@ static void worker_step(worker_ctx_t *x)
         md_cmd_serve(&x->ring, &x->w.wm);
     uint64_t now = rte_get_timer_cycles();
     if (now >= x->next_tick) {
-        md_worker_tick(&x->w, (now - x->start) * 1000 / x->hz);
+        md_worker_tick_slot(&x->w, (now - x->start) * 1000 / x->hz, x->slot);
+        x->slot = (x->slot + 1) % MD_TICK_SLOTS;
         x->next_tick += x->tick_cycles;
-        /* After a stall, catch up on the clock instead of bursting ticks. */
-        if (now > x->next_tick + 5 * x->tick_cycles)
+        /* Slots that fell behind run back to back (each is small); after a stall of more
+         * than a whole tick, catch up on the clock instead of bursting. */
+        if (now > x->next_tick + MD_TICK_SLOTS * x->tick_cycles)
             x->next_tick = now + x->tick_cycles;
     }
 }
@@ -537,7 +541,7 @@ int main(int argc, char **argv)
         if (x->own_lcore)
             x->lcore = lcore = rte_get_next_lcore(lcore, 1, 0);
         x->hz = rte_get_timer_hz();
-        x->tick_cycles = x->hz / 50;
+        x->tick_cycles = x->hz / 1000;   /* a slot: 1 ms */
         x->running = 1;
     }
     for (unsigned i = 0; i < e.n; i++)

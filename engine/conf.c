@@ -536,7 +536,7 @@ static void conf_tick_one(md_worker_media_t *w, md_conf_set_t *s, md_conf_t *c)
     for (int32_t i = c->head; i >= 0; i = mbs[i].next) {
         md_conf_member_t *mb = &mbs[i];
         md_media_t *m = &w->media[i];
-        if (m->have_out || m->play != NULL)
+        if (m->play != NULL)
             continue;   /* its own prompt plays instead (made in md_media_tick_out) */
         if (mb->flags & MD_CONF_HOLD) {
             const md_prompt_t *p = mb->hold_music;
@@ -553,7 +553,7 @@ static void conf_tick_one(md_worker_media_t *w, md_conf_set_t *s, md_conf_t *c)
             }
         } else if ((mb->flags & MD_CONF_DEAF) || mb->hears == 0) {
             memset(m->out, 0, sizeof(m->out));
-            m->have_out = 1;
+            m->have_out = m->conf_ready = 1;
             continue;
         } else {
             int own = mb->mixed && (mb->cls & mb->hears);
@@ -578,7 +578,7 @@ static void conf_tick_one(md_worker_media_t *w, md_conf_set_t *s, md_conf_t *c)
             md_mix_add(m->out, s->beep.pcm + (s->beep.samples - mb->beep_left), n);
             mb->beep_left -= (uint32_t)n;
         }
-        m->have_out = 1;
+        m->have_out = m->conf_ready = 1;
     }
 
     /* The conference mix as a recording. */
@@ -601,13 +601,18 @@ static void conf_tick_one(md_worker_media_t *w, md_conf_set_t *s, md_conf_t *c)
 
 void md_conf_tick(md_worker_media_t *w, uint64_t now_ms)
 {
+    md_conf_tick_slot(w, now_ms, 0, 1);
+}
+
+void md_conf_tick_slot(md_worker_media_t *w, uint64_t now_ms, unsigned slot, unsigned nslots)
+{
     (void)now_ms;
     md_conf_set_t *s = w->conf;
     if (s == NULL)
         return;
     /* Each conference's first members are prefetched while the one before is mixed. */
     md_conf_t *prev = NULL;
-    for (unsigned i = 0; i < s->max_confs; i++) {
+    for (unsigned i = slot; i < s->max_confs; i += nslots) {
         md_conf_t *c = &s->confs[i];
         if (c->id == 0 || c->n == 0)
             continue;

@@ -194,4 +194,9 @@ void md_conf_describe(const md_conf_set_t *s, uint32_t idx, md_conf_info_t *info
  * talking events, the mixes, each member's out/have_out. */
 void md_conf_tick(md_worker_media_t *w, uint64_t now_ms);
 
+/* The same for the conferences of one tick slot (conference index % nslots == slot): the
+ * worker spreads its conferences over the 20 slots of a 20 ms tick as it spreads channels.
+ * A member's frame is sent in its own channel's slot (media conf_ready). */
+void md_conf_tick_slot(md_worker_media_t *w, uint64_t now_ms, unsigned slot, unsigned nslots);
+
 #endif

@@ -410,19 +410,26 @@ static void prefetch_frame(const md_channel_t *ch, const md_media_t *m)
 
 unsigned md_media_tick_in(md_worker_media_t *w, uint64_t now_ms)
 {
+    return md_media_tick_in_slot(w, now_ms, 0, 1);
+}
+
+unsigned md_media_tick_in_slot(md_worker_media_t *w, uint64_t now_ms, unsigned slot,
+                               unsigned nslots)
+{
     md_dtmf_rx_t *rxs[256];
     const int16_t *pcms[256];
     md_channel_t *owners[256];
-    unsigned nb = 0, done = 0;
+    unsigned nb = 0, done = 0, seen = 0;
     md_chan_table_t *t = w->table;
+    const uint32_t far = 16 * nslots, near = 8 * nslots;
 
-    for (uint32_t i = 0; i < t->max; i++) {
+    for (uint32_t i = slot; i < t->max; i += nslots) {
         md_channel_t *ch = &t->chans[i];
-        if (i + 16 < t->max)
-            prefetch_headers(&t->chans[i + 16], &w->media[i + 16]);
-        if (i + 8 < t->max)
-            prefetch_frame(&t->chans[i + 8], &w->media[i + 8]);
-        if (w->poll != NULL && i % MD_TICK_POLL_EVERY == MD_TICK_POLL_EVERY - 1)
+        if (i + far < t->max)
+            prefetch_headers(&t->chans[i + far], &w->media[i + far]);
+        if (i + near < t->max)
+            prefetch_frame(&t->chans[i + near], &w->media[i + near]);
+        if (w->poll != NULL && ++seen % MD_TICK_POLL_EVERY == 0)
             w->poll(w->poll_arg);   /* between channels: none is half done */
         if (!ch->in_use)
             continue;
@@ -488,7 +495,7 @@ unsigned md_media_tick_in(md_worker_media_t *w, uint64_t now_ms)
         /* The prompt's frame is made in md_media_tick_out, just before it is sent, so
          * the output is written once while hot; a digit of this tick that barges in has
          * stopped the prompt by then. */
-        m->have_out = 0;
+        m->have_out = m->conf_ready;
 
         if (m->inband) {
             rxs[nb] = &m->dtmf;
@@ -507,7 +514,7 @@ unsigned md_media_tick_in(md_worker_media_t *w, uint64_t now_ms)
     /* Conferences (engine/conf.h) need every member's frame of this tick; their members'
      * output is made here, before the per-channel step below (a member has no bridge). */
     if (w->conf != NULL)
-        md_conf_tick(w, now_ms);
+        md_conf_tick_slot(w, now_ms, slot, nslots);
     return done;
 }
 
@@ -531,6 +538,7 @@ void md_media_tick_out(md_worker_media_t *w, uint32_t i)
 {
     md_chan_table_t *t = w->table;
     md_media_t *m = &w->media[i];
+    m->conf_ready = 0;   /* a conference's mix, if any, is in out and goes now */
     if (m->play != NULL)
         play_frame(w, &t->chans[i], m);
     /* Bridged audio: the peer's frame of this tick, taken in md_media_tick_in. */

@@ -71,6 +71,8 @@ typedef struct {
     uint64_t rec_refused;    /* frames the recorder did not take (ring full) */
     uint32_t overlay_tag;
     int have_out;            /* out holds audio to send this tick */
+    uint8_t conf_ready;       /* out holds a conference mix not yet sent (its conference
+                                 may mix in another tick slot than the channel's) */
     int16_t out[MD_FRAME];
     md_tx_template_t tx;     /* filled once the peer is known */
     int tx_ready;
@@ -185,6 +187,17 @@ uint64_t md_media_4733_start_ms(const md_4733_rx_t *rx, const md_4733_digit_t *d
  * md_media_tick does both for every channel. */
 unsigned md_media_tick_in(md_worker_media_t *w, uint64_t now_ms);
 void md_media_tick_out(md_worker_media_t *w, uint32_t slot);
+
+/* The worker spreads its channels over MD_TICK_SLOTS slots of 1 ms: channel i ticks in
+ * slot i % MD_TICK_SLOTS, conference k in slot k % MD_TICK_SLOTS, so each millisecond
+ * does a twentieth of the work and a channel's packet leaves within about a millisecond
+ * of its slot instead of after every other channel's. Each channel still ticks once per
+ * 20 ms. A bridge takes the peer's newest frame, whichever slot the peer is in.
+ * md_media_tick_in_slot is md_media_tick_in for the channels and conferences of one slot
+ * (slot < nslots; nslots 1 is the whole table). */
+#define MD_TICK_SLOTS 20
+unsigned md_media_tick_in_slot(md_worker_media_t *w, uint64_t now_ms, unsigned slot,
+                               unsigned nslots);
 /* Asks for the lines md_media_tick_out and the send of slot's packet will touch: called a
  * few channels ahead in the sending loop. */
 void md_media_prefetch_out(const md_worker_media_t *w, uint32_t slot);

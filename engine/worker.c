@@ -263,23 +263,36 @@ static void flush(md_worker_t *w, struct rte_mbuf **burst, unsigned n)
     }
 }
 
+static void tick(md_worker_t *w, uint64_t now_ms, unsigned slot, unsigned nslots);
+
 void md_worker_tick(md_worker_t *w, uint64_t now_ms)
 {
+    tick(w, now_ms, 0, 1);
+}
+
+void md_worker_tick_slot(md_worker_t *w, uint64_t now_ms, unsigned slot)
+{
+    tick(w, now_ms, slot % MD_TICK_SLOTS, MD_TICK_SLOTS);
+}
+
+static void tick(md_worker_t *w, uint64_t now_ms, unsigned slot, unsigned nslots)
+{
     struct rte_mbuf *burst[MD_DP_BURST];
-    unsigned n = 0;
+    unsigned n = 0, seen = 0;
+    const uint32_t ahead = 4 * nslots;
 
     w->now_ms = now_ms;
     w->wm.poll = poll_during_tick;
     w->wm.poll_arg = w;
-    md_media_tick_in(&w->wm, now_ms);
+    md_media_tick_in_slot(&w->wm, now_ms, slot, nslots);
     /* Each channel's output made final and sent in one pass, while its state is in
      * cache; the next channels' lines are fetched ahead. */
-    for (uint32_t i = 0; i < w->table.max; i++) {
+    for (uint32_t i = slot; i < w->table.max; i += nslots) {
         md_channel_t *ch = &w->table.chans[i];
         md_media_t *m = &w->media[i];
-        if (i + 4 < w->table.max)
-            md_media_prefetch_out(&w->wm, i + 4);
-        if (i % MD_TICK_POLL_EVERY == MD_TICK_POLL_EVERY - 1)
+        if (i + ahead < w->table.max)
+            md_media_prefetch_out(&w->wm, i + ahead);
+        if (++seen % MD_TICK_POLL_EVERY == 0)
             md_worker_poll(w);
         if (!ch->in_use)
             continue;

@@ -50,7 +50,12 @@ void md_worker_share(md_worker_t *w, md_worker_t **peers, unsigned n, struct rte
 /* Receive what the port has (one burst) and what other workers handed over. */
 unsigned md_worker_poll(md_worker_t *w);
 
-/* The 20 ms media tick. */
+/* The 20 ms media tick of every channel at once. */
 void md_worker_tick(md_worker_t *w, uint64_t now_ms);
+
+/* One 1 ms slot of the tick (engine/media.h, MD_TICK_SLOTS): the channels i with
+ * i % MD_TICK_SLOTS == slot % MD_TICK_SLOTS and the conferences of that slot. Called
+ * every millisecond with slot counting up, it spreads the 20 ms tick's work evenly. */
+void md_worker_tick_slot(md_worker_t *w, uint64_t now_ms, unsigned slot);
 
 #endif
