@@ -638,6 +638,57 @@ static void test_record(void)
     w.rec = NULL;
 }
 
+/* ---------------- part 3: the tick spread over 1 ms slots ---------------- */
+
+/* A conference whose members tick in four different slots (the conference itself in slot
+ * 0, like member 0), and a bridge across two slots: run slot by slot as the worker does,
+ * every channel must tick exactly once per 20 ms, and each member's output, taken right
+ * after its own slot, must hold exactly the three others every period; each bridged leg
+ * must hear the other. */
+static void test_slots(void)
+{
+    setup(6, 0);
+    CHECK(md_conf_create(&cs, 8, 0, NULL) == 0);
+    for (uint32_t i = 0; i < 4; i++)
+        CHECK(md_conf_add(&w, &cs, 0, i, MD_CONF_ROLE_PARTY, 0, 0, 0, 0, 0) == 0);
+    md_cmd_t b = chan_cmd(MD_CMD_BRIDGE, 4);
+    b.slot2 = 5;
+    b.id2 = chans[5].id;
+    CHECK(cmd(b, NULL) == 0);
+    static const double BF[2] = { 300, 2500 };
+    int bad_members = 0, bad_bridge = 0, bad_count = 0;
+    for (int period = 0; period < 12; period++, seq++) {
+        for (uint32_t i = 0; i < 6; i++) {
+            int16_t x[MD_FRAME];
+            tone(x, i < 4 ? PF[i] : BF[i - 4], 5000, seq);
+            send(i, seq, x);
+        }
+        uint64_t frames0[6];
+        for (int i = 0; i < 6; i++)
+            frames0[i] = media[i].frames;
+        for (unsigned s = 0; s < MD_TICK_SLOTS; s++) {
+            md_media_tick_in_slot(&w, (uint64_t)seq * 20 + s, s, MD_TICK_SLOTS);
+            for (uint32_t i = s; i < 6; i += MD_TICK_SLOTS) {
+                md_media_tick_out(&w, i);
+                if (period < 4)
+                    continue;   /* jitter buffer and first mixes */
+                if (i < 4) {
+                    unsigned want = (B(CALLER) | B(AGENT) | B(SUP) | B(OTHER)) & ~B(i);
+                    bad_members += hears(i) != want;
+                } else {
+                    bad_bridge += !media[i].have_out || amp(media[i].out, BF[5 - i]) < HEARD ||
+                                  amp(media[i].out, BF[i - 4]) > SILENT * 150;
+                }
+            }
+        }
+        for (int i = 0; i < 6; i++)
+            bad_count += media[i].frames != frames0[i] + 1;
+    }
+    CHECKF(bad_members == 0, "%d member outputs wrong", bad_members);
+    CHECKF(bad_bridge == 0, "%d bridged outputs wrong", bad_bridge);
+    CHECKF(bad_count == 0, "%d channel-periods without exactly one tick", bad_count);
+}
+
 int main(void)
 {
     test_n_minus_1_mute_deaf_gains();
@@ -646,5 +697,6 @@ int main(void)
     test_thousand();
     test_supervisor_and_hold();
     test_record();
+    test_slots();
     return check_summary("conf");
 }
