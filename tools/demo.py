@@ -199,6 +199,7 @@ def wallboard(progress, snap, states, tty):
                 q.name, q.waiting, q.longest_wait_ms / 1000.0, q.offered, q.answered, q.abandoned,
                 "%.0f%%" % (100 * q.service_level) if q.service_level >= 0 else "-"))
     out.append("")
+    out.append("agents by state: %s" % (agents_line or "-"))
     out.append("%-8s %-10s %-12s %s" % ("AGENT", "STATE", "REASON", "IN STATE"))
     for aid in sorted(states):
         st, reason, since = states[aid]
@@ -623,13 +624,23 @@ def main():
             snap = unary("GetAcdSnapshot", pb.Empty(), "AcdSnapshot")
         except grpc.RpcError:
             snap = None
+        listed = None             # every agent's state now, where the API has ListAgents
+        if hasattr(pb, "ListAgentsRequest"):
+            try:
+                listed = unary("ListAgents", pb.ListAgentsRequest(), "AgentList").agents
+            except grpc.RpcError:
+                pass
         with stats.lock:
             progress = ("  %3ds  calls %4d  active %3d  steps %5d  digits keyed %4d detected %4d  lookups %3d  "
                         "to agents %3d  served %3d  hangups %3d" %
                         (time.time() - t0, stats.calls, stats.active, stats.steps, sum(stats.keyed.values()),
                          sum(stats.detected.values()), sum(stats.lookups.values()), stats.acd["queued"],
                          stats.served, stats.outcomes["hangup"]))
-            states = dict(stats.agent_state)
+            states = dict(stats.agent_state)   # else from the agent_state events
+        if listed is not None:
+            now = time.time()
+            states = {a.id: (pb.AgentState.Name(a.state)[6:], a.reason, now - a.in_state_ms / 1000.0)
+                      for a in listed}
         print(wallboard(progress, snap, states, tty), flush=True)
     stop.set()
     for t in threads:
