@@ -26,6 +26,8 @@ connections (each grpc channel here has a connection of its own):
   9. ListAgents (state, reason, time in state, skills, current call, tied) along the
      way, GetKpi for a queue and an agent (the counters these paths made, the ratios and
      -1 for nothing to measure, consistent with GetAcdSnapshot);
+ 10. a dial list added with tie_to_connection stops when its client disconnects: the
+     dial in progress ends, its number is pending again, nothing more is dialled;
 and every error status of AgentReject, AgentLegFailed, ListAgents and GetKpi. After each
 path no agent is left OFFERED or RESERVED.
 
@@ -437,6 +439,29 @@ def main():
                lambda: unary("GetKpi", pb.KpiRequest(agent="9999"), pb.Kpi), ["9999"])
         expect("GetKpi: not a request message", C.INVALID_ARGUMENT, lambda: raw("GetKpi", b"\xff"))
         expect("ListAgents: not a request message", C.INVALID_ARGUMENT, lambda: raw("ListAgents", b"\xff"))
+
+        # ---- 10. a dial list tied to its client stops with it ----
+        u = connection()
+        rpc(u, "AddCampaign", pb.CampaignConfig(name="tied", prompt="promo", max_lines=1,
+                                                tie_to_connection=True))
+        rpc(u, "AddCampaignNumbers", pb.CampaignNumbersRequest(campaign="tied",
+                                                               numbers=["800200", "800201"]))
+        m = eng.event_mark()
+        rpc(u, "StartCampaign", pb.CampaignRef(campaign="tied"))
+        dial = wait_acd(m, "dial", lambda e: e.target == "800200")
+        ck("a tied dial list dials its first number", bool(dial))
+        m = eng.event_mark()
+        u.close()
+        if dial:
+            ck("its client gone: the dial in progress ends (client_gone)",
+               bool(wait_acd(m, "ended", lambda e: e.call == dial[0].call and e.reason == "client_gone")))
+        time.sleep(0.5)
+        camp = unary("GetCampaign", pb.CampaignRef(campaign="tied"), pb.Campaign)
+        ck("... the list stopped: both numbers pending again, no call, no other dial %s" %
+           [(n.number, n.state, n.call) for n in camp.numbers],
+           [(n.number, n.state, n.call) for n in camp.numbers] ==
+           [("800200", pb.NUMBER_PENDING, 0), ("800201", pb.NUMBER_PENDING, 0)] and
+           not acd_events(m, "dial"))
         none_stuck("at the end")
     finally:
         rc = eng.stop()
