@@ -178,9 +178,9 @@ out:
  *      low noise
  *   2  conf/1000_members_encode_each: mode 1 plus a G.711 encode of every member's frame
  *      (what the worker's transmit path does today)
- *   3  conf/1000_members_encode_shared: mode 1 plus one encode of the common frame per
- *      tick, copied to every member that hears it unmodified, and an encode for the
- *      others (the proposed optimisation)
+ *   3  conf/1000_members_encode_shared: mode 1 plus what the worker does: one encode
+ *      of the common frame per tick (md_conf_shared_payload), copied for every member
+ *      that hears it unmodified, and an encode for the others
  * After the loop each mode checks frames: a 3-party member hears exactly the other two;
  * in the large conference a listener hears exactly the three loudest talkers. */
 typedef struct {
@@ -281,14 +281,18 @@ static void bm_conf(md_bench_state_t *st, void *arg)
             for (unsigned i = 0; i < n; i++)
                 md_ulaw_encode(wire[i], b.media[i].out, 160);
         } else if (mode == 3) {
-            /* The common frame: what a member that is not a mixed talker hears. */
-            md_ulaw_encode(common_enc, b.set->mask_frame[0], 160);
+            /* The engine's way (worker.c): a member whose output is the conference's
+             * common frame takes its payload encoded once (md_conf_shared_payload). */
             for (unsigned i = 0; i < n; i++) {
-                if (b.members[i].mixed)
-                    md_ulaw_encode(wire[i], b.media[i].out, 160);
+                const uint8_t *p = NULL;
+                if (b.media[i].conf_share)
+                    p = md_conf_shared_payload(b.set, i, b.media[i].conf_share, 0, b.media[i].out);
+                if (p != NULL)
+                    memcpy(wire[i], p, 160);
                 else
-                    memcpy(wire[i], common_enc, 160);
+                    md_ulaw_encode(wire[i], b.media[i].out, 160);
             }
+            md_ulaw_encode(common_enc, b.set->mask_frame[0], 160);
         }
         md_event_t ev;
         while (md_event_pop(b.events, &ev))

@@ -1,6 +1,8 @@
 /* Conferences on one worker. See engine/conf.h and docs/conference.md. */
 #include "engine/conf.h"
 
+#include "dsp/g711.h"
+
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -442,6 +444,19 @@ static inline void prefetch_member(const md_worker_media_t *w, int32_t slot)
     __builtin_prefetch(&m->have_out, 1, 3);
 }
 
+/* The shared-frame entry (1-based, for media conf_share) of the frame heard with mask
+ * hears this tick, or 0 when the conference has no room for another. */
+static uint8_t share_of(md_conf_t *c, uint8_t hears)
+{
+    for (unsigned e = 0; e < c->n_shares; e++)
+        if (c->share_key[e] == hears)
+            return (uint8_t)(e + 1);
+    if (c->n_shares == MD_CONF_SHARES)
+        return 0;
+    c->share_key[c->n_shares] = hears;
+    return ++c->n_shares;
+}
+
 static void conf_tick_one(md_worker_media_t *w, md_conf_set_t *s, md_conf_t *c)
 {
     md_conf_member_t *mbs = s->members;
@@ -533,9 +548,12 @@ static void conf_tick_one(md_worker_media_t *w, md_conf_set_t *s, md_conf_t *c)
     s->n_masks = 0;
 
     /* Pass 2: what each member hears. */
+    c->n_shares = 0;
+    memset(c->share_have, 0, sizeof(c->share_have));
     for (int32_t i = c->head; i >= 0; i = mbs[i].next) {
         md_conf_member_t *mb = &mbs[i];
         md_media_t *m = &w->media[i];
+        m->conf_share = 0;
         if (m->play != NULL)
             continue;   /* its own prompt plays instead (made in md_media_tick_out) */
         if (mb->flags & MD_CONF_HOLD) {
@@ -569,6 +587,8 @@ static void conf_tick_one(md_worker_media_t *w, md_conf_set_t *s, md_conf_t *c)
             } else {
                 memcpy(m->out, s->mask_frame[j], sizeof(m->out));
                 c->copies++;
+                if (mb->out_gain.q12 == 4096 && mb->beep_left == 0)
+                    m->conf_share = share_of(c, mb->hears);
             }
         }
         if (mb->out_gain.q12 != 4096)
@@ -597,6 +617,28 @@ static void conf_tick_one(md_worker_media_t *w, md_conf_set_t *s, md_conf_t *c)
             c->rec_id = 0;
     }
     c->ticks++;
+}
+
+const uint8_t *md_conf_shared_payload(md_conf_set_t *s, uint32_t slot, unsigned share,
+                                      int alaw, const int16_t *out)
+{
+    if (slot >= s->max_members || s->members[slot].conf < 0 || share == 0)
+        return NULL;
+    md_conf_t *c = &s->confs[s->members[slot].conf];
+    unsigned e = share - 1;
+    if (e >= c->n_shares || c->share_key[e] != s->members[slot].hears)
+        return NULL;
+    alaw = alaw != 0;
+    if (!c->share_have[e][alaw]) {
+        if (alaw)
+            md_alaw_encode(c->share_enc[e][1], out, MD_FRAME);
+        else
+            md_ulaw_encode(c->share_enc[e][0], out, MD_FRAME);
+        c->share_have[e][alaw] = 1;
+        c->shared_encodes++;
+    }
+    c->shared_sends++;
+    return c->share_enc[e][alaw];
 }
 
 void md_conf_tick(md_worker_media_t *w, uint64_t now_ms)

@@ -40,6 +40,7 @@
 #define MD_CONF_HANGOVER_DEFAULT_MS 400
 #define MD_CONF_VAD_THRESHOLD_DB 9.0f
 #define MD_CONF_STICKY_DB 3.0f      /* a mixed talker keeps its place unless beaten by this */
+#define MD_CONF_SHARES 2            /* common frames encoded once per codec per conference */
 #define MD_CONF_MASKS 8             /* distinct hears masks cached per conference tick */
 #define MD_CONF_BEEP_MS 200         /* the barge beep: 1400 Hz */
 #define MD_CONF_BEEP_HZ 1400
@@ -110,8 +111,16 @@ typedef struct {
     md_rec_id_t rec_id;
     uint8_t rec_mask;
     uint64_t rec_refused;
+    /* The frames members hear unmodified (a mask's mix: in a large conference, everyone
+     * who is not a mixed talker), encoded once per G.711 law on first use instead of once
+     * per member (md_conf_shared_payload). Valid until the conference's next tick. */
+    uint8_t share_key[MD_CONF_SHARES];   /* the hears mask of the shared frame */
+    uint8_t n_shares;
+    uint8_t share_have[MD_CONF_SHARES][2];   /* [0] µ-law, [1] A-law encoded */
+    uint8_t share_enc[MD_CONF_SHARES][2][MD_FRAME];
     /* Counters. */
     uint64_t ticks, talker_mixes, mask_mixes, copies, own_mixes;
+    uint64_t shared_encodes, shared_sends;   /* encodes of shared frames, packets using them */
     unsigned n_talkers;      /* this tick */
 } md_conf_t;
 
@@ -189,6 +198,13 @@ int md_conf_play(md_conf_set_t *s, uint32_t idx, const md_prompt_t *p, unsigned 
 void md_conf_record(md_conf_set_t *s, uint32_t idx, md_rec_id_t rec_id, uint8_t mask);
 
 void md_conf_describe(const md_conf_set_t *s, uint32_t idx, md_conf_info_t *info);
+
+/* The G.711 payload (alaw: 0 µ-law, 1 A-law) of the shared frame a member's output is
+ * this tick (media conf_share, 1-based), encoded from out on the conference's first use
+ * and reused for every other member that hears it; NULL when the member has no such
+ * frame any more (it left the conference), and the caller encodes out itself. */
+const uint8_t *md_conf_shared_payload(md_conf_set_t *s, uint32_t slot, unsigned share,
+                                      int alaw, const int16_t *out);
 
 /* The conference pass of the media tick (called by md_media_tick when w->conf is set):
  * talking events, the mixes, each member's out/have_out. */

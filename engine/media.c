@@ -538,7 +538,11 @@ void md_media_tick_out(md_worker_media_t *w, uint32_t i)
 {
     md_chan_table_t *t = w->table;
     md_media_t *m = &w->media[i];
-    m->conf_ready = 0;   /* a conference's mix, if any, is in out and goes now */
+    /* A conference's mix, if any, is in out and goes now; it stays a shared frame only if
+     * nothing below changes it. */
+    if (!m->conf_ready || m->play != NULL || m->overlay != NULL || m->send_len > 0)
+        m->conf_share = 0;
+    m->conf_ready = 0;
     if (m->play != NULL)
         play_frame(w, &t->chans[i], m);
     /* Bridged audio: the peer's frame of this tick, taken in md_media_tick_in. */

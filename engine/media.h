@@ -73,6 +73,8 @@ typedef struct {
     int have_out;            /* out holds audio to send this tick */
     uint8_t conf_ready;       /* out holds a conference mix not yet sent (its conference
                                  may mix in another tick slot than the channel's) */
+    uint8_t conf_share;       /* 1-based: out is that shared frame of the conference,
+                                 unmodified (md_conf_shared_payload); 0: its own */
     int16_t out[MD_FRAME];
     md_tx_template_t tx;     /* filled once the peer is known */
     int tx_ready;

@@ -11,6 +11,7 @@
 #include <rte_ring.h>
 
 #include "dsp/g711.h"
+#include "engine/conf.h"
 
 static int deliver(md_worker_t *w, struct rte_mbuf *m, const md_pkt_t *p);
 
@@ -359,9 +360,16 @@ static void tick(md_worker_t *w, uint64_t now_ms, unsigned slot, unsigned nslots
             continue;
         uint8_t payload[MD_JB_MAX_PAYLOAD];
         size_t plen = MD_FRAME;
-        if (ch->prm.codec == MD_CODEC_PCMU) {
+        const uint8_t *body = payload;
+        if (m->conf_share != 0 && w->wm.conf != NULL && (ch->prm.codec == MD_CODEC_PCMU || ch->prm.codec == MD_CODEC_PCMA) &&
+            (body = md_conf_shared_payload(w->wm.conf, i, m->conf_share,
+                                           ch->prm.codec == MD_CODEC_PCMA, m->out)) != NULL) {
+            /* A conference's common frame: encoded once for all its members. */
+        } else if (ch->prm.codec == MD_CODEC_PCMU) {
+            body = payload;
             md_ulaw_encode(payload, m->out, MD_FRAME);
         } else if (ch->prm.codec == MD_CODEC_PCMA) {
+            body = payload;
             md_alaw_encode(payload, m->out, MD_FRAME);
         } else if (m->opus_slot >= 0) {
             int k = md_opus_encode(&w->wm.opus[m->opus_slot], m->out, payload, sizeof(payload));
@@ -387,7 +395,7 @@ static void tick(md_worker_t *w, uint64_t now_ms, unsigned slot, unsigned nslots
         uint32_t ts = m->tx.ssrc * 69069u + (uint32_t)m->frames * step;
         int marker = ts != m->tx.ts;
         m->tx.ts = ts;
-        size_t len = md_tx_build(&m->tx, marker, payload, plen, step,
+        size_t len = md_tx_build(&m->tx, marker, body, plen, step,
                                  rte_pktmbuf_mtod(mb, uint8_t *), rte_pktmbuf_tailroom(mb));
         if (len == 0) {
             rte_pktmbuf_free(mb);

@@ -322,6 +322,38 @@ static void test_thousand(void)
         }
     }
     CHECKF(bad == 0, "1000 members: %d samples differ", bad);
+
+    /* The common frame is encoded once per law for the 997 members who hear it
+     * unmodified; the three mixed talkers (their own voice taken out) have their own. */
+    uint64_t enc0 = confs[c].shared_encodes;
+    int shared = 0, wrong = 0, mixed_shared = 0;
+    for (int i = 0; i < N; i++) {
+        int mixed = i == 17 || i == 400 || i == 999;
+        if (media[i].conf_share == 0)
+            continue;
+        shared++;
+        mixed_shared += mixed;
+        for (int alaw = 0; alaw < 2; alaw++) {
+            uint8_t want[MD_FRAME];
+            if (alaw)
+                md_alaw_encode(want, media[i].out, MD_FRAME);
+            else
+                md_ulaw_encode(want, media[i].out, MD_FRAME);
+            const uint8_t *got = md_conf_shared_payload(&cs, (uint32_t)i, media[i].conf_share, alaw,
+                                                        media[i].out);
+            wrong += got == NULL || memcmp(got, want, MD_FRAME) != 0;
+        }
+    }
+    CHECKF(shared == N - 3 && mixed_shared == 0 && wrong == 0,
+           "shared frames: %d members (want %d), %d mixed talkers among them, %d wrong payloads",
+           shared, N - 3, mixed_shared, wrong);
+    CHECKF(confs[c].shared_encodes - enc0 == 2, "%llu shared encodes (want one per law)",
+           (unsigned long long)(confs[c].shared_encodes - enc0));
+    /* A member that left has no shared frame any more: the worker encodes its own. */
+    uint8_t share5 = media[5].conf_share;
+    md_conf_remove(&cs, 5);
+    CHECK(md_conf_shared_payload(&cs, 5, share5, 0, media[5].out) == NULL);
+
     CHECK(amp(media[0].out, F[0]) > HEARD && amp(media[0].out, F[3]) < SILENT &&
           amp(media[0].out, F[4]) < SILENT && amp(media[17].out, F[0]) < SILENT);
     md_event_t ev;
