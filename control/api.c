@@ -32,6 +32,12 @@ void md_api_init(md_api_t *a, md_ctl_t *ctl)
 
 /* ---- replies ---- */
 
+
+/* The ACD's clock: Unix milliseconds (api.h acd_epoch_ms). */
+static uint64_t acd_now(const md_api_t *a)
+{
+    return a->now_ms + a->acd_epoch_ms;
+}
 static void set_error(md_grpc_reply_t *r, md_grpc_status_t st, const char *fmt, const char *arg)
 {
     r->status = st;
@@ -315,7 +321,7 @@ static void delete_channel(void *app, const uint8_t *req, size_t len, md_grpc_re
     UNPACK(Medley__V1__ChannelRef, medley__v1__channel_ref__unpack, q, req, len, r);
     md_ctl_chan_t *rec = find_or_fail(a, q->channel, r);
     if (rec != NULL && a->acd != NULL) {
-        a->acd->now_ms = a->now_ms;
+        a->acd->now_ms = acd_now(a);
         md_acd_svc_channel_gone(a->acd, q->channel);
     }
     if (rec != NULL) {
@@ -799,7 +805,7 @@ unsigned md_api_pump_events(md_api_t *a)
                     s->lost_pending++;
             }
             if (a->acd != NULL && id != 0) {
-                a->acd->now_ms = a->now_ms;
+                a->acd->now_ms = acd_now(a);
                 md_acd_svc_event(a->acd, id, &ev);
             }
             if (a->ivrs != NULL)
@@ -836,10 +842,10 @@ static int ivr_step_done(md_api_t *a, uint32_t channel, const md_ivr_note_t *n)
     md_acd_call_info_t info;
     if (call == 0 || md_acd_call_info(a->acd->acd, call, &info) != 0 || info.phase != MD_ACD_CALL_HOLD)
         return 0;
-    a->acd->now_ms = a->now_ms;
+    a->acd->now_ms = acd_now(a);
     const char *result = n->kind == MD_IVR_NOTE_TRANSFER && n->queue != NULL ? n->queue : "hangup";
     /* -EINVAL: on an ordinary hold, not away at a step. */
-    return md_acd_ivr_return(a->acd->acd, call, result, a->now_ms) == 0;
+    return md_acd_ivr_return(a->acd->acd, call, result, acd_now(a)) == 0;
 }
 
 void md_api_publish_ivr(void *api, uint32_t channel, const md_ivr_note_t *n)
@@ -857,7 +863,7 @@ void md_api_publish_ivr(void *api, uint32_t channel, const md_ivr_note_t *n)
                 cls = n->vars[i].value;
         }
         uint32_t call;
-        a->acd->now_ms = a->now_ms;
+        a->acd->now_ms = acd_now(a);
         md_acd_svc_enter(a->acd, channel, n->queue, ani, strcmp(cls, "vip") == 0 ? 3 : 0,
                          n->trail, NULL, 0, &call);
     }
@@ -1732,7 +1738,7 @@ static int acd_ready(md_api_t *a, md_grpc_reply_t *r)
         set_error(r, MD_GRPC_UNAVAILABLE, "%s", "the ACD is not running in this engine");
         return 0;
     }
-    a->acd->now_ms = a->now_ms;
+    a->acd->now_ms = acd_now(a);
     return 1;
 }
 
@@ -1797,10 +1803,11 @@ static void add_queue(void *app, const uint8_t *req, size_t len, md_grpc_reply_t
     UNPACK(Medley__V1__QueueConfig, medley__v1__queue_config__unpack, q, req, len, r);
     md_acd_queue_cfg_t cfg;
     if (q->name[0] == '\0' || strlen(q->name) >= MD_ACD_NAME || strlen(q->skill) >= MD_ACD_NAME ||
-        strlen(q->lang) >= sizeof(cfg.lang) || q->min_level > 10 || (int)q->strategy < 0 ||
+        strlen(q->lang) >= sizeof(cfg.lang) || strlen(q->survey) >= sizeof(cfg.survey) ||
+        q->min_level > 10 || (int)q->strategy < 0 ||
         q->strategy > MEDLEY__V1__ACD_STRATEGY__RING_ALL) {
         set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s",
-                  "name: 1..31 bytes; skill under 32; min_level 0..10; a known strategy");
+                  "name: 1..31 bytes; skill and survey under 32; min_level 0..10; a known strategy");
         goto out;
     }
     md_acd_queue_defaults(&cfg, q->name);
@@ -1819,6 +1826,8 @@ static void add_queue(void *app, const uint8_t *req, size_t len, md_grpc_reply_t
     cfg.announce_agent = q->announce_agent;
     if (q->lang[0])
         snprintf(cfg.lang, sizeof(cfg.lang), "%s", q->lang);
+    if (q->survey[0])
+        snprintf(cfg.survey, sizeof(cfg.survey), "%s", q->survey);
     int rc = md_acd_queue_add(a->acd->acd, &cfg);
     if (rc < 0)
         acd_error(r, rc, "add queue");
@@ -1972,7 +1981,7 @@ static void list_agents(void *app, const uint8_t *req, size_t len, md_grpc_reply
         am[k].id = (char *)in->cfg.id;
         am[k].state = (Medley__V1__AgentState)in->state;
         am[k].reason = (char *)in->reason;
-        am[k].in_state_ms = a->now_ms > in->since_ms ? a->now_ms - in->since_ms : 0;
+        am[k].in_state_ms = acd_now(a) > in->since_ms ? acd_now(a) - in->since_ms : 0;
         am[k].call = in->call;
         am[k].channel = in->channel;
         am[k].auto_answer = in->cfg.auto_answer != 0;
@@ -2018,7 +2027,7 @@ static void get_kpi(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *
     /* Agents' time in state up to now, and the half hour the clock is in. */
     md_acd_snapshot_t snap;
     memset(&snap, 0, sizeof(snap));
-    md_acd_snapshot(acd, a->now_ms, &snap);
+    md_acd_snapshot(acd, acd_now(a), &snap);
     const md_kpi_t *k;
     md_kpi_abandon_t how = MD_KPI_ABANDON_NEGATIVE;
     if (is_agent) {
@@ -2081,7 +2090,7 @@ void md_api_conn_closed(void *app, uint32_t conn)
     md_api_t *a = app;
     if (a->acd == NULL)
         return;
-    a->acd->now_ms = a->now_ms;
+    a->acd->now_ms = acd_now(a);
     md_acd_svc_client_gone(a->acd, conn);
 }
 
@@ -2123,7 +2132,7 @@ static void call_hangup(void *app, const uint8_t *req, size_t len, md_grpc_reply
     if (!acd_ready(a, r))
         return;
     UNPACK(Medley__V1__CallRef, medley__v1__call_ref__unpack, q, req, len, r);
-    int rc = md_acd_call_hangup(a->acd->acd, q->call, a->now_ms);
+    int rc = md_acd_call_hangup(a->acd->acd, q->call, acd_now(a));
     if (rc < 0)
         acd_error(r, rc, "call hangup");
     else
@@ -2143,7 +2152,7 @@ static void get_acd_snapshot(void *app, const uint8_t *req, size_t len, md_grpc_
     memset(&snap, 0, sizeof(snap));
     snap.queues = qs;
     snap.max_queues = 64;
-    md_acd_snapshot(a->acd->acd, a->now_ms, &snap);
+    md_acd_snapshot(a->acd->acd, acd_now(a), &snap);
     Medley__V1__AcdSnapshot m = MEDLEY__V1__ACD_SNAPSHOT__INIT;
     Medley__V1__QueueSnapshot qm[64], *qp[64];
     m.logged_in = snap.logged_in;
@@ -2179,8 +2188,8 @@ static void call_op(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *
     if (!acd_ready(a, r))
         return;
     UNPACK(Medley__V1__CallRef, medley__v1__call_ref__unpack, q, req, len, r);
-    int rc = hold ? md_acd_call_hold(a->acd->acd, q->call, a->now_ms)
-                  : md_acd_call_retrieve(a->acd->acd, q->call, a->now_ms);
+    int rc = hold ? md_acd_call_hold(a->acd->acd, q->call, acd_now(a))
+                  : md_acd_call_retrieve(a->acd->acd, q->call, acd_now(a));
     if (rc < 0)
         acd_error(r, rc, hold ? "hold" : "retrieve");
     else
@@ -2199,10 +2208,10 @@ static void transfer(void *app, const uint8_t *req, size_t len, md_grpc_reply_t 
     UNPACK(Medley__V1__TransferRequest, medley__v1__transfer_request__unpack, q, req, len, r);
     int rc;
     if (to_queue) {
-        rc = md_acd_transfer_queue(a->acd->acd, q->call, q->queue, a->now_ms);
+        rc = md_acd_transfer_queue(a->acd->acd, q->call, q->queue, acd_now(a));
     } else {
         int ag = md_acd_agent_find(a->acd->acd, q->agent);
-        rc = ag < 0 ? -ENOENT : md_acd_transfer_agent(a->acd->acd, q->call, ag, a->now_ms);
+        rc = ag < 0 ? -ENOENT : md_acd_transfer_agent(a->acd->acd, q->call, ag, acd_now(a));
     }
     if (rc < 0)
         acd_error(r, rc, "transfer");
@@ -2227,7 +2236,7 @@ static void blacklist(void *app, const uint8_t *req, size_t len, md_grpc_reply_t
         rc = md_acd_blacklist_remove(a->acd->acd, q->number);
     else
         rc = md_acd_blacklist_add(a->acd->acd, q->number, q->release ? MD_ACD_BL_RELEASE : MD_ACD_BL_BUSY,
-                                  q->seconds ? a->now_ms + (uint64_t)q->seconds * 1000 : 0);
+                                  q->seconds ? acd_now(a) + (uint64_t)q->seconds * 1000 : 0);
     if (rc < 0)
         acd_error(r, rc, "blacklist");
     else
@@ -2242,7 +2251,7 @@ static void survey_result(void *app, const uint8_t *req, size_t len, md_grpc_rep
         return;
     UNPACK(Medley__V1__SurveyRequest, medley__v1__survey_request__unpack, q, req, len, r);
     int rc = q->rating < 1 || q->rating > 5 ? -EINVAL
-                                             : md_acd_survey_result(a->acd->acd, q->call, (int)q->rating, a->now_ms);
+                                             : md_acd_survey_result(a->acd->acd, q->call, (int)q->rating, acd_now(a));
     if (rc < 0)
         acd_error(r, rc, "survey");
     else
@@ -2327,7 +2336,7 @@ static void force_agent_state(void *app, const uint8_t *req, size_t len, md_grpc
         goto out;
     }
     /* The proto's states are md_acd_agent_state_t's values. */
-    int rc = md_acd_agent_force(a->acd->acd, ag, (md_acd_agent_state_t)q->state, q->reason, a->now_ms);
+    int rc = md_acd_agent_force(a->acd->acd, ag, (md_acd_agent_state_t)q->state, q->reason, acd_now(a));
     if (rc == -ENOTCONN)
         set_error(r, MD_GRPC_FAILED_PRECONDITION, "agent '%.40s' is logged out: only AGENT_LOGGED_OUT applies", q->agent);
     else if (rc < 0)
@@ -2348,7 +2357,7 @@ static void set_agent_skills(void *app, const uint8_t *req, size_t len, md_grpc_
     int ag = acd_agent_or_fail(a, q->agent, r);
     int n = ag >= 0 ? acd_skills(q->skills, q->n_skills, skills, r) : -1;
     if (n >= 0) {
-        int rc = md_acd_agent_set_skills(a->acd->acd, ag, skills, (unsigned)n, a->now_ms);
+        int rc = md_acd_agent_set_skills(a->acd->acd, ag, skills, (unsigned)n, acd_now(a));
         if (rc < 0)
             acd_error(r, rc, "set agent skills");
         else
@@ -2372,7 +2381,7 @@ static void monitor_agent(void *app, const uint8_t *req, size_t len, md_grpc_rep
     }
     a->acd->why[0] = '\0';
     /* The proto's modes are md_acd_monitor_t's values. */
-    int rc = md_acd_monitor(a->acd->acd, ag, q->supervisor, (md_acd_monitor_t)q->mode, a->now_ms);
+    int rc = md_acd_monitor(a->acd->acd, ag, q->supervisor, (md_acd_monitor_t)q->mode, acd_now(a));
     if (rc == -ENOTCONN && a->acd->why[0] == '\0')
         set_error(r, MD_GRPC_FAILED_PRECONDITION, "agent '%.40s' is not on a call", q->agent);
     else if (rc < 0 && a->acd->why[0] != '\0')
@@ -2393,7 +2402,7 @@ static void force_release(void *app, const uint8_t *req, size_t len, md_grpc_rep
     UNPACK(Medley__V1__CallRef, medley__v1__call_ref__unpack, q, req, len, r);
     md_acd_call_info_t info;
     if (acd_call_or_fail(a, q->call, &info, r)) {
-        int rc = md_acd_force_release(a->acd->acd, q->call, a->now_ms);
+        int rc = md_acd_force_release(a->acd->acd, q->call, acd_now(a));
         if (rc < 0)
             acd_error(r, rc, "force release");
         else
@@ -2419,7 +2428,7 @@ static void call_mute(void *app, const uint8_t *req, size_t len, md_grpc_reply_t
         goto out;
     }
     a->acd->why[0] = '\0';
-    int rc = md_acd_call_mute(a->acd->acd, q->call, q->muted, a->now_ms);
+    int rc = md_acd_call_mute(a->acd->acd, q->call, q->muted, acd_now(a));
     if (rc < 0 && a->acd->why[0] != '\0')
         acd_error_why(r, rc, a->acd->why);
     else if (rc < 0)
@@ -2453,7 +2462,7 @@ static void ivr_step(void *app, const uint8_t *req, size_t len, md_grpc_reply_t 
         set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s", "the call is not talking to an agent");
         goto out;
     }
-    int rc = md_acd_ivr_step(a->acd->acd, q->call, q->step, a->now_ms);
+    int rc = md_acd_ivr_step(a->acd->acd, q->call, q->step, acd_now(a));
     if (rc < 0) {
         acd_error(r, rc, "ivr step");
         goto out;
@@ -2462,7 +2471,7 @@ static void ivr_step(void *app, const uint8_t *req, size_t len, md_grpc_reply_t 
      * caller back (md_api_publish_ivr). If it cannot start, straight back to the agent. */
     rc = md_ivrs_start(a->ivrs, info.channel, q->step, info.ani, "", err, sizeof(err));
     if (rc != 0) {
-        md_acd_ivr_return(a->acd->acd, q->call, "ivr_failed", a->now_ms);
+        md_acd_ivr_return(a->acd->acd, q->call, "ivr_failed", acd_now(a));
         set_error(r, MD_GRPC_FAILED_PRECONDITION, "the flow did not start: %s", err);
         goto out;
     }
@@ -2484,7 +2493,7 @@ static void ivr_return(void *app, const uint8_t *req, size_t len, md_grpc_reply_
         set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "result: under 32 bytes");
         goto out;
     }
-    int rc = md_acd_ivr_return(a->acd->acd, q->call, q->result, a->now_ms);
+    int rc = md_acd_ivr_return(a->acd->acd, q->call, q->result, acd_now(a));
     if (rc == -EINVAL || rc == -ENOTCONN) {
         set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s", "the call is not away at an IVR step");
         goto out;
@@ -2519,7 +2528,7 @@ static void call_callback(void *app, const uint8_t *req, size_t len, md_grpc_rep
         set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s", "only a caller waiting in a queue can leave a callback");
         goto out;
     }
-    int rc = md_acd_call_callback(a->acd->acd, q->call, q->number[0] ? q->number : NULL, a->now_ms);
+    int rc = md_acd_call_callback(a->acd->acd, q->call, q->number[0] ? q->number : NULL, acd_now(a));
     if (rc < 0)
         acd_error(r, rc, "callback");
     else
@@ -2583,7 +2592,7 @@ static void agent_dial(void *app, const uint8_t *req, size_t len, md_grpc_reply_
         set_error(r, MD_GRPC_FAILED_PRECONDITION, "agent '%.40s' logged in without a standing leg (channel)", q->agent);
         goto out;
     }
-    int rc = md_acd_agent_dial(a->acd->acd, ag, q->number, &call, a->now_ms);
+    int rc = md_acd_agent_dial(a->acd->acd, ag, q->number, &call, acd_now(a));
     if (rc < 0) {
         acd_error(r, rc, "agent dial");
         goto out;
@@ -2695,8 +2704,8 @@ static void campaign_op(void *app, const uint8_t *req, size_t len, md_grpc_reply
     UNPACK(Medley__V1__CampaignRef, medley__v1__campaign_ref__unpack, q, req, len, r);
     int c = campaign_or_fail(a, q->campaign, r);
     if (c >= 0) {
-        int rc = start ? md_acd_campaign_start(a->acd->acd, c, a->now_ms)
-                       : md_acd_campaign_stop(a->acd->acd, c, a->now_ms);
+        int rc = start ? md_acd_campaign_start(a->acd->acd, c, acd_now(a))
+                       : md_acd_campaign_stop(a->acd->acd, c, acd_now(a));
         if (rc < 0)
             acd_error(r, rc, start ? "start campaign" : "stop campaign");
         else

@@ -33,7 +33,9 @@ typedef struct {
     md_api_sub_t *subs;
     unsigned n_subs, max_subs;
     uint64_t events_in;
-    uint64_t now_ms;             /* the control loop's clock */
+    uint64_t now_ms;             /* the control loop's clock (ms since medleyd started) */
+    uint64_t acd_epoch_ms;       /* added to now_ms for the ACD: its clock is Unix time,
+                                    so KPI half hours are real ones and survive restarts */
     uint32_t held[256];          /* channels with hold announcements (API ids) */
     unsigned n_held;
 } md_api_t;

@@ -34,6 +34,7 @@
  * nothing blocks). */
 #include <arpa/inet.h>
 #include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -601,7 +602,14 @@ int main(int argc, char **argv)
         goto out;
     }
     ivrs_ok = 1;
-    acd_ok = md_acd_svc_init(&acd, &ctl, 0) == 0;
+    /* The ACD keeps Unix time (the control loop's monotonic clock plus the wall clock
+     * at start): its half-hour KPI records are real half hours, and after a restart the
+     * unfinished one is added to the same rows. */
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    uint64_t acd_epoch = (uint64_t)wall.tv_sec * 1000 + (uint64_t)wall.tv_nsec / 1000000;
+    api.acd_epoch_ms = acd_epoch;
+    acd_ok = md_acd_svc_init(&acd, &ctl, acd_epoch) == 0;
     if (acd_ok) {
         acd.publish = md_api_publish_acd;
         acd.publish_arg = &api;
@@ -742,7 +750,7 @@ int main(int argc, char **argv)
         md_api_tick(&api);
         md_ivrs_tick(&ivrs);
         if (acd_ok) {
-            acd.now_ms = ivrs.now_ms;
+            acd.now_ms = ivrs.now_ms + acd_epoch;
             md_acd_svc_tick(&acd);
         }
         if (metrics != NULL)

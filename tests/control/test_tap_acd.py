@@ -49,7 +49,7 @@ def main():
     try:
         tc.write_tone_wav(os.path.join(eng.work, "music.wav"), 400, 1000)
         eng.call("LoadPrompt", name="zh/acd/music", path=os.path.join(eng.work, "music.wav"))
-        unary("AddQueue", pb.QueueConfig(name="billing", acw_ms=2000, lang="zh"))
+        unary("AddQueue", pb.QueueConfig(name="billing", acw_ms=2000, lang="zh", survey="csat"))
         unary("AddAgent", pb.AgentConfig(id="1024", skills=[pb.Skill(name="billing", level=5)]))
         caller = eng.call("CreateChannel", codec=pb.PCMU)
         agent = eng.call("CreateChannel", codec=pb.PCMU, near_channel=caller.channel)
@@ -107,11 +107,28 @@ def main():
         mc_ = ec.mark()
         time.sleep(0.6)
         ck("retrieved: the caller hears the agent again", level(ec, mc_, 1100) > -30)
+        ev3 = eng.event_mark()
         unary("AgentHangup", pb.AgentRequest(agent="1024"))
         time.sleep(0.3)
         states = [e.value for e in acd_events(ev0, "agent_state")]
         ck("agent states reported: %s" % states, len(states) >= 3)
-        ck("the call ended", any(e.call == call for e in acd_events(ev0, "ended")))
+        # ACD-8: the caller goes to the queue's survey; the rating counts for the agent.
+        route = [e for e in acd_events(ev3, "route") if e.call == call]
+        ck("after the agent hangs up, the caller is routed to the survey: %s" %
+           [(e.reason, e.target) for e in route],
+           len(route) == 1 and route[0].reason == "survey" and route[0].target == "csat")
+        ck("the call waits for the rating", not any(e.call == call for e in acd_events(ev3, "ended")))
+        unary("SurveyResult", pb.SurveyRequest(call=call, rating=4))
+        time.sleep(0.2)
+        ck("the call ended after the rating", any(e.call == call for e in acd_events(ev0, "ended")))
+        ka = unary("GetKpi", pb.KpiRequest(agent="1024"), pb.Kpi)
+        kq = unary("GetKpi", pb.KpiRequest(queue="billing"), pb.Kpi)
+        ck("the rating is the agent's and the queue's (agent %r, queue %r)" %
+           (ka.survey_average, kq.survey_average),
+           ka.surveys == 1 and ka.survey_average == 4 and kq.surveys == 1 and kq.survey_average == 4)
+        now_ms = time.time() * 1000
+        ck("the KPI half hour is a real one, in Unix time (%d)" % ka.interval_start_ms,
+           ka.interval_start_ms % 1800000 == 0 and now_ms - 1800000 <= ka.interval_start_ms <= now_ms)
         # The blacklist: a listed caller is refused at once.
         unary("Blacklist", pb.BlacklistRequest(number="13900009999", release=True, seconds=60))
         c2 = eng.call("CreateChannel", codec=pb.PCMU, near_channel=caller.channel)
