@@ -85,6 +85,7 @@ typedef struct {
     uint16_t port;
     int port_started;
     struct rte_mempool *pool;
+    uint8_t tx_hw_csum;          /* checksums the port computes (MD_TX_HW_*) */
 } engine_t;
 
 /* One pass of the worker's loop: receive, commands, and the next 1 ms slot of the 20 ms
@@ -129,6 +130,17 @@ static int engine_port(engine_t *e, unsigned *rx_queues)
     unsigned rxq = info.max_rx_queues >= e->n ? e->n : 1;
     struct rte_eth_conf conf;
     memset(&conf, 0, sizeof(conf));
+    /* Receive checksums verified by the NIC where it can (the workers then skip theirs). */
+    conf.rxmode.offloads = info.rx_offload_capa &
+                           (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
+    /* And sent ones computed by it (the workers leave them: md_tx_template_t hw_csum). */
+    conf.txmode.offloads = info.tx_offload_capa &
+                           (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM);
+    e->tx_hw_csum = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM ? MD_TX_HW_IP_CKSUM : 0) |
+                    (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM ? MD_TX_HW_UDP_CKSUM : 0);
+    printf("medleyd: UDP checksums: received ones %s, sent ones %s\n",
+           conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_UDP_CKSUM ? "verified by the NIC" : "in software",
+           e->tx_hw_csum & MD_TX_HW_UDP_CKSUM ? "by the NIC" : "in software");
     if (rte_eth_dev_configure(e->port, (uint16_t)rxq, (uint16_t)e->n, &conf) != 0)
         return -1;
     for (unsigned q = 0; q < rxq; q++)
@@ -523,6 +535,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "medleyd: worker %u set-up failed\n", i);
             goto out;
         }
+        x->w.tx_hw_csum = e.tx_hw_csum;
         /* Conferences: up to a third of the channels' count (three members each). */
         x->confset = calloc(1, sizeof(md_conf_set_t));
         x->confs = calloc(per / 3 + 1, sizeof(md_conf_t));

@@ -23,8 +23,14 @@ unsigned md_dp_poll(md_dp_port_t *dp)
             rte_prefetch0(rte_pktmbuf_mtod(rx[i + 4], void *));
         /* Multi-segment frames are not expected at RTP sizes: classify the first
          * segment only, which the parser treats as a truncated frame if it is short. */
-        verdict[i] = (uint8_t)md_pkt_parse(rte_pktmbuf_mtod(rx[i], const uint8_t *),
-                                           rte_pktmbuf_data_len(rx[i]), &pk[i]);
+        /* Checksums the NIC verified (RX offload) are not summed again. */
+        uint64_t f = rx[i]->ol_flags;
+        unsigned hw = ((f & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD
+                           ? MD_PKT_HW_IP_CKSUM_OK : 0) |
+                      ((f & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD
+                           ? MD_PKT_HW_L4_CKSUM_OK : 0);
+        verdict[i] = (uint8_t)md_pkt_parse_hw(rte_pktmbuf_mtod(rx[i], const uint8_t *),
+                                              rte_pktmbuf_data_len(rx[i]), &pk[i], hw);
         if (verdict[i] == MD_PKT_UDP && dp->on_udp_prefetch != NULL)
             dp->on_udp_prefetch(dp->on_udp_arg, rx[i], &pk[i]);
     }

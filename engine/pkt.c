@@ -91,7 +91,7 @@ static int bad_source(const md_pkt_t *p)
     return p->src[0] == 0xFF || memcmp(p->src, zero, 16) == 0;
 }
 
-static md_pkt_verdict_t parse_l4(const uint8_t *frame, size_t end, md_pkt_t *p)
+static md_pkt_verdict_t parse_l4(const uint8_t *frame, size_t end, md_pkt_t *p, unsigned hw)
 {
     size_t off = p->l4_off;
     size_t l4_len = end - off;
@@ -107,8 +107,8 @@ static md_pkt_verdict_t parse_l4(const uint8_t *frame, size_t end, md_pkt_t *p)
             /* Zero means "none" in IPv4; IPv6 requires it (RFC 8200). */
             if (csum == 0)
                 return MD_PKT_DROP_UDP_CHECKSUM;
-            uint32_t sum = md_pkt_sum(u, ulen, pseudo_sum(p, ulen));
-            if (md_pkt_fold(sum) != 0xFFFF)
+            if (!(hw & MD_PKT_HW_L4_CKSUM_OK) &&
+                md_pkt_fold(md_pkt_sum(u, ulen, pseudo_sum(p, ulen))) != 0xFFFF)
                 return MD_PKT_DROP_UDP_CHECKSUM;
         }
         p->sport = rd16(u);
@@ -131,6 +131,11 @@ static md_pkt_verdict_t parse_l4(const uint8_t *frame, size_t end, md_pkt_t *p)
 }
 
 md_pkt_verdict_t md_pkt_parse(const uint8_t *frame, size_t len, md_pkt_t *p)
+{
+    return md_pkt_parse_hw(frame, len, p, 0);
+}
+
+md_pkt_verdict_t md_pkt_parse_hw(const uint8_t *frame, size_t len, md_pkt_t *p, unsigned hw)
 {
     memset(p, 0, sizeof(*p));
     if (len < ETH_HLEN || len > 65535)
@@ -171,7 +176,7 @@ md_pkt_verdict_t md_pkt_parse(const uint8_t *frame, size_t len, md_pkt_t *p)
             return MD_PKT_DROP_IP_HEADER;
         if (total > len - off)
             return MD_PKT_DROP_SHORT;
-        if (md_pkt_fold(md_pkt_sum(ip, ihl, 0)) != 0xFFFF)
+        if (!(hw & MD_PKT_HW_IP_CKSUM_OK) && md_pkt_fold(md_pkt_sum(ip, ihl, 0)) != 0xFFFF)
             return MD_PKT_DROP_IP_CHECKSUM;
         /* More-fragments flag or a fragment offset. */
         if ((rd16(ip + 6) & 0x3FFF) != 0)
@@ -185,7 +190,7 @@ md_pkt_verdict_t md_pkt_parse(const uint8_t *frame, size_t len, md_pkt_t *p)
             return MD_PKT_DROP_ADDRESS;
         p->l4_off = (uint16_t)(off + ihl);
         /* Ethernet padding after the IP datagram is ignored. */
-        return parse_l4(frame, off + total, p);
+        return parse_l4(frame, off + total, p, hw);
     }
 
     if (type == ETHERTYPE_IPV6) {
@@ -210,7 +215,7 @@ md_pkt_verdict_t md_pkt_parse(const uint8_t *frame, size_t len, md_pkt_t *p)
         if (bad_source(p) && p->l4_proto != PROTO_ICMP6)
             return MD_PKT_DROP_ADDRESS;   /* ND's DAD uses the unspecified source */
         p->l4_off = (uint16_t)(off + 40);
-        return parse_l4(frame, off + 40 + plen, p);
+        return parse_l4(frame, off + 40 + plen, p, hw);
     }
     return MD_PKT_DROP_ETHERTYPE;
 }

@@ -48,6 +48,13 @@ typedef struct {
 
 md_pkt_verdict_t md_pkt_parse(const uint8_t *frame, size_t len, md_pkt_t *p);
 
+/* The same, trusting checksums the NIC has verified (from the mbuf's offload flags):
+ * MD_PKT_HW_IP_CKSUM_OK skips the IPv4 header's, MD_PKT_HW_L4_CKSUM_OK the UDP one's
+ * (an IPv6 UDP datagram without a checksum is still refused; ICMP is always checked). */
+#define MD_PKT_HW_IP_CKSUM_OK 1u
+#define MD_PKT_HW_L4_CKSUM_OK 2u
+md_pkt_verdict_t md_pkt_parse_hw(const uint8_t *frame, size_t len, md_pkt_t *p, unsigned hw);
+
 /* A short name for a verdict, for counters ("udp", "drop_short", ...). */
 const char *md_pkt_verdict_name(md_pkt_verdict_t v);
 

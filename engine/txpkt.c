@@ -55,7 +55,8 @@ static size_t write_headers(const md_tx_template_t *t, uint16_t sport, uint16_t 
         ip[9] = 17;
         memcpy(ip + 12, t->src_ip, 4);
         memcpy(ip + 16, t->dst_ip, 4);
-        put16(ip + 10, (uint16_t)~md_pkt_fold(md_pkt_sum(ip, 20, 0)));
+        if (!(t->hw_csum & MD_TX_HW_IP_CKSUM))
+            put16(ip + 10, (uint16_t)~md_pkt_fold(md_pkt_sum(ip, 20, 0)));
         *psum = md_pkt_sum(t->src_ip, 4, 0);
         *psum = md_pkt_sum(t->dst_ip, 4, *psum);
         off += 20;
@@ -68,8 +69,13 @@ static size_t write_headers(const md_tx_template_t *t, uint16_t sport, uint16_t 
     return off;
 }
 
-static void udp_checksum(uint8_t *u, size_t ulen, uint32_t psum)
+static void udp_checksum(const md_tx_template_t *t, uint8_t *u, size_t ulen, uint32_t psum)
 {
+    if (t->hw_csum & MD_TX_HW_UDP_CKSUM) {
+        /* The NIC sums the datagram; it starts from the pseudo-header's sum. */
+        put16(u + 6, md_pkt_fold(psum + 17 + (uint32_t)ulen));
+        return;
+    }
     uint16_t c = (uint16_t)~md_pkt_fold(md_pkt_sum(u, ulen, psum + 17 + (uint32_t)ulen));
     put16(u + 6, c ? c : 0xFFFF);   /* 0 would mean "no checksum" */
 }
@@ -85,7 +91,7 @@ size_t md_tx_build(md_tx_template_t *t, int marker, const uint8_t *payload, size
     uint8_t *u = out + off;
     md_rtp_write(u + 8, t->pt, marker, t->seq, t->ts, t->ssrc);
     memcpy(u + 20, payload, len);
-    udp_checksum(u, 8 + 12 + len, psum);
+    udp_checksum(t, u, 8 + 12 + len, psum);
     t->seq++;
     t->ts += ts_step;
     return total;
@@ -100,6 +106,6 @@ size_t md_tx_build_udp(const md_tx_template_t *t, uint16_t sport, uint16_t dport
     uint32_t psum;
     size_t off = write_headers(t, sport, dport, len, out, &psum);
     memcpy(out + off + 8, payload, len);
-    udp_checksum(out + off, 8 + len, psum);
+    udp_checksum(t, out + off, 8 + len, psum);
     return total;
 }

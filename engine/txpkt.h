@@ -19,7 +19,14 @@ typedef struct {
     uint32_t ssrc;
     uint16_t seq;               /* next sequence number */
     uint32_t ts;                /* next timestamp */
+    uint8_t hw_csum;            /* MD_TX_HW_*: checksums left to the NIC (TX offload) */
 } md_tx_template_t;
+
+/* With these the frame carries, as DPDK's TX offload expects, a zero IPv4 header
+ * checksum and in the UDP checksum field the pseudo-header sum; the sender sets the
+ * mbuf's offload flags and lengths (md_tx_offload_flags). */
+#define MD_TX_HW_IP_CKSUM 1u
+#define MD_TX_HW_UDP_CKSUM 2u
 
 /* Header bytes before the RTP payload for this template. */
 size_t md_tx_header_len(const md_tx_template_t *t);

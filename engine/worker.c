@@ -165,6 +165,7 @@ static void update_tx(md_worker_t *w, const md_channel_t *ch, md_media_t *m)
     t->dst_port = ch->src_port;
     t->ttl = 64;
     t->pt = ch->prm.pt;
+    t->hw_csum = w->tx_hw_csum;
     if (!m->tx_ready) {
         /* Random-looking but reproducible starting points (RFC 3550 wants them
          * unpredictable; a per-process secret comes with the control plane). */
@@ -174,6 +175,23 @@ static void update_tx(md_worker_t *w, const md_channel_t *ch, md_media_t *m)
         t->ts = h * 69069u;
     }
     m->tx_ready = 1;
+}
+
+/* What the port must know of a frame built with checksums left to it (md_tx_template_t
+ * hw_csum): header lengths and offload flags. */
+static void tx_offload(struct rte_mbuf *mb, const md_tx_template_t *t)
+{
+    if (t->hw_csum == 0)
+        return;
+    mb->l2_len = t->vlan ? 18 : 14;
+    mb->l3_len = t->ip_version == 6 ? 40 : 20;
+    if (t->ip_version == 6)
+        mb->ol_flags |= RTE_MBUF_F_TX_IPV6;
+    else
+        mb->ol_flags |= RTE_MBUF_F_TX_IPV4 |
+                        (t->hw_csum & MD_TX_HW_IP_CKSUM ? RTE_MBUF_F_TX_IP_CKSUM : 0);
+    if (t->hw_csum & MD_TX_HW_UDP_CKSUM)
+        mb->ol_flags |= RTE_MBUF_F_TX_UDP_CKSUM;
 }
 
 /* A channel's RTCP report when it is due (RFC 3550: every 5 s, randomised). */
@@ -216,6 +234,7 @@ static struct rte_mbuf *rtcp_report(md_worker_t *w, md_channel_t *ch, md_media_t
     ch->rtcp_sent_at = ch->st.tx_packets;
     mb->data_len = (uint16_t)len;
     mb->pkt_len = (uint32_t)len;
+    tx_offload(mb, &m->tx);
     return mb;
 }
 
@@ -346,6 +365,7 @@ static void tick(md_worker_t *w, uint64_t now_ms, unsigned slot, unsigned nslots
                 }
                 mb->data_len = (uint16_t)len;
                 mb->pkt_len = (uint32_t)len;
+                tx_offload(mb, &m->tx);
                 ch->st.tx_packets++;
                 ch->st.tx_bytes += 4;
                 burst[n++] = mb;
@@ -404,6 +424,7 @@ static void tick(md_worker_t *w, uint64_t now_ms, unsigned slot, unsigned nslots
         }
         mb->data_len = (uint16_t)len;
         mb->pkt_len = (uint32_t)len;
+        tx_offload(mb, &m->tx);
         ch->st.tx_packets++;
         ch->st.tx_bytes += plen;
         burst[n++] = mb;

@@ -32,6 +32,7 @@ typedef struct md_worker {
     struct md_worker **peers;     /* every worker, this one included, by index */
     unsigned n_peers;
     int rx_enabled;               /* polls its receive queue (dp.queue) */
+    uint8_t tx_hw_csum;           /* MD_TX_HW_*: the port computes these checksums */
     uint64_t dispatched;          /* handed to another worker */
     uint64_t dispatch_dropped;    /* that worker's inbox was full */
 } md_worker_t;

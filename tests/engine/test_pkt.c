@@ -251,9 +251,33 @@ static void test_rtp(void)
     CHECK(bad == 0);
 }
 
+/* Checksums the NIC verified: skipped only for what the flags say, and never the rules
+ * that are not checksums. */
+static void test_hw_checked(void)
+{
+    uint8_t rtp[40] = { 0x80 };
+    md_pkt_t p;
+    size_t len = build_udp(0, 0, rtp, sizeof(rtp), 0);
+    uint8_t *ip = frame + 14;
+    ip[20 + 8] ^= 0x55;   /* the UDP checksum no longer matches */
+    CHECK(md_pkt_parse_hw(frame, len, &p, 0) == MD_PKT_DROP_UDP_CHECKSUM);
+    CHECK(md_pkt_parse_hw(frame, len, &p, MD_PKT_HW_IP_CKSUM_OK) == MD_PKT_DROP_UDP_CHECKSUM);
+    CHECK(md_pkt_parse_hw(frame, len, &p, MD_PKT_HW_L4_CKSUM_OK) == MD_PKT_UDP &&
+          p.payload_len == sizeof(rtp));
+    ip[20 + 8] ^= 0x55;
+    ip[10] ^= 1;          /* the IPv4 header checksum no longer matches */
+    CHECK(md_pkt_parse_hw(frame, len, &p, MD_PKT_HW_L4_CKSUM_OK) == MD_PKT_DROP_IP_CHECKSUM);
+    CHECK(md_pkt_parse_hw(frame, len, &p, MD_PKT_HW_IP_CKSUM_OK) == MD_PKT_UDP);
+    /* IPv6 without a UDP checksum stays refused whatever the flags. */
+    len = build_udp(1, 0, rtp, 20, 1);
+    CHECK(md_pkt_parse_hw(frame, len, &p, MD_PKT_HW_IP_CKSUM_OK | MD_PKT_HW_L4_CKSUM_OK) ==
+          MD_PKT_DROP_UDP_CHECKSUM);
+}
+
 int main(void)
 {
     test_good();
+    test_hw_checked();
     test_malformed_frames();
     test_rtp();
     /* md_pkt_sum against the byte-by-byte definition, for every length up to 300 and

@@ -39,6 +39,28 @@ int main(void)
                 CHECK(memcmp(out + p.payload_off + h.payload_off, payload, 160) == 0);
             }
             CHECK(md_tx_build(&t, 0, payload, sizeof(payload), 160, out, 100) == 0);
+
+            /* Checksums left to the NIC (TX offload): the frame is the software one but for
+             * a zero IPv4 header checksum and the pseudo-header sum in the UDP field, from
+             * which the NIC's sum over the datagram gives the software checksum. */
+            uint8_t soft[1600];
+            md_tx_template_t ts = t, th = t;
+            th.hw_csum = MD_TX_HW_IP_CKSUM | MD_TX_HW_UDP_CKSUM;
+            size_t n = md_tx_build(&ts, 1, payload, sizeof(payload), 160, soft, sizeof(soft));
+            CHECK(md_tx_build(&th, 1, payload, sizeof(payload), 160, out, sizeof(out)) == n);
+            size_t l3 = vlan ? 18 : 14, l4 = l3 + (v6 ? 40 : 20);
+            int diff = 0;
+            for (size_t i = 0; i < n; i++)
+                diff += out[i] != soft[i] && !(i >= l4 + 6 && i < l4 + 8) &&
+                        !(!v6 && i >= l3 + 10 && i < l3 + 12);
+            CHECKF(diff == 0, "v%d vlan %d: %d bytes differ besides the checksums", v6 ? 6 : 4, vlan, diff);
+            if (!v6)
+                CHECK(out[l3 + 10] == 0 && out[l3 + 11] == 0);
+            /* What the NIC does: the one's-complement sum of the datagram, field included. */
+            uint16_t nic = (uint16_t)~md_pkt_fold(md_pkt_sum(out + l4, n - l4, 0));
+            CHECKF(nic == (uint16_t)(soft[l4 + 6] << 8 | soft[l4 + 7]),
+                   "v%d vlan %d: NIC checksum %04x, software %02x%02x", v6 ? 6 : 4, vlan, nic,
+                   soft[l4 + 6], soft[l4 + 7]);
         }
     return check_summary("txpkt");
 }
