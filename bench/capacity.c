@@ -16,7 +16,14 @@
  * keyed digit was detected once and nothing else, no tick was skipped, and every tick
  * finished within the deadline after it was due (default 20 ms: a channel's frame leaves
  * before its next one is due). The generator's own lag is measured; a step where the
- * generator fell behind is reported as limited by the generator, not the engine. */
+ * generator fell behind is reported as limited by the generator, not the engine.
+ *
+ * Profiles: ivr (a prompt and in-band DTMF detection per channel), bridge (pairs, with
+ * --record one stereo recording each), conference (three-party conferences; each member
+ * must get the exact N-1 mix of the other two members' tagged frames, see CONF_TAG) and
+ * transcode (an Opus narrowband phone bridged to a PCMU phone; the PCMU leg must get
+ * exactly a fresh decoder's output, the Opus leg decodable Opus carrying the PCMU
+ * phone's audio, see check_transcode; libopus alone is timed for comparison). */
 #define _GNU_SOURCE
 #include "bench/capacity.h"
 
@@ -1813,6 +1820,10 @@ static const char *const usage_text =
     "         [--jb-depth FRAMES (3)] [--record-dir DIR] [--keep-recordings]\n"
     "         [--retries N (2)] [--nice -20..19] [--generator-cpu 0|1 (0)]\n"
     "         [--json FILE] [--plot FILE.png]\n"
+    "  Profiles: ivr (prompt + in-band DTMF per channel), bridge (pairs; --record: one\n"
+    "  stereo recording per pair), conference (three-party conferences: N rounded down to\n"
+    "  a multiple of 3), transcode (Opus narrowband phone bridged to a PCMU phone: N even;\n"
+    "  try --start 200 --resolution 20).\n"
     "  --n runs exactly these N; otherwise it searches (doubling from --start, then\n"
     "  bisecting to --resolution) for the largest N with zero loss. --nice sets the\n"
     "  scheduling priority of the worker and the generator (root for < 0) on a shared\n"
