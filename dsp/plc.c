@@ -40,3 +40,26 @@ int md_plc_conceal(md_plc_t *p, int16_t *frame, int len)
     plc_fillin(&p->s, frame, len);
     return 0;
 }
+
+int md_plc_pending(const md_plc_t *p)
+{
+    return p != NULL && p->s.missing_samples != 0;
+}
+
+int md_plc_set_history(md_plc_t *p, const int16_t *older, int n_older, const int16_t *last,
+                       int n_last)
+{
+    if (p == NULL || last == NULL || n_last <= 0 || n_older < 0)
+        return -EINVAL;
+    /* Oldest first with buf_ptr 0: the order SpanDSP's concealer reads it in. */
+    int16_t *h = p->s.history;
+    int keep = n_last < PLC_HISTORY_LEN ? n_last : PLC_HISTORY_LEN;
+    int room = PLC_HISTORY_LEN - keep;
+    int from_older = older == NULL ? 0 : (n_older < room ? n_older : room);
+    memset(h, 0, sizeof(int16_t) * (size_t)(room - from_older));
+    if (from_older > 0)
+        memcpy(h + room - from_older, older + n_older - from_older, sizeof(int16_t) * (size_t)from_older);
+    memcpy(h + room, last + n_last - keep, sizeof(int16_t) * (size_t)keep);
+    p->s.buf_ptr = 0;
+    return 0;
+}

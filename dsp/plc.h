@@ -26,4 +26,16 @@ int md_plc_received(md_plc_t *p, int16_t *frame, int len);
  * silent from about 60 ms. Returns 0 or -EINVAL (NULL, len <= 0). */
 int md_plc_conceal(md_plc_t *p, int16_t *frame, int len);
 
+/* For callers that do not feed every received frame (md_plc_received copies 320 bytes
+ * of history per frame; at thousands of channels that is memory traffic for a loss that
+ * mostly never comes): md_plc_pending() says a received frame must still go through
+ * md_plc_received (it follows a concealment and is cross-faded); otherwise the caller
+ * may skip it, and before the next md_plc_conceal gives the history with
+ * md_plc_set_history: the last frame (n_last samples) and before it the tail of the
+ * frame before (older, the n_older samples just before last; NULL: silence). The same
+ * history md_plc_received would have kept, so the concealment is the same. */
+int md_plc_pending(const md_plc_t *p);
+int md_plc_set_history(md_plc_t *p, const int16_t *older, int n_older, const int16_t *last,
+                       int n_last);
+
 #endif

@@ -198,6 +198,8 @@ md_jb_get_t md_jb_take(md_jb_t *jb, const uint8_t **data, size_t *len, uint32_t 
     if (jb->full[slot] && jb->seq[slot] == jb->next_seq) {
         *data = jb->data[slot];
         *len = jb->len[slot];
+        jb->last_played = jb->next_seq;
+        jb->played_any = 1;
         if (ts != NULL)
             *ts = jb->ts[slot];
         jb->full[slot] = 0;
@@ -217,4 +219,17 @@ md_jb_get_t md_jb_get(md_jb_t *jb, uint8_t *out, size_t *len, uint32_t *ts)
     if (r == MD_JB_FRAME)
         memcpy(out, data, *len);
     return r;
+}
+
+int md_jb_recent(const md_jb_t *jb, unsigned back, const uint8_t **data, size_t *len)
+{
+    if (!jb->played_any || back >= MD_JB_SLOTS)
+        return 0;
+    uint16_t seq = (uint16_t)(jb->last_played - back);
+    unsigned slot = seq % MD_JB_SLOTS;
+    if (jb->seq[slot] != seq || jb->full[slot] || jb->len[slot] == 0)
+        return 0;
+    *data = jb->data[slot];
+    *len = jb->len[slot];
+    return 1;
 }

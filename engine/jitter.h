@@ -66,6 +66,8 @@ typedef struct {
      * frame shallower again (a frame is dropped when the queue allows). */
     uint8_t adaptive, min_depth, max_depth, stretch;
     unsigned quiet;          /* ticks since the last late packet */
+    uint16_t last_played;    /* sequence number of the last frame taken */
+    uint8_t played_any;
     md_jb_stats_t st;
 } md_jb_t;
 
@@ -87,6 +89,11 @@ md_jb_get_t md_jb_get(md_jb_t *jb, uint8_t *out, size_t *len, uint32_t *ts);
 /* As md_jb_get, without the copy: *data points into the buffer and stays valid until the
  * next md_jb_put (the media tick decodes it at once). */
 md_jb_get_t md_jb_take(md_jb_t *jb, const uint8_t **data, size_t *len, uint32_t *ts);
+
+/* The payload of the frame taken `back` frames before the last one taken (0: that one),
+ * if its slot still holds it (a played slot keeps its bytes until a newer packet takes
+ * it): 1 with *data and *len set, else 0. */
+int md_jb_recent(const md_jb_t *jb, unsigned back, const uint8_t **data, size_t *len);
 
 /* Where the next frame to play is stored (whether or not it has come): for prefetching. */
 static inline const void *md_jb_next_slot(const md_jb_t *jb)

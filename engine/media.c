@@ -374,6 +374,25 @@ static void dtmf_batch(md_worker_media_t *w, md_dtmf_rx_t **rxs, const int16_t *
     }
 }
 
+/* Before the first concealed frame after frames that skipped the concealer: its
+ * history, the frame played last (still in m->pcm) and the one before it (decoded again
+ * from the jitter buffer, whose played slots keep their bytes; silence if it is gone). */
+static void plc_history(const md_channel_t *ch, md_media_t *m)
+{
+    int16_t older[MD_FRAME];
+    const uint8_t *data;
+    size_t len;
+    int have = ch->prm.codec == MD_CODEC_PCMU || ch->prm.codec == MD_CODEC_PCMA;
+    have = have && md_jb_recent(&ch->jb, 1, &data, &len) && len == MD_FRAME;
+    if (have) {
+        if (ch->prm.codec == MD_CODEC_PCMU)
+            md_ulaw_decode(older, data, MD_FRAME);
+        else
+            md_alaw_decode(older, data, MD_FRAME);
+    }
+    md_plc_set_history(&m->plc, have ? older : NULL, MD_FRAME, m->pcm, MD_FRAME);
+}
+
 /* Pulls a channel's state into cache ahead of its turn: at scale the table is far larger
  * than the caches, and a channel's lines are 8 KB apart from the next one's, which the
  * hardware prefetchers do not follow. Two steps: the channel's headers first, then (a few
@@ -457,10 +476,20 @@ unsigned md_media_tick_in_slot(md_worker_media_t *w, uint64_t now_ms, unsigned s
                 md_ulaw_decode(m->pcm, payload, MD_FRAME);
             else
                 md_alaw_decode(m->pcm, payload, MD_FRAME);
-            md_plc_received(&m->plc, m->pcm, MD_FRAME);
+            /* The concealer's history is given only when a loss comes (plc_history): a
+             * frame goes through it only to be cross-faded after a concealment. */
+            if (md_plc_pending(&m->plc)) {
+                md_plc_received(&m->plc, m->pcm, MD_FRAME);
+                m->plc_synced = 1;
+            } else {
+                m->plc_synced = 0;
+            }
         } else if (r == MD_JB_LOST || r == MD_JB_FRAME) {
             /* Lost, or a frame we cannot use (wrong size): conceal. */
+            if (!m->plc_synced)
+                plc_history(ch, m);
             md_plc_conceal(&m->plc, m->pcm, MD_FRAME);
+            m->plc_synced = 1;
             m->concealed++;
         } else {
             memset(m->pcm, 0, sizeof(m->pcm));

@@ -42,6 +42,7 @@ typedef struct {
     int no_media_sent;
     uint64_t frames, concealed;
     md_plc_t plc;
+    uint8_t plc_synced;          /* plc's history holds the audio up to the last frame */
     md_dtmf_rx_t dtmf;
 
     /* Output: a prompt being played, and what the tick produced this time. */
@@ -125,6 +126,11 @@ typedef struct {
     uint8_t *opus_used;
     unsigned n_opus;
     struct md_conf_set *conf;   /* conferences (engine/conf.h); NULL: none */
+    /* Channels moved here from another worker keep their local port (outside this
+     * worker's range): imports[port / 2] is their slot + 1, 0: none. MD_IMPORT_PORTS
+     * entries, preallocated by the worker; NULL: channels cannot move here or away
+     * (-ENOTSUP). */
+    uint16_t *imports;
     /* Called every MD_TICK_POLL_EVERY channels during a tick (the worker's receive
      * poll): a tick of thousands of channels takes milliseconds, and the NIC's receive
      * ring must not overflow meanwhile. NULL: none. */
@@ -133,6 +139,7 @@ typedef struct {
 } md_worker_media_t;
 
 #define MD_TICK_POLL_EVERY 128
+#define MD_IMPORT_PORTS 32768   /* one per even UDP port */
 
 /* Bridges two channel slots both ways: each sends what the other receives (decoded to
  * linear audio, so different codecs transcode). A prompt playing on a channel takes
