@@ -51,6 +51,12 @@ typedef struct {
     md_acd_agent_state_t pend_state;
     char pend_reason[MD_ACD_NAME];
     md_acd_agent_state_t pre_dial;
+    /* ACD-6: the internal call (consult or direct) this agent made, 0: none; the state it
+     * goes back to after an internal call; internal calls connected since login. */
+    uint32_t icall;
+    md_acd_agent_state_t pre_internal;
+    char pre_reason[MD_ACD_NAME];
+    uint32_t internal_calls;
     /* after-call work of the last call */
     int acw_queue;
     uint64_t acw_start, acw_talk, acw_hold;
@@ -86,6 +92,13 @@ typedef struct {
     int survey_agent;
     int camp;
     unsigned camp_idx;
+    /* ACD-6. A caller's call: its consult in progress (0: none). An internal call: the
+     * agent who made it, the caller's call it consults about (0: a direct call) and
+     * whether it is a three-way now. */
+    uint32_t consult;
+    int from_agent;
+    uint32_t parent;
+    int threeway;
 } call_t;
 
 typedef struct {
@@ -211,6 +224,7 @@ static call_t *call_alloc(md_acd_t *acd)
     c->last_agent = -1;
     c->survey_agent = -1;
     c->camp = -1;
+    c->from_agent = -1;
     return c;
 }
 
@@ -1316,6 +1330,12 @@ int md_acd_agent_info(const md_acd_t *acd, int a, md_acd_agent_info_t *out)
     out->channel = ag->channel;
     out->owner = ag->owner;
     out->calls = ag->state != MD_ACD_LOGGED_OUT ? ag->calls : 0;
+    out->internal_calls = ag->state != MD_ACD_LOGGED_OUT ? ag->internal_calls : 0;
+    uint32_t ic = ag->icall != 0 ? ag->icall : out->call;
+    uint32_t islot = ic & SLOT_MASK;
+    if (ic != 0 && islot < acd->lim.max_calls && acd->calls[islot].id == ic &&
+        acd->calls[islot].kind == MD_ACD_INTERNAL)
+        out->consult = ic;
     return 0;
 }
 
@@ -1329,6 +1349,8 @@ int md_acd_agent_login(md_acd_t *acd, int a, uint32_t owner, uint32_t channel, u
     sync(acd, now);
     ag->acct_since = now;
     ag->calls = 0;
+    ag->internal_calls = 0;
+    ag->icall = 0;
     ag->talk_total = 0;
     set_state(acd, a, MD_ACD_NOT_READY, "login", now);
     ag->owner = owner;
@@ -1424,6 +1446,400 @@ static call_t *agent_call(md_acd_t *acd, int a)
     return get(acd, acd->agents[a].call);
 }
 
+/* ---- consult, three-way and internal calls (ACD-6) ----
+ * An internal call i is a call_t of kind MD_ACD_INTERNAL: channel is the leg of the agent
+ * who made it (i->from_agent, "A"), agent the agent called ("B"), parent the caller's call
+ * A consults about (0: a direct call). B holds i in its call slot like any offer; A keeps
+ * its caller's call in its call slot (a direct call: i) and i in icall. Every way out goes
+ * through internal_end(), internal_offer_failed() or first_agent_leaves(); the caller's
+ * own ways out through consult_drop(). */
+
+static const char *ireason(const call_t *i)
+{
+    return i->parent != 0 ? "consult" : "internal";
+}
+
+/* An agent's internal call is over: the state asked meanwhile, or the one it had before
+ * (keep_idle: it did not talk, so it keeps its place in the longest-idle order). */
+static void internal_done(md_acd_t *acd, int a, int keep_idle, uint64_t now)
+{
+    agent_t *ag = &acd->agents[a];
+    if (ag->pending) {
+        ag->pending = 0;
+        set_state(acd, a, ag->pend_state, ag->pend_reason, now);
+    } else if (ag->pre_internal == MD_ACD_NOT_READY) {
+        set_state(acd, a, MD_ACD_NOT_READY, ag->pre_reason, now);
+    } else if (keep_idle) {
+        back_to_ready(acd, a, now);
+    } else {
+        set_state(acd, a, MD_ACD_READY, "", now);
+    }
+}
+
+/* B leaves i through no fault of its own: an offer withdrawn (keeping its idle rank), or
+ * its leg unbridged from A's or taken out of the three-way (media: 0 when the caller's
+ * leaving ends the conference anyway). */
+static void target_leaves(md_acd_t *acd, call_t *i, int media, uint64_t now)
+{
+    int b = i->agent;
+    if (b < 0)
+        return;
+    agent_t *bg = &acd->agents[b];
+    if (i->phase == MD_ACD_CALL_OFFERED) {
+        if (bg->state == MD_ACD_OFFERED && bg->call == i->id) {
+            cancel_offer(acd, i, b);
+            internal_done(acd, b, 1, now);
+        }
+        return;
+    }
+    if (media) {
+        call_t *c = get(acd, i->parent);
+        if (i->threeway && c != NULL && c->agent >= 0) {
+            md_acd_action_t x = mk(acd, MD_ACD_ACT_CONF_LEAVE, c, c->agent);
+            x.target_channel = bg->leg;
+            act(acd, &x);
+        } else {
+            md_acd_action_t x = mk(acd, MD_ACD_ACT_UNBRIDGE, i, b);
+            act(acd, &x);
+        }
+    }
+    internal_done(acd, b, 0, now);
+}
+
+/* A takes back what it had: its caller (retrieved from hold; in a three-way it just
+ * talks to it alone now), or for a direct call the state it had before. */
+static void origin_back(md_acd_t *acd, call_t *i, int keep_idle, uint64_t now)
+{
+    int a = i->from_agent;
+    agent_t *ag = &acd->agents[a];
+    ag->icall = 0;
+    if (i->parent == 0) {
+        internal_done(acd, a, keep_idle, now);
+        return;
+    }
+    call_t *c = get(acd, i->parent);
+    if (c == NULL || c->agent != a)
+        return;
+    c->consult = 0;
+    if (!i->threeway) {
+        md_acd_action_t x = mk(acd, MD_ACD_ACT_RETRIEVE, c, a);
+        act(acd, &x);
+        c->hold_ms += now - c->hold_start;
+        c->talk_start = now;
+        c->phase = MD_ACD_CALL_TALKING;
+    }
+    set_state(acd, a, MD_ACD_TALKING, "", now);
+    ag->call = c->id;
+}
+
+/* i ends without B being at fault (cancelled, hung up, forced, a client gone). */
+static void internal_end(md_acd_t *acd, call_t *i, const char *reason, uint64_t now)
+{
+    int ringing = i->phase == MD_ACD_CALL_OFFERED;
+    target_leaves(acd, i, 1, now);
+    origin_back(acd, i, ringing, now);
+    call_free(acd, i, reason);
+}
+
+/* B did not take the offer of i (no answer, rejected, leg failed): as any offer, B goes
+ * not ready with the reason (or to the state forced on it); A takes back what it had. */
+static void internal_offer_failed(md_acd_t *acd, call_t *i, const char *reason, uint64_t now)
+{
+    int b = i->agent;
+    if (b >= 0) {
+        agent_t *bg = &acd->agents[b];
+        if (bg->pending) {
+            bg->pending = 0;
+            set_state(acd, b, bg->pend_state, bg->pend_reason, now);
+        } else {
+            set_state(acd, b, MD_ACD_NOT_READY, reason, now);
+        }
+    }
+    origin_back(acd, i, 1, now);
+    call_free(acd, i, reason);
+}
+
+/* The caller's call c ends (hangup, forced release, its client gone) with a consult in
+ * progress: the consult ends too. The caller's UNBRIDGE that follows ends a three-way's
+ * conference; a consult's bridge between the agents is undone here. A's own state is the
+ * caller's path's business (after-call work). */
+static void consult_drop(md_acd_t *acd, call_t *c, const char *reason, uint64_t now)
+{
+    call_t *i = get(acd, c->consult);
+    c->consult = 0;
+    if (i == NULL)
+        return;
+    if (i->from_agent >= 0)
+        acd->agents[i->from_agent].icall = 0;
+    target_leaves(acd, i, !i->threeway, now);
+    call_free(acd, i, reason);
+}
+
+static void internal_answered(md_acd_t *acd, call_t *i, uint32_t leg, uint64_t now)
+{
+    int b = i->agent, a = i->from_agent;
+    agent_t *bg = &acd->agents[b], *ag = &acd->agents[a];
+    bg->leg = leg != 0 ? leg : bg->channel;
+    i->phase = MD_ACD_CALL_TALKING;
+    i->deadline = 0;
+    i->talk_start = now;
+    md_acd_action_t x = mk(acd, MD_ACD_ACT_BRIDGE, i, b);
+    act(acd, &x);
+    set_state(acd, b, MD_ACD_TALKING, ireason(i), now);
+    bg->call = i->id;
+    bg->internal_calls++;
+    ag->internal_calls++;
+    call_t *c = get(acd, i->parent);
+    set_state(acd, a, MD_ACD_TALKING, ireason(i), now);
+    ag->call = c != NULL ? c->id : i->id;
+    ev(acd, MD_ACD_EV_CONNECTED, i, b, ireason(i), 0);
+}
+
+/* Offers i to agent b (ready). */
+static void offer_internal(md_acd_t *acd, call_t *i, int b, uint32_t timeout, uint64_t now)
+{
+    agent_t *bg = &acd->agents[b];
+    bg->idle_before = bg->idle_since;
+    bg->pre_internal = MD_ACD_READY;
+    bg->pre_reason[0] = '\0';
+    set_state(acd, b, MD_ACD_OFFERED, ireason(i), now);
+    bg->call = i->id;
+    bg->leg = bg->channel;
+    bg->deadline = now + timeout;
+    i->agent = b;
+    i->phase = MD_ACD_CALL_OFFERED;
+    i->deadline = bg->deadline;
+    md_acd_action_t x = mk(acd, MD_ACD_ACT_OFFER, i, b);
+    call_t *c = get(acd, i->parent);
+    x.reason = ireason(i);
+    x.target = acd->agents[i->from_agent].cfg.id;
+    if (c != NULL && c->queue >= 0)
+        x.queue_name = acd->queues[c->queue].cfg.name;
+    if (act(acd, &x) != 0) {
+        internal_offer_failed(acd, i, "leg_failed", now);
+        return;
+    }
+    if (bg->cfg.auto_answer && bg->channel != 0)
+        internal_answered(acd, i, bg->channel, now);
+}
+
+/* A leaves the consult or the three-way and B takes the caller's call c with its data:
+ * an attended transfer (A counts it and goes to after-call work). */
+static void first_agent_leaves(md_acd_t *acd, call_t *c, call_t *i, const char *reason,
+                               uint64_t now)
+{
+    int a = c->agent, b = i->agent;
+    agent_t *bg = &acd->agents[b];
+    if (i->threeway) {
+        md_acd_action_t x = mk(acd, MD_ACD_ACT_CONF_LEAVE, c, b);
+        x.target_channel = acd->agents[a].leg;
+        act(acd, &x);
+    } else {
+        md_acd_action_t x = mk(acd, MD_ACD_ACT_UNBRIDGE, i, b);
+        act(acd, &x);
+        x = mk(acd, MD_ACD_ACT_BRIDGE, c, b);
+        act(acd, &x);
+    }
+    acd->agents[a].kpi.transferred++;
+    if (c->queue >= 0)
+        acd->queues[c->queue].kpi.transferred++;
+    acd->agents[a].icall = 0;
+    c->consult = 0;
+    end_handling(acd, c, now);   /* A: after-call work */
+    c->agent = b;
+    c->phase = MD_ACD_CALL_TALKING;
+    c->talk_start = now;
+    c->deadline = 0;
+    set_state(acd, b, MD_ACD_TALKING, "", now);
+    bg->call = c->id;
+    bg->calls++;
+    bg->kpi.answered++;
+    if (c->kind == MD_ACD_INBOUND || c->kind == MD_ACD_CALLBACK)
+        remember_agent(acd, c->ani, b, now);
+    call_free(acd, i, reason);
+    ev(acd, MD_ACD_EV_CONNECTED, c, b, reason, 0);
+}
+
+/* An agent on the talking internal call i hangs up (B; or A of a direct call). */
+static void internal_hangup(md_acd_t *acd, call_t *i, int who, uint64_t now)
+{
+    call_t *c = get(acd, i->parent);
+    if (c != NULL && who == i->from_agent) {
+        first_agent_leaves(acd, c, i, "transfer", now);
+        return;
+    }
+    internal_end(acd, i, "agent_hangup", now);
+}
+
+static uint32_t offer_timeout_of(const md_acd_t *acd, const call_t *c)
+{
+    if (c != NULL && c->queue >= 0)
+        return acd->queues[c->queue].cfg.offer_timeout_ms;
+    return MD_ACD_INTERNAL_OFFER_MS;
+}
+
+int md_acd_consult(md_acd_t *acd, int a, int to, uint32_t *id, uint64_t now)
+{
+    agent_t *ag = agent_at(acd, a), *bg = agent_at(acd, to);
+    if (ag == NULL || bg == NULL)
+        return -ENOENT;
+    if (a == to)
+        return -EINVAL;
+    call_t *c = agent_call(acd, a);
+    if (c == NULL || (ag->state != MD_ACD_TALKING && ag->state != MD_ACD_HOLD) ||
+        c->kind == MD_ACD_INTERNAL || c->agent != a)
+        return -ENOTCONN;
+    if (ag->icall != 0 || c->consult != 0)
+        return -EALREADY;
+    if (c->ivr_away || bg->state != MD_ACD_READY)
+        return -EBUSY;
+    sync(acd, now);
+    call_t *i = call_alloc(acd);
+    if (i == NULL)
+        return -ENOSPC;
+    i->kind = MD_ACD_INTERNAL;
+    i->from_agent = a;
+    i->parent = c->id;
+    i->channel = ag->leg;
+    copy(i->ani, sizeof(i->ani), c->ani);
+    copy(i->data, sizeof(i->data), c->data);
+    copy(i->lang, sizeof(i->lang), c->lang);
+    if (c->phase == MD_ACD_CALL_TALKING) {
+        md_acd_action_t x = mk(acd, MD_ACD_ACT_HOLD, c, a);
+        act(acd, &x);
+        c->talk_ms += now - c->talk_start;
+        c->hold_start = now;
+        c->hold_alerted = 0;
+        c->phase = MD_ACD_CALL_HOLD;
+    }
+    set_state(acd, a, MD_ACD_HOLD, "consult", now);
+    ag->call = c->id;
+    ag->icall = i->id;
+    c->consult = i->id;
+    if (id != NULL)
+        *id = i->id;
+    offer_internal(acd, i, to, offer_timeout_of(acd, c), now);
+    dispatch(acd, now);
+    return 0;
+}
+
+/* A's consult (not a direct call), or NULL with *err. */
+static call_t *consult_of(md_acd_t *acd, int a, int *err)
+{
+    agent_t *ag = agent_at(acd, a);
+    *err = 0;
+    if (ag == NULL) {
+        *err = -ENOENT;
+        return NULL;
+    }
+    call_t *i = get(acd, ag->icall);
+    if (i == NULL)
+        *err = -ENOTCONN;
+    else if (i->parent == 0)
+        *err = -EPERM;
+    else if (i->phase != MD_ACD_CALL_TALKING)
+        *err = -EBUSY;
+    return *err ? NULL : i;
+}
+
+int md_acd_consult_complete(md_acd_t *acd, int a, uint64_t now)
+{
+    int err;
+    call_t *i = consult_of(acd, a, &err);
+    if (i == NULL)
+        return err;
+    call_t *c = get(acd, i->parent);
+    if (c == NULL)
+        return -ENOTCONN;
+    sync(acd, now);
+    first_agent_leaves(acd, c, i, "transfer", now);
+    dispatch(acd, now);
+    return 0;
+}
+
+int md_acd_consult_conference(md_acd_t *acd, int a, uint64_t now)
+{
+    int err;
+    call_t *i = consult_of(acd, a, &err);
+    if (i == NULL)
+        return err;
+    call_t *c = get(acd, i->parent);
+    if (c == NULL)
+        return -ENOTCONN;
+    if (i->threeway)
+        return -EALREADY;
+    sync(acd, now);
+    int b = i->agent;
+    md_acd_action_t x = mk(acd, MD_ACD_ACT_CONFERENCE, c, a);
+    x.target_channel = acd->agents[b].leg;
+    int rc = act(acd, &x);
+    if (rc != 0)
+        return rc;
+    c->hold_ms += now - c->hold_start;
+    c->talk_start = now;
+    c->phase = MD_ACD_CALL_TALKING;
+    i->threeway = 1;
+    set_state(acd, a, MD_ACD_TALKING, "conference", now);
+    acd->agents[a].call = c->id;
+    set_state(acd, b, MD_ACD_TALKING, "conference", now);
+    acd->agents[b].call = i->id;
+    ev(acd, MD_ACD_EV_CONNECTED, c, b, "conference", 0);
+    return 0;
+}
+
+int md_acd_consult_cancel(md_acd_t *acd, int a, uint64_t now)
+{
+    agent_t *ag = agent_at(acd, a);
+    if (ag == NULL)
+        return -ENOENT;
+    call_t *i = get(acd, ag->icall);
+    if (i == NULL)
+        return -ENOTCONN;
+    sync(acd, now);
+    internal_end(acd, i, "cancelled", now);
+    dispatch(acd, now);
+    return 0;
+}
+
+int md_acd_agent_call(md_acd_t *acd, int a, int to, uint32_t channel, uint32_t *id, uint64_t now)
+{
+    agent_t *ag = agent_at(acd, a), *bg = agent_at(acd, to);
+    if (ag == NULL || bg == NULL)
+        return -ENOENT;
+    uint32_t leg = channel != 0 ? channel : ag->channel;
+    if (a == to)
+        return -EINVAL;
+    if (ag->state != MD_ACD_READY && ag->state != MD_ACD_NOT_READY)
+        return -EBUSY;
+    if (leg == 0)
+        return -EINVAL;
+    if (bg->state != MD_ACD_READY)
+        return -EBUSY;
+    sync(acd, now);
+    call_t *i = call_alloc(acd);
+    if (i == NULL)
+        return -ENOSPC;
+    i->kind = MD_ACD_INTERNAL;
+    i->from_agent = a;
+    i->channel = leg;
+    i->owner = ag->owner;
+    copy(i->ani, sizeof(i->ani), ag->cfg.id);
+    copy(i->lang, sizeof(i->lang), "en");
+    ag->pre_internal = ag->state;
+    copy(ag->pre_reason, sizeof(ag->pre_reason), ag->reason);
+    ag->idle_before = ag->idle_since;
+    set_state(acd, a, MD_ACD_RESERVED, "internal", now);
+    ag->call = i->id;
+    ag->icall = i->id;
+    ag->leg = leg;
+    ag->deadline = now + MD_ACD_INTERNAL_OFFER_MS;
+    if (id != NULL)
+        *id = i->id;
+    offer_internal(acd, i, to, MD_ACD_INTERNAL_OFFER_MS, now);
+    dispatch(acd, now);
+    return 0;
+}
+
 int md_acd_agent_answer(md_acd_t *acd, int a, uint32_t call, uint32_t channel, uint64_t now)
 {
     agent_t *ag = agent_at(acd, a);
@@ -1434,7 +1850,10 @@ int md_acd_agent_answer(md_acd_t *acd, int a, uint32_t call, uint32_t channel, u
     if (c == NULL || ag->state != MD_ACD_OFFERED || ag->call != call ||
         c->phase != MD_ACD_CALL_OFFERED)
         return -ESTALE;
-    answered(acd, c, a, channel, now);
+    if (c->kind == MD_ACD_INTERNAL)
+        internal_answered(acd, c, channel, now);
+    else
+        answered(acd, c, a, channel, now);
     dispatch(acd, now);
     return 0;
 }
@@ -1446,6 +1865,25 @@ static void agent_drops_offer(md_acd_t *acd, int a, const char *reason, uint64_t
     call_t *c = agent_call(acd, a);
     if (c == NULL) {
         set_state(acd, a, MD_ACD_NOT_READY, reason, now);
+        return;
+    }
+    if (c->kind == MD_ACD_INTERNAL) {
+        if (a == c->agent && ag->state == MD_ACD_OFFERED) {
+            cancel_offer(acd, c, a);
+            internal_offer_failed(acd, c, reason, now);
+        } else if (a == c->from_agent) {
+            /* The caller of a direct call while it rings: withdrawn, and it goes where
+             * its leg failure or the force sends it. */
+            target_leaves(acd, c, 1, now);
+            ag->icall = 0;
+            if (ag->pending) {
+                ag->pending = 0;
+                set_state(acd, a, ag->pend_state, ag->pend_reason, now);
+            } else {
+                set_state(acd, a, MD_ACD_NOT_READY, reason, now);
+            }
+            call_free(acd, c, reason);
+        }
         return;
     }
     if (ag->state == MD_ACD_OFFERED) {
@@ -1496,9 +1934,34 @@ int md_acd_agent_hangup(md_acd_t *acd, int a, uint64_t now)
     if (ag == NULL)
         return -ENOENT;
     call_t *c = agent_call(acd, a);
+    if (c != NULL && c->kind == MD_ACD_INTERNAL && c->from_agent == a &&
+        ag->state == MD_ACD_RESERVED) {
+        /* A direct call still ringing: withdrawn. */
+        sync(acd, now);
+        internal_end(acd, c, "cancelled", now);
+        dispatch(acd, now);
+        return 0;
+    }
     if (c == NULL || (ag->state != MD_ACD_TALKING && ag->state != MD_ACD_HOLD))
         return -ENOTCONN;
     sync(acd, now);
+    if (c->kind == MD_ACD_INTERNAL) {
+        internal_hangup(acd, c, a, now);
+        dispatch(acd, now);
+        return 0;
+    }
+    if (c->consult != 0) {
+        /* The first agent hangs up during its consult: answered, the second agent takes
+         * the caller (an attended transfer); still ringing, the offer is withdrawn and
+         * the caller's call ends as below. */
+        call_t *i = get(acd, c->consult);
+        if (i != NULL && i->phase == MD_ACD_CALL_TALKING) {
+            first_agent_leaves(acd, c, i, "transfer", now);
+            dispatch(acd, now);
+            return 0;
+        }
+        consult_drop(acd, c, "agent_hangup", now);
+    }
     int survey_agent = a;
     caller_leaves_agent(acd, c, now);
     const queue_t *q = qof(acd, c);
@@ -1610,6 +2073,8 @@ int md_acd_monitor(md_acd_t *acd, int a, uint32_t supervisor_channel, md_acd_mon
     call_t *c = agent_call(acd, a);
     if (c == NULL || (ag->state != MD_ACD_TALKING && ag->state != MD_ACD_HOLD))
         return -ENOTCONN;
+    if (c->kind == MD_ACD_INTERNAL || c->consult != 0)
+        return -EBUSY;   /* a consult, three-way or internal call: not monitored */
     sync(acd, now);
     md_acd_action_t x = mk(acd, MD_ACD_ACT_MONITOR, c, a);
     x.mode = mode;
@@ -1717,6 +2182,8 @@ int md_acd_call_hangup(md_acd_t *acd, uint32_t id, uint64_t now)
     call_t *c = get(acd, id);
     if (c == NULL)
         return -ENOENT;
+    if (c->kind == MD_ACD_INTERNAL)
+        return -EINVAL;   /* no caller: its agents end it */
     sync(acd, now);
     if (c->kind == MD_ACD_CALLBACK && c->phase == MD_ACD_CALL_WAITING) {
         c->channel = 0;   /* the caller left after asking for a callback: it stays */
@@ -1745,6 +2212,8 @@ int md_acd_call_hangup(md_acd_t *acd, uint32_t id, uint64_t now)
         break;
     case MD_ACD_CALL_TALKING:
     case MD_ACD_CALL_HOLD:
+        if (c->consult != 0)
+            consult_drop(acd, c, "caller_hangup", now);
         caller_leaves_agent(acd, c, now);
         c->channel = 0;
         call_free(acd, c, "caller_hangup");
@@ -1858,8 +2327,12 @@ static call_t *talking_call(md_acd_t *acd, uint32_t id, int *err)
     *err = 0;
     if (c == NULL)
         *err = -ENOENT;
+    else if (c->kind == MD_ACD_INTERNAL)
+        *err = -EPERM;   /* agent to agent: no caller to hold, mute or transfer */
     else if ((c->phase != MD_ACD_CALL_TALKING && c->phase != MD_ACD_CALL_HOLD) || c->agent < 0)
         *err = -ENOTCONN;
+    else if (c->consult != 0)
+        *err = -EBUSY;   /* complete, conference or cancel the consult first */
     return *err ? NULL : c;
 }
 
@@ -2041,9 +2514,16 @@ int md_acd_force_release(md_acd_t *acd, uint32_t id, uint64_t now)
     if (c == NULL)
         return -ENOENT;
     sync(acd, now);
+    if (c->kind == MD_ACD_INTERNAL) {
+        internal_end(acd, c, "forced", now);
+        dispatch(acd, now);
+        return 0;
+    }
     switch (c->phase) {
     case MD_ACD_CALL_TALKING:
     case MD_ACD_CALL_HOLD:
+        if (c->consult != 0)
+            consult_drop(acd, c, "forced", now);
         caller_leaves_agent(acd, c, now);
         break;
     case MD_ACD_CALL_OFFERED:
@@ -2193,6 +2673,10 @@ int md_acd_client_gone(md_acd_t *acd, uint32_t owner, uint64_t now)
         if (c->id == 0 || c->owner != owner || c->kind == MD_ACD_MANUAL)
             continue;
         touched++;
+        if (c->kind == MD_ACD_INTERNAL) {
+            internal_end(acd, c, "client_gone", now);   /* a direct call its client made */
+            continue;
+        }
         switch (c->phase) {
         case MD_ACD_CALL_WAITING:
             wait_remove(acd, c);
@@ -2208,6 +2692,8 @@ int md_acd_client_gone(md_acd_t *acd, uint32_t owner, uint64_t now)
             break;
         case MD_ACD_CALL_TALKING:
         case MD_ACD_CALL_HOLD:
+            if (c->consult != 0)
+                consult_drop(acd, c, "client_gone", now);
             caller_leaves_agent(acd, c, now);
             break;
         default:
@@ -2469,7 +2955,11 @@ void md_acd_tick(md_acd_t *acd, uint64_t now)
             call_t *c = agent_call(acd, (int)a);
             if (c == NULL)
                 set_state(acd, (int)a, MD_ACD_READY, "", now);
-            /* else the call's own deadline below gets it out */
+            else if (c->kind == MD_ACD_INTERNAL && c->phase == MD_ACD_CALL_OFFERED &&
+                     (c->agent < 0 || acd->agents[c->agent].call != c->id))
+                internal_end(acd, c, "no_answer", now);   /* nobody rings any more */
+            /* else the call's own deadline below gets it out (an internal call: the
+             * called agent's offer timeout) */
         }
     }
     for (unsigned i = 0; i < acd->lim.max_calls; i++) {

@@ -27,6 +27,8 @@
 #define MD_ACD_PRIOS MD_KPI_CLASSES   /* priorities 0..3, 3 first (VIP) */
 #define MD_ACD_PLAY 24            /* names in one PLAY action (the host splits by MD_PLAY_MAX) */
 #define MD_ACD_AHT_WINDOW 20      /* recent handle times kept per queue for the expected wait */
+#define MD_ACD_INTERNAL_OFFER_MS 15000  /* offer timeout of a direct internal call (a consult:
+                                           the caller's queue's) */
 
 typedef enum {
     MD_ACD_LONGEST_IDLE = 0,
@@ -73,6 +75,8 @@ typedef enum {
     MD_ACD_CALLBACK,              /* a virtual caller: no channel until dialled */
     MD_ACD_OUTBOUND,              /* from a dial list */
     MD_ACD_MANUAL,                /* dialled for an agent (ACD-10 manual) */
+    MD_ACD_INTERNAL,              /* ACD-6: agent to agent, a consult or a direct call: channel
+                                     is the calling agent's leg, agent the called one */
 } md_acd_call_kind_t;
 
 typedef enum {
@@ -135,6 +139,13 @@ typedef enum {
     MD_ACD_ACT_MONITOR,           /* supervisor channel (target_channel) on agent's call: mode */
     MD_ACD_ACT_EVENT,             /* a notice for the integrator's event stream */
     MD_ACD_ACT_KPI,               /* a closed half-hour record to store (kpi) */
+    /* ACD-6 three-way: the caller on channel (on hold now), its agent on agent_channel and
+     * the consulted agent on target_channel (bridged to the first now) in one conference:
+     * everyone hears the other two. A failure must leave the media as it was. */
+    MD_ACD_ACT_CONFERENCE,
+    /* One agent leaves the three-way of the caller on channel: target_channel leaves,
+     * agent_channel stays (the caller and it bridged again). */
+    MD_ACD_ACT_CONF_LEAVE,
 } md_acd_act_kind_t;
 
 typedef struct {
@@ -146,16 +157,18 @@ typedef struct {
     const char *agent_id;
     int queue;                    /* -1: none */
     const char *queue_name;
-    const char *target;           /* RELEASE prompt, ROUTE target, DIAL number */
+    const char *target;           /* RELEASE prompt, ROUTE target, DIAL number; OFFER of an
+                                     internal call: the calling agent's id */
     md_acd_route_t route;
     const char *const *names;     /* PLAY, ANNOUNCE_AGENT */
     unsigned n_names;
     uint32_t tag;
     int on;                       /* MUSIC, MUTE */
     md_acd_monitor_t mode;        /* MONITOR */
-    uint32_t target_channel;      /* MONITOR: the supervisor's channel */
+    uint32_t target_channel;      /* MONITOR: the supervisor's channel; CONFERENCE,
+                                     CONF_LEAVE: the other agent's leg */
     md_acd_event_t event;         /* EVENT */
-    const char *reason;           /* EVENT; OFFER: "" */
+    const char *reason;           /* EVENT; OFFER: "", "consult" or "internal" */
     int value;                    /* EVENT: agent state, rating, priority */
     const char *data;             /* OFFER, CONNECTED: the call's data */
     const char *ani;
@@ -343,6 +356,10 @@ typedef struct {
     uint32_t channel;              /* the standing leg it logged in with, or 0 */
     uint32_t owner;                /* the API client its login belongs to, 0: none */
     uint32_t calls;                /* answered since login */
+    uint32_t consult;              /* the internal call (consult or direct) it makes or
+                                      takes part in, 0: none */
+    uint32_t internal_calls;       /* internal and consult calls connected since login, made
+                                      or answered (not in calls, not handled: ACD-6) */
 } md_acd_agent_info_t;
 
 /* -ENOENT if there is no such agent. */
@@ -351,6 +368,41 @@ int md_acd_agent_info(const md_acd_t *acd, int a, md_acd_agent_info_t *out);
 unsigned md_acd_agent_count(const md_acd_t *acd);
 /* Manual outbound (ACD-10): the agent must be ready or not ready. Returns the call id. */
 int md_acd_agent_dial(md_acd_t *acd, int a, const char *number, uint32_t *call, uint64_t now_ms);
+
+/* ---- consult, three-way and internal calls (ACD-6) ----
+ * An agent talking to a caller consults another agent: the caller is put on hold (music),
+ * the other agent (who must be READY) is offered an internal call (kind MD_ACD_INTERNAL,
+ * OFFER reason "consult", the caller's data; its queue's offer timeout, reject and leg
+ * failure as for any offer: NOT_READY "no_answer"/"rejected"/"leg_failed"), answered,
+ * the two agents are bridged (both TALKING "consult"). Then the first agent completes it
+ * (attended transfer: the caller bridged to the second, who owns the call with its data,
+ * the first to ACW counting a transfer), makes it a three-way (one conference; either
+ * agent may leave later, the call goes on with the other) or cancels it (the second is
+ * free, the caller retrieved). An internal call is the same without a caller: offered
+ * with reason "internal", bridged on answer; either agent hangs up, and both go back to
+ * the state they had before (no after-call work: there is no queue). Internal and consult
+ * calls count in internal_calls of both agents, never as answered or handled calls. */
+
+/* Returns 0 with *call the internal call, -ENOENT (no such agent), -EINVAL (itself),
+ * -ENOTCONN (a is not talking to or holding a caller), -EALREADY (a consult is in
+ * progress), -EBUSY (to_agent not ready; the caller is away at an IVR step), -ENOSPC. */
+int md_acd_consult(md_acd_t *acd, int a, int to_agent, uint32_t *call, uint64_t now_ms);
+/* -ENOTCONN: no consult; -EPERM: a direct internal call, not a consult; -EBUSY: not
+ * answered yet. In a three-way, complete is the first agent leaving it. */
+int md_acd_consult_complete(md_acd_t *acd, int a, uint64_t now_ms);
+/* As complete, and -EALREADY if it is a three-way already; the host's error (the media
+ * unchanged, the consult as it was). */
+int md_acd_consult_conference(md_acd_t *acd, int a, uint64_t now_ms);
+/* The consulted agent is free (an offer withdrawn, keeping its idle rank; out of the
+ * three-way), the caller retrieved (in a three-way: talking to a alone). For a direct
+ * internal call a made: withdrawn or hung up. -ENOTCONN if a made none. */
+int md_acd_consult_cancel(md_acd_t *acd, int a, uint64_t now_ms);
+/* Agent a (READY or NOT_READY) calls to_agent (READY) on leg channel (0: its standing
+ * leg): a is RESERVED "internal" while to_agent is offered. -ENOENT, -EINVAL (itself, no
+ * leg), -EBUSY, -ENOSPC. The called agent ends it with md_acd_agent_hangup (or rejects
+ * it), the caller with md_acd_agent_hangup or md_acd_consult_cancel. */
+int md_acd_agent_call(md_acd_t *acd, int a, int to_agent, uint32_t channel, uint32_t *call,
+                      uint64_t now_ms);
 
 /* ---- supervisors (ACD-7) ---- */
 
@@ -364,7 +416,8 @@ int md_acd_agent_set_skills(md_acd_t *acd, int a, const md_acd_skill_t *skills, 
  * -ENOTCONN if the agent is not talking or on hold. */
 int md_acd_monitor(md_acd_t *acd, int a, uint32_t supervisor_channel, md_acd_monitor_t mode,
                    uint64_t now_ms);
-/* Ends a call: the caller is released, the agent (if any) goes to ACW. */
+/* Ends a call: the caller is released, the agent (if any) goes to ACW. An internal call
+ * ends as md_acd_consult_cancel. */
 int md_acd_force_release(md_acd_t *acd, uint32_t call, uint64_t now_ms);
 
 /* ---- calls ---- */
@@ -374,7 +427,8 @@ int md_acd_force_release(md_acd_t *acd, uint32_t call, uint64_t now_ms);
  * release done), -ENOSPC (no call slot), -EINVAL. With an overflow, a full queue sends
  * the call there and returns 0. */
 int md_acd_call_enter(md_acd_t *acd, const md_acd_call_cfg_t *cfg, uint32_t *id, uint64_t now_ms);
-/* The caller hung up (any phase). A callback already registered stays. */
+/* The caller hung up (any phase). A callback already registered stays. A consult in
+ * progress ends with it (the consulted agent free). -EINVAL for an internal call. */
 int md_acd_call_hangup(md_acd_t *acd, uint32_t call, uint64_t now_ms);
 void md_acd_prompt_done(md_acd_t *acd, uint32_t call, uint32_t tag, uint64_t now_ms);
 /* A key while waiting: '*' self-service, '1' callback to the ANI (after the busy offer
@@ -383,6 +437,8 @@ int md_acd_call_digit(md_acd_t *acd, uint32_t call, char digit, uint64_t now_ms)
 /* A waiting caller asks to be called back on number (NULL: ANI): the caller is released
  * with a confirmation and a virtual caller keeps the place. */
 int md_acd_call_callback(md_acd_t *acd, uint32_t call, const char *number, uint64_t now_ms);
+/* Hold, retrieve, mute, transfers and the IVR step: -EBUSY while the call has a consult
+ * (or three-way) in progress, -EPERM for an internal call (md_acd_monitor: -EBUSY). */
 int md_acd_call_hold(md_acd_t *acd, uint32_t call, uint64_t now_ms);
 int md_acd_call_retrieve(md_acd_t *acd, uint32_t call, uint64_t now_ms);
 int md_acd_call_mute(md_acd_t *acd, uint32_t call, int on, uint64_t now_ms);

@@ -279,6 +279,64 @@ static int mute(md_acd_svc_t *s, const md_acd_action_t *a)
     return 0;
 }
 
+/* ---- three-way calls (ACD-6) ----
+ * The consulting agent (agent_channel) is bridged to the consulted one (target_channel),
+ * the caller (channel) on hold with music. The caller is bridged to its agent again and
+ * that bridge becomes the call's conference (as for a supervisor), the consulted agent
+ * joins it as an AGENT member: everyone hears the other two. On any failure the media go
+ * back as they were (the agents bridged, the caller's music). */
+static int conference(md_acd_svc_t *s, const md_acd_action_t *a)
+{
+    md_ctl_chan_t *caller = md_ctl_find(s->ctl, a->channel);
+    md_ctl_chan_t *ra = md_ctl_find(s->ctl, a->agent_channel);
+    md_ctl_chan_t *rb = md_ctl_find(s->ctl, a->target_channel);
+    if (caller == NULL || ra == NULL || rb == NULL)
+        return failed(s, -ENOENT, "the caller's or an agent's channel is gone");
+    if (ra->worker != caller->worker || rb->worker != caller->worker)
+        return failed(s, -EXDEV, "the agents' legs and the caller are not on one worker: create the legs near the caller's channel");
+    if (md_ctl_find_conf(s->ctl, s->conf_of[rec_index(a->channel)]) != NULL)
+        return failed(s, -EBUSY, "the call is a conference already");
+    bridge(s, a->agent_channel, 0, 0);   /* the two agents apart */
+    md_ctl_stop(s->ctl, caller);         /* the caller's music */
+    int rc = bridge(s, a->channel, a->agent_channel, 1);
+    md_ctl_conf_t *cf = NULL;
+    if (rc == 0)
+        cf = call_conf(s, a->channel, a->agent_channel, 1, &rc);
+    else
+        failed(s, rc, "the engine could not bridge the caller to its agent");
+    if (cf != NULL) {
+        rc = member(s, cf, MD_CMD_CONF_ADD, a->target_channel, MD_CONF_ROLE_AGENT, 0, 0);
+        if (rc == 0)
+            return 0;
+        failed(s, rc, "the engine refused the consulted agent in the conference");
+        conf_end(s, a->channel, 0);
+    } else if (rc == 0) {
+        rc = -EIO;
+    }
+    /* As it was. */
+    if (!conf_end(s, a->channel, 0))
+        bridge(s, a->channel, 0, 0);
+    music(s, a->channel, NULL, 1);
+    bridge(s, a->agent_channel, a->target_channel, 1);
+    return rc;
+}
+
+/* target_channel leaves the three-way; the caller and agent_channel are bridged again. */
+static int conf_leave(md_acd_svc_t *s, const md_acd_action_t *a)
+{
+    int rc;
+    md_ctl_conf_t *cf = call_conf(s, a->channel, a->agent_channel, 0, &rc);
+    if (cf == NULL) {
+        /* The conference is gone (deleted through the API): bridge the two. */
+        bridge(s, a->target_channel, 0, 0);
+        return bridge(s, a->channel, a->agent_channel, 1);
+    }
+    if (md_ctl_find(s->ctl, a->target_channel) != NULL)
+        member(s, cf, MD_CMD_CONF_REMOVE, a->target_channel, MD_CONF_ROLE_PARTY, 0, 0);
+    conf_end(s, a->channel, 1);
+    return 0;
+}
+
 static int act(void *arg, const md_acd_action_t *a)
 {
     md_acd_svc_t *s = arg;
@@ -347,6 +405,12 @@ static int act(void *arg, const md_acd_action_t *a)
         break;
     case MD_ACD_ACT_MONITOR:
         rc = monitor(s, a);
+        break;
+    case MD_ACD_ACT_CONFERENCE:
+        rc = conference(s, a);
+        break;
+    case MD_ACD_ACT_CONF_LEAVE:
+        rc = conf_leave(s, a);
         break;
     case MD_ACD_ACT_KPI:
         /* A closed half hour: into the history (written in batches by the store's tick). */

@@ -23,6 +23,7 @@ static unsigned n_plays;
 static uint32_t dial_call;         /* of the last DIAL */
 static char last_offer_data[MD_ACD_DATA];
 static const char *fail_offer;     /* agent whose OFFER fails */
+static int fail_conf;              /* CONFERENCE fails */
 static md_kpi_t kpis[32];          /* closed records */
 static unsigned n_kpis;
 
@@ -77,7 +78,11 @@ static int fake_act(void *arg, const md_acd_action_t *a)
         }
         break;
     case MD_ACD_ACT_OFFER:
-        snprintf(b, sizeof(b), "offer %u %s", a->channel, ag);
+        if (a->reason != NULL && a->reason[0] != '\0')
+            snprintf(b, sizeof(b), "offer %u %s %s from %s", a->channel, ag, a->reason,
+                     a->target ? a->target : "?");
+        else
+            snprintf(b, sizeof(b), "offer %u %s", a->channel, ag);
         snprintf(last_offer_data, sizeof(last_offer_data), "%s", a->data ? a->data : "");
         add(acts, sizeof(acts), b);
         if (fail_offer != NULL && strcmp(fail_offer, ag) == 0)
@@ -115,6 +120,16 @@ static int fake_act(void *arg, const md_acd_action_t *a)
                      a->reason ? a->reason : "");
         add(evs, sizeof(evs), b);
         return 0;
+    case MD_ACD_ACT_CONFERENCE:
+        snprintf(b, sizeof(b), "conference %u %s/%u %u", a->channel, ag, a->agent_channel,
+                 a->target_channel);
+        if (fail_conf)
+            return -ENOSPC;
+        break;
+    case MD_ACD_ACT_CONF_LEAVE:
+        snprintf(b, sizeof(b), "conf_leave %u %u stays %s/%u", a->channel, a->target_channel, ag,
+                 a->agent_channel);
+        break;
     case MD_ACD_ACT_KPI:
         if (n_kpis < 32)
             kpis[n_kpis++] = *a->kpi;
@@ -181,6 +196,7 @@ static void world(void)
     n_kpis = 0;
     n_plays = 0;
     fail_offer = NULL;
+    fail_conf = 0;
     acd = md_acd_new(NULL, &host, now);
     reset();
 }
@@ -1217,6 +1233,479 @@ static void test_kpi(void)
     CHECK(md_kpi_service_level(&z, MD_KPI_ABANDON_IGNORED) < 0 && md_kpi_aht_ms(&z) < 0);
 }
 
+/* ---- consult, three-way and internal calls (ACD-6) ---- */
+
+static int cA, cB, cC;   /* agents 1001, 1002, 1003 with legs 801, 802, 803 */
+
+static void leg_login(int a, uint32_t owner, uint32_t ch)
+{
+    CHECK(md_acd_agent_login(acd, a, owner, ch, now) == 0);
+    CHECK(md_acd_agent_ready(acd, a, now) == 0);
+}
+
+/* Caller 101 talking to 1001; 1002 and 1003 ready (1002 idle longer). */
+static uint32_t consult_world(void)
+{
+    world();
+    int q = quiet_queue("q", "q");
+    qcfg(q)->acw_ms = 10000;
+    qcfg(q)->offer_timeout_ms = 15000;
+    cA = agent("1001", "q", 1);
+    cB = agent("1002", "q", 1);
+    cC = agent("1003", "q", 1);
+    leg_login(cA, 5, 801);
+    after(1000);
+    leg_login(cB, 6, 802);
+    after(1000);
+    leg_login(cC, 6, 803);
+    after(1000);
+    uint32_t c = enter("q", 101, "13800000001", 0);
+    CHECK(md_acd_agent_answer(acd, cA, c, 0, now) == 0);
+    reset();
+    return c;
+}
+
+static uint32_t info_consult(int a)
+{
+    md_acd_agent_info_t in;
+    return md_acd_agent_info(acd, a, &in) == 0 ? in.consult : 0;
+}
+
+static uint32_t info_internal(int a)
+{
+    md_acd_agent_info_t in;
+    return md_acd_agent_info(acd, a, &in) == 0 ? in.internal_calls : 999;
+}
+
+static int phase_is(uint32_t c, md_acd_call_phase_t p, int agent_)
+{
+    md_acd_call_info_t i;
+    return md_acd_call_info(acd, c, &i) == 0 && i.phase == p && i.agent == agent_;
+}
+
+static int state_is(int a, md_acd_agent_state_t s, const char *reason)
+{
+    return st(a) == s && strcmp(why(a), reason) == 0;
+}
+
+static void test_consult(void)
+{
+    /* Consult, then complete: an attended transfer keeping the call's data. */
+    uint32_t c = consult_world(), i = 0;
+    CHECK(md_acd_consult(acd, cA, cB, &i, now) == 0 && i != 0 && i != c);
+    ACTS("hold 101 1001; offer 801 1002 consult from 1001");
+    CHECK(strcmp(last_offer_data, "trail=main:0") == 0);
+    CHECK(state_is(cA, MD_ACD_HOLD, "consult") && state_is(cB, MD_ACD_OFFERED, "consult"));
+    CHECK(phase_is(c, MD_ACD_CALL_HOLD, cA) && phase_is(i, MD_ACD_CALL_OFFERED, cB));
+    CHECK(info_consult(cA) == i && info_consult(cB) == i && info_consult(cC) == 0);
+    md_acd_call_info_t ci;
+    CHECK(md_acd_call_info(acd, i, &ci) == 0 && ci.kind == MD_ACD_INTERNAL && ci.channel == 801);
+    /* What is refused meanwhile, changing nothing. */
+    CHECK(md_acd_consult(acd, cA, cC, NULL, now) == -EALREADY);
+    CHECK(md_acd_consult_complete(acd, cA, now) == -EBUSY);
+    CHECK(md_acd_consult_conference(acd, cA, now) == -EBUSY);
+    CHECK(md_acd_consult_complete(acd, cC, now) == -ENOTCONN);
+    CHECK(md_acd_consult_cancel(acd, cC, now) == -ENOTCONN);
+    CHECK(md_acd_call_hold(acd, c, now) == -EBUSY && md_acd_call_retrieve(acd, c, now) == -EBUSY);
+    CHECK(md_acd_call_mute(acd, c, 1, now) == -EBUSY);
+    CHECK(md_acd_transfer_agent(acd, c, cC, now) == -EBUSY);
+    CHECK(md_acd_transfer_queue(acd, c, "q", now) == -EBUSY);
+    CHECK(md_acd_ivr_step(acd, c, "pw", now) == -EBUSY);
+    CHECK(md_acd_monitor(acd, cA, 900, MD_ACD_MON_LISTEN, now) == -EBUSY);
+    CHECK(md_acd_call_hangup(acd, i, now) == -EINVAL);
+    CHECK(md_acd_call_hold(acd, i, now) == -EPERM);
+    CHECK(md_acd_agent_call(acd, cC, cB, 0, NULL, now) == -EBUSY);   /* 1002 is offered */
+    CHECK(md_acd_agent_answer(acd, cB, c, 0, now) == -ESTALE);         /* not its offer */
+    ACTS("");
+    /* Answered: the two agents bridged; a new caller goes to 1003, the only free one. */
+    after(2000);
+    CHECK(md_acd_agent_answer(acd, cB, i, 0, now) == 0);
+    ACTS("bridge 801 1002/802");
+    CHECKF(has(evs, "connected 801 1002 consult"), "%s", evs);
+    CHECK(state_is(cA, MD_ACD_TALKING, "consult") && state_is(cB, MD_ACD_TALKING, "consult"));
+    CHECK(phase_is(c, MD_ACD_CALL_HOLD, cA) && phase_is(i, MD_ACD_CALL_TALKING, cB));
+    uint32_t c2 = enter("q", 102, "", 0);
+    ACTS("music 102 1; offer 102 1003");
+    CHECK(md_acd_call_hangup(acd, c2, now) == 0);
+    CHECK(st(cC) == MD_ACD_READY);
+    reset();
+    /* Complete: the caller to 1002 with its data, 1001 to ACW counting a transfer. */
+    after(5000);
+    CHECK(md_acd_consult_complete(acd, cA, now) == 0);
+    ACTS("unbridge 801 1002; bridge 101 1002/802");
+    CHECKF(has(evs, "ended 801 1002 transfer") && has(evs, "connected 101 1002 transfer"), "%s", evs);
+    CHECK(st(cA) == MD_ACD_ACW && state_is(cB, MD_ACD_TALKING, ""));
+    CHECK(phase_is(c, MD_ACD_CALL_TALKING, cB) && gone(i));
+    CHECK(md_acd_call_info(acd, c, &ci) == 0 && strcmp(ci.data, "trail=main:0") == 0);
+    CHECK(info_consult(cA) == 0 && info_consult(cB) == 0);
+    CHECK(info_internal(cA) == 1 && info_internal(cB) == 1);
+    md_acd_agent_info_t in;
+    CHECK(md_acd_agent_info(acd, cB, &in) == 0 && in.calls == 1 && in.call == c);
+    CHECK(md_acd_agent_kpi(acd, cA)->transferred == 1 && md_acd_agent_kpi(acd, cB)->offered == 0);
+    after(3000);
+    CHECK(md_acd_agent_hangup(acd, cB, now) == 0);
+    ACTS("unbridge 101 1002; release 101 -");
+    after(10000);
+    CHECK(st(cA) == MD_ACD_READY && st(cB) == MD_ACD_READY);
+    /* A handled its part (3 s talk, 7 s on hold while consulting), B its own (3 s). */
+    const md_kpi_t *ka = md_acd_agent_kpi(acd, cA), *kb = md_acd_agent_kpi(acd, cB);
+    CHECKF(ka->handled == 1 && ka->talk_ms == 0 && ka->hold_ms == 7000, "%u %llu %llu", ka->handled,
+           (unsigned long long)ka->talk_ms, (unsigned long long)ka->hold_ms);
+    CHECK(kb->handled == 1 && kb->talk_ms == 3000 && kb->answered == 1);
+    no_agent_stuck();
+
+    /* Three-way: everyone in one conference; the consulted agent leaves, then again and
+     * the first agent leaves (the second keeps the call). */
+    c = consult_world();
+    CHECK(md_acd_consult(acd, cA, cB, &i, now) == 0);
+    CHECK(md_acd_agent_answer(acd, cB, i, 0, now) == 0);
+    reset();
+    fail_conf = 1;   /* the host could not: nothing changes */
+    CHECK(md_acd_consult_conference(acd, cA, now) == -ENOSPC);
+    CHECK(state_is(cA, MD_ACD_TALKING, "consult") && phase_is(c, MD_ACD_CALL_HOLD, cA));
+    fail_conf = 0;
+    reset();
+    CHECK(md_acd_consult_conference(acd, cA, now) == 0);
+    ACTS("conference 101 1001/801 802");
+    CHECKF(has(evs, "connected 101 1002 conference"), "%s", evs);
+    CHECK(state_is(cA, MD_ACD_TALKING, "conference") && state_is(cB, MD_ACD_TALKING, "conference"));
+    CHECK(phase_is(c, MD_ACD_CALL_TALKING, cA));
+    CHECK(md_acd_consult_conference(acd, cA, now) == -EALREADY);
+    CHECK(md_acd_consult(acd, cA, cC, NULL, now) == -EALREADY);
+    CHECK(md_acd_call_hold(acd, c, now) == -EBUSY);
+    CHECK(md_acd_monitor(acd, cB, 900, MD_ACD_MON_LISTEN, now) == -EBUSY);
+    CHECK(md_acd_agent_hangup(acd, cB, now) == 0);
+    ACTS("conf_leave 101 802 stays 1001/801");
+    CHECK(state_is(cA, MD_ACD_TALKING, "") && st(cB) == MD_ACD_READY && gone(i));
+    CHECK(phase_is(c, MD_ACD_CALL_TALKING, cA) && info_consult(cA) == 0);
+    CHECK(md_acd_call_hold(acd, c, now) == 0 && md_acd_call_retrieve(acd, c, now) == 0);
+    CHECK(md_acd_consult(acd, cA, cB, &i, now) == 0);
+    CHECK(md_acd_agent_answer(acd, cB, i, 0, now) == 0);
+    CHECK(md_acd_consult_conference(acd, cA, now) == 0);
+    reset();
+    CHECK(md_acd_agent_hangup(acd, cA, now) == 0);
+    ACTS("conf_leave 101 801 stays 1002/802");
+    CHECK(st(cA) == MD_ACD_ACW && state_is(cB, MD_ACD_TALKING, "") && phase_is(c, MD_ACD_CALL_TALKING, cB));
+    CHECK(info_internal(cB) == 2 && md_acd_agent_kpi(acd, cA)->transferred == 1);
+    CHECK(md_acd_agent_hangup(acd, cB, now) == 0);
+    no_agent_stuck();
+    /* ConsultComplete in a three-way: the first agent leaves it too. */
+    c = consult_world();
+    CHECK(md_acd_consult(acd, cA, cB, &i, now) == 0);
+    CHECK(md_acd_agent_answer(acd, cB, i, 0, now) == 0);
+    CHECK(md_acd_consult_conference(acd, cA, now) == 0);
+    reset();
+    CHECK(md_acd_consult_complete(acd, cA, now) == 0);
+    ACTS("conf_leave 101 801 stays 1002/802");
+    CHECK(phase_is(c, MD_ACD_CALL_TALKING, cB));
+    /* ConsultCancel in a three-way: the consulted agent is taken out. */
+    c = consult_world();
+    CHECK(md_acd_consult(acd, cA, cB, &i, now) == 0);
+    CHECK(md_acd_agent_answer(acd, cB, i, 0, now) == 0);
+    CHECK(md_acd_consult_conference(acd, cA, now) == 0);
+    reset();
+    CHECK(md_acd_consult_cancel(acd, cA, now) == 0);
+    ACTS("conf_leave 101 802 stays 1001/801");
+    CHECK(state_is(cA, MD_ACD_TALKING, "") && st(cB) == MD_ACD_READY && phase_is(c, MD_ACD_CALL_TALKING, cA));
+    no_agent_stuck();
+
+    /* Cancel while ringing (1002 keeps its idle rank) and once answered. */
+    c = consult_world();
+    CHECK(md_acd_consult(acd, cA, cB, &i, now) == 0);
+    after(1000);
+    CHECK(md_acd_consult_cancel(acd, cA, now) == 0);
+    ACTS("hold 101 1001; offer 801 1002 consult from 1001; cancel 801 1002; retrieve 101 1001");
+    CHECKF(has(evs, "ended 801 1002 cancelled"), "%s", evs);
+    CHECK(state_is(cA, MD_ACD_TALKING, "") && st(cB) == MD_ACD_READY && phase_is(c, MD_ACD_CALL_TALKING, cA));
+    CHECK(gone(i) && info_consult(cA) == 0);
+    uint32_t c3 = enter("q", 103, "", 0);   /* 1002 idle longer than 1003: still first */
+    CHECK(has(acts, "offer 103 1002"));
+    CHECK(md_acd_call_hangup(acd, c3, now) == 0);
+    CHECK(md_acd_consult(acd, cA, cB, &i, now) == 0);
+    CHECK(md_acd_agent_answer(acd, cB, i, 0, now) == 0);
+    reset();
+    CHECK(md_acd_consult_cancel(acd, cA, now) == 0);
+    ACTS("unbridge 801 1002; retrieve 101 1001");
+    CHECK(state_is(cA, MD_ACD_TALKING, "") && st(cB) == MD_ACD_READY && info_internal(cB) == 1);
+    /* A consult from a call the agent had put on hold: the caller stays on hold until
+     * the consult is over, then comes back. */
+    CHECK(md_acd_call_hold(acd, c, now) == 0);
+    reset();
+    CHECK(md_acd_consult(acd, cA, cB, &i, now) == 0);
+    ACTS("offer 801 1002 consult from 1001");
+    CHECK(md_acd_consult_cancel(acd, cA, now) == 0);
+    ACTS("cancel 801 1002; retrieve 101 1001");
+    /* Refused consults. */
+    CHECK(md_acd_consult(acd, cA, cA, NULL, now) == -EINVAL);
+    CHECK(md_acd_consult(acd, cA, 99, NULL, now) == -ENOENT);
+    CHECK(md_acd_consult(acd, cB, cC, NULL, now) == -ENOTCONN);   /* 1002 has no caller */
+    CHECK(md_acd_agent_not_ready(acd, cC, "break", now) == 0);
+    CHECK(md_acd_consult(acd, cA, cC, NULL, now) == -EBUSY);
+    CHECK(md_acd_ivr_step(acd, c, "pw", now) == 0);
+    CHECK(md_acd_consult(acd, cA, cB, NULL, now) == -EBUSY);     /* the caller is away */
+    CHECK(md_acd_ivr_return(acd, c, "ok", now) == 0);
+    ACTS("unbridge 101 1001; route 101 ivr pw; bridge 101 1001/801");
+    no_agent_stuck();
+}
+
+/* Every way out of a consult leaves nobody offered, reserved or on hold. */
+static void test_consult_paths(void)
+{
+    uint32_t c, i;
+    /* The caller hangs up while the consult rings, when it is answered, in a three-way. */
+    c = consult_world();
+    CHECK(md_acd_consult(acd, cA, cB, &i, now) == 0);
+    reset();
+    CHECK(md_acd_call_hangup(acd, c, now) == 0);
+    ACTS("cancel 801 1002; unbridge 101 1001");
+    CHECK(st(cA) == MD_ACD_ACW && st(cB) == MD_ACD_READY && gone(i) && gone(c));
+    CHECK(has(evs, "ended 801 1002 caller_hangup") && info_consult(cA) == 0);
+    no_agent_stuck();
+    c = consult_world();
+    CHECK(md_acd_consult(acd, cA, cB, &i, now) == 0);
+    CHECK(md_acd_agent_answer(acd, cB, i, 0, now) == 0);
+    reset();
+    CHECK(md_acd_call_hangup(acd, c, now) == 0);
+    ACTS("unbridge 801 1002; unbridge 101 1001");
+    CHECK(st(cA) == MD_ACD_ACW && st(cB) == MD_ACD_READY && gone(i));
+    c = consult_world();
+    CHECK(md_acd_consult(acd, cA, cB, &i, now) == 0);
+    CHECK(md_acd_agent_answer(acd, cB, i, 0, now) == 0);
+    CHECK(md_acd_consult_conference(acd, cA, now) == 0);
+    reset();
+    CHECK(md_acd_call_hangup(acd, c, now) == 0);
+    ACTS("unbridge 101 1001");   /* ends the conference for all */
+    CHECK(st(cA) == MD_ACD_ACW && st(cB) == MD_ACD_READY && gone(i));
+    no_agent_stuck();
+
+    /* The consulted agent rejects, does not answer in time, its leg fails, its OFFER
+     * fails: not ready with the reason, the caller back with the first agent. */
+    static const char *why_[] = { "rejected", "no_answer", "leg_failed" };
+    for (int k = 0; k < 3; k++) {
+        c = consult_world();
+        CHECK(md_acd_consult(acd, cA, cB, &i, now) == 0);
+        reset();
+        if (k == 0) {
+            CHECK(md_acd_agent_reject(acd, cB, now) == 0);
+        } else if (k == 1) {
+            after(14900);
+            CHECK(st(cB) == MD_ACD_OFFERED);
+            after(100);
+        } else {
+            CHECK(md_acd_agent_leg_failed(acd, cB, now) == 0);
+        }
+        ACTS("cancel 801 1002; retrieve 101 1001");
+        CHECKF(state_is(cB, MD_ACD_NOT_READY, why_[k]), "%s: %s", why_[k], why(cB));
+        CHECK(state_is(cA, MD_ACD_TALKING, "") && phase_is(c, MD_ACD_CALL_TALKING, cA) && gone(i));
+        CHECKF(has(evs, why_[k]), "%s", evs);
+        CHECK(md_acd_agent_kpi(acd, cB)->no_answer == 0 && md_acd_agent_kpi(acd, cB)->offered == 0);
+        no_agent_stuck();
+    }
+    c = consult_world();
+    fail_offer = "1002";
+    CHECK(md_acd_consult(acd, cA, cB, &i, now) == 0);
+    ACTS("hold 101 1001; offer 801 1002 consult from 1001; retrieve 101 1001");
+    CHECK(state_is(cB, MD_ACD_NOT_READY, "leg_failed") && state_is(cA, MD_ACD_TALKING, "") && gone(i));
+    fail_offer = NULL;
+    /* Its leg fails once answered: as its hangup, the caller back with the first agent. */
+    c = consult_world();
+    CHECK(md_acd_consult(acd, cA, cB, &i, now) == 0);
+    CHECK(md_acd_agent_answer(acd, cB, i, 0, now) == 0);
+    reset();
+    CHECK(md_acd_agent_leg_failed(acd, cB, now) == 0);
+    ACTS("unbridge 801 1002; retrieve 101 1001");
+    CHECK(st(cB) == MD_ACD_READY && state_is(cA, MD_ACD_TALKING, "") && gone(i));
+    /* A supervisor forces it not ready while offered; its client goes away while offered. */
+    c = consult_world();
+    CHECK(md_acd_consult(acd, cA, cB, &i, now) == 0);
+    reset();
+    CHECK(md_acd_agent_force(acd, cB, MD_ACD_NOT_READY, "coaching", now) == 0);
+    ACTS("cancel 801 1002; retrieve 101 1001");
+    CHECK(state_is(cB, MD_ACD_NOT_READY, "coaching") && state_is(cA, MD_ACD_TALKING, ""));
+    c = consult_world();
+    CHECK(md_acd_consult(acd, cA, cB, &i, now) == 0);
+    reset();
+    CHECK(md_acd_client_gone(acd, 6, now) == 2);   /* 1002 and 1003 were logged in by 6 */
+    ACTS("cancel 801 1002; retrieve 101 1001");
+    CHECK(st(cB) == MD_ACD_LOGGED_OUT && st(cC) == MD_ACD_LOGGED_OUT && state_is(cA, MD_ACD_TALKING, ""));
+    no_agent_stuck();
+    /* Pending not ready asked during the consult applies when it ends. */
+    c = consult_world();
+    CHECK(md_acd_consult(acd, cA, cB, &i, now) == 0);
+    CHECK(md_acd_agent_answer(acd, cB, i, 0, now) == 0);
+    CHECK(md_acd_agent_not_ready(acd, cB, "lunch", now) == 0);
+    CHECK(md_acd_agent_hangup(acd, cB, now) == 0);
+    CHECK(state_is(cB, MD_ACD_NOT_READY, "lunch"));
+
+    /* The first agent hangs up while the consult rings (the offer withdrawn, the caller's
+     * call ends as any agent hangup) and once answered (the second takes the caller). */
+    c = consult_world();
+    CHECK(md_acd_consult(acd, cA, cB, &i, now) == 0);
+    reset();
+    CHECK(md_acd_agent_hangup(acd, cA, now) == 0);
+    ACTS("cancel 801 1002; unbridge 101 1001; release 101 -");
+    CHECK(st(cA) == MD_ACD_ACW && st(cB) == MD_ACD_READY && gone(i) && gone(c));
+    c = consult_world();
+    CHECK(md_acd_consult(acd, cA, cB, &i, now) == 0);
+    CHECK(md_acd_agent_answer(acd, cB, i, 0, now) == 0);
+    reset();
+    CHECK(md_acd_agent_leg_failed(acd, cA, now) == 0);   /* as its hangup */
+    ACTS("unbridge 801 1002; bridge 101 1002/802");
+    CHECK(st(cA) == MD_ACD_ACW && state_is(cB, MD_ACD_TALKING, "") && phase_is(c, MD_ACD_CALL_TALKING, cB));
+    no_agent_stuck();
+    /* The caller's API client goes away during the consult: released, both agents free. */
+    c = consult_world();
+    CHECK(md_acd_consult(acd, cA, cB, &i, now) == 0);
+    CHECK(md_acd_agent_answer(acd, cB, i, 0, now) == 0);
+    reset();
+    CHECK(md_acd_client_gone(acd, 7, now) == 1);
+    ACTS("unbridge 801 1002; unbridge 101 1001; release 101 -");
+    CHECK(st(cA) == MD_ACD_ACW && st(cB) == MD_ACD_READY && gone(i) && gone(c));
+    /* The first agent's client goes away during the consult: the consult goes on, it is
+     * logged out when its after-call work ends. */
+    c = consult_world();
+    CHECK(md_acd_consult(acd, cA, cB, &i, now) == 0);
+    CHECK(md_acd_client_gone(acd, 5, now) == 1);
+    CHECK(st(cA) == MD_ACD_HOLD && st(cB) == MD_ACD_OFFERED);
+    CHECK(md_acd_agent_answer(acd, cB, i, 0, now) == 0);
+    CHECK(md_acd_consult_complete(acd, cA, now) == 0);
+    after(10000);
+    CHECK(st(cA) == MD_ACD_LOGGED_OUT && phase_is(c, MD_ACD_CALL_TALKING, cB));
+    /* Forced release of the caller's call, and of the consult itself. */
+    c = consult_world();
+    CHECK(md_acd_consult(acd, cA, cB, &i, now) == 0);
+    CHECK(md_acd_agent_answer(acd, cB, i, 0, now) == 0);
+    reset();
+    CHECK(md_acd_force_release(acd, i, now) == 0);
+    ACTS("unbridge 801 1002; retrieve 101 1001");
+    CHECK(has(evs, "ended 801 1002 forced") && state_is(cA, MD_ACD_TALKING, "") && st(cB) == MD_ACD_READY);
+    CHECK(md_acd_consult(acd, cA, cB, &i, now) == 0);
+    reset();
+    CHECK(md_acd_force_release(acd, c, now) == 0);
+    ACTS("cancel 801 1002; unbridge 101 1001; release 101 -");
+    CHECK(st(cA) == MD_ACD_ACW && st(cB) == MD_ACD_READY && gone(i) && gone(c));
+    no_agent_stuck();
+    /* An auto-answering agent with a standing leg is connected at once. */
+    c = consult_world();
+    md_acd_agent_cfg_t ac;
+    memset(&ac, 0, sizeof(ac));
+    snprintf(ac.id, sizeof(ac.id), "1004");
+    ac.auto_answer = 1;
+    int cD = md_acd_agent_add(acd, &ac);
+    leg_login(cD, 0, 804);
+    reset();
+    CHECK(md_acd_consult(acd, cA, cD, &i, now) == 0);
+    ACTS("hold 101 1001; offer 801 1004 consult from 1001; bridge 801 1004/804");
+    CHECK(state_is(cD, MD_ACD_TALKING, "consult"));
+    CHECK(md_acd_consult_cancel(acd, cA, now) == 0);
+    no_agent_stuck();
+}
+
+static void test_internal(void)
+{
+    uint32_t c, i;
+    c = consult_world();
+    CHECK(md_acd_agent_hangup(acd, cA, now) == 0);
+    CHECK(md_acd_agent_ready(acd, cA, now) == 0);
+    (void)c;
+    reset();
+    /* 1001 calls 1002: offered, answered, bridged; nobody routes a caller to them. */
+    CHECK(md_acd_agent_call(acd, cA, cB, 0, &i, now) == 0 && i != 0);
+    ACTS("offer 801 1002 internal from 1001");
+    CHECK(state_is(cA, MD_ACD_RESERVED, "internal") && state_is(cB, MD_ACD_OFFERED, "internal"));
+    CHECK(info_consult(cA) == i && info_consult(cB) == i);
+    CHECK(md_acd_agent_answer(acd, cB, i, 0, now) == 0);
+    ACTS("bridge 801 1002/802");
+    CHECKF(has(evs, "connected 801 1002 internal"), "%s", evs);
+    CHECK(state_is(cA, MD_ACD_TALKING, "internal") && state_is(cB, MD_ACD_TALKING, "internal"));
+    uint32_t c2 = enter("q", 102, "", 0);
+    CHECK(has(acts, "offer 102 1003"));
+    CHECK(md_acd_call_hangup(acd, c2, now) == 0);
+    CHECK(md_acd_call_hold(acd, i, now) == -EPERM && md_acd_call_hangup(acd, i, now) == -EINVAL);
+    CHECK(md_acd_consult_complete(acd, cA, now) == -EPERM);
+    CHECK(md_acd_consult_conference(acd, cA, now) == -EPERM);
+    CHECK(md_acd_consult(acd, cA, cC, NULL, now) == -ENOTCONN);
+    CHECK(md_acd_monitor(acd, cA, 900, MD_ACD_MON_LISTEN, now) == -EBUSY);
+    reset();
+    after(4000);
+    CHECK(md_acd_agent_hangup(acd, cB, now) == 0);
+    ACTS("unbridge 801 1002");
+    CHECKF(has(evs, "ended 801 1002 agent_hangup"), "%s", evs);
+    /* No after-call work (no queue): both ready at once, counted apart from calls. */
+    CHECK(st(cA) == MD_ACD_READY && st(cB) == MD_ACD_READY && gone(i));
+    CHECK(info_internal(cA) == 1 && info_internal(cB) == 1);
+    CHECK(md_acd_agent_kpi(acd, cB)->answered == 0 && md_acd_agent_kpi(acd, cB)->handled == 0 &&
+          md_acd_agent_kpi(acd, cB)->offered == 0 && md_acd_agent_kpi(acd, cA)->handled == 1);
+    /* From not ready "break", on another leg; the caller hangs up: back to "break". */
+    CHECK(md_acd_agent_not_ready(acd, cA, "break", now) == 0);
+    reset();
+    CHECK(md_acd_agent_call(acd, cA, cB, 811, &i, now) == 0);
+    ACTS("offer 811 1002 internal from 1001");
+    CHECK(md_acd_agent_answer(acd, cB, i, 0, now) == 0);
+    CHECK(md_acd_agent_hangup(acd, cA, now) == 0);
+    ACTS("bridge 811 1002/802; unbridge 811 1002");
+    CHECK(state_is(cA, MD_ACD_NOT_READY, "break") && st(cB) == MD_ACD_READY);
+    CHECK(md_acd_agent_ready(acd, cA, now) == 0);
+    /* Ways out while ringing: withdrawn by the caller (cancel or hangup), rejected, not
+     * answered in time, the called agent's leg or the caller's leg fails. */
+    for (int k = 0; k < 6; k++) {
+        reset();
+        CHECK(md_acd_agent_call(acd, cA, cB, 0, &i, now) == 0);
+        switch (k) {
+        case 0: CHECK(md_acd_consult_cancel(acd, cA, now) == 0); break;
+        case 1: CHECK(md_acd_agent_hangup(acd, cA, now) == 0); break;
+        case 2: CHECK(md_acd_agent_reject(acd, cB, now) == 0); break;
+        case 3: after(MD_ACD_INTERNAL_OFFER_MS); break;
+        case 4: CHECK(md_acd_agent_leg_failed(acd, cB, now) == 0); break;
+        case 5: CHECK(md_acd_agent_leg_failed(acd, cA, now) == 0); break;
+        }
+        CHECKF(has(acts, "cancel 801 1002") || k == 3, "%d: %s", k, acts);
+        CHECK(gone(i) && info_consult(cA) == 0 && info_consult(cB) == 0);
+        static const char *wa[] = { "", "", "", "", "", "leg_failed" };
+        static const char *wb[] = { "", "", "rejected", "no_answer", "leg_failed", "" };
+        CHECKF(state_is(cA, wa[k][0] ? MD_ACD_NOT_READY : MD_ACD_READY, wa[k]) &&
+               state_is(cB, wb[k][0] ? MD_ACD_NOT_READY : MD_ACD_READY, wb[k]),
+               "%d: %s %s / %s %s", k, md_acd_agent_state_name(st(cA)), why(cA),
+               md_acd_agent_state_name(st(cB)), why(cB));
+        no_agent_stuck();
+        if (st(cA) != MD_ACD_READY)
+            CHECK(md_acd_agent_ready(acd, cA, now) == 0);
+        if (st(cB) != MD_ACD_READY)
+            CHECK(md_acd_agent_ready(acd, cB, now) == 0);
+    }
+    /* The caller's client goes away: its call ends; its agent logged out. */
+    CHECK(md_acd_agent_call(acd, cA, cB, 0, &i, now) == 0);
+    CHECK(md_acd_agent_answer(acd, cB, i, 0, now) == 0);
+    reset();
+    CHECK(md_acd_client_gone(acd, 5, now) == 2);
+    ACTS("unbridge 801 1002");
+    CHECK(st(cA) == MD_ACD_LOGGED_OUT && st(cB) == MD_ACD_READY && gone(i));
+    /* A forced release of it; the supervisor forces the caller out while it rings. */
+    leg_login(cA, 5, 801);
+    CHECK(md_acd_agent_call(acd, cA, cB, 0, &i, now) == 0);
+    CHECK(md_acd_agent_answer(acd, cB, i, 0, now) == 0);
+    CHECK(md_acd_force_release(acd, i, now) == 0);
+    CHECK(st(cA) == MD_ACD_READY && st(cB) == MD_ACD_READY && gone(i));
+    CHECK(md_acd_agent_call(acd, cA, cB, 0, &i, now) == 0);
+    CHECK(md_acd_agent_force(acd, cA, MD_ACD_NOT_READY, "meeting", now) == 0);
+    CHECK(state_is(cA, MD_ACD_NOT_READY, "meeting") && st(cB) == MD_ACD_READY && gone(i));
+    no_agent_stuck();
+    /* Refused. */
+    CHECK(md_acd_agent_call(acd, cA, cA, 0, NULL, now) == -EINVAL);
+    CHECK(md_acd_agent_call(acd, cA, 99, 0, NULL, now) == -ENOENT);
+    CHECK(md_acd_agent_not_ready(acd, cC, "break", now) == 0);
+    CHECK(md_acd_agent_call(acd, cA, cC, 0, NULL, now) == -EBUSY);
+    int cE = agent("1005", "q", 1);
+    CHECK(md_acd_agent_login(acd, cE, 0, 0, now) == 0);
+    CHECK(md_acd_agent_call(acd, cE, cB, 0, NULL, now) == -EINVAL);   /* no leg */
+    c = enter("q", 105, "", 0);
+    CHECK(md_acd_agent_answer(acd, cB, c, 0, now) == 0);
+    CHECK(md_acd_agent_call(acd, cB, cA, 0, NULL, now) == -EBUSY);    /* on a call */
+    CHECK(md_acd_consult_cancel(acd, cB, now) == -ENOTCONN);
+    CHECK(md_acd_consult_complete(acd, 99, now) == -ENOENT);
+    no_agent_stuck();
+}
+
 static void test_errors(void)
 {
     world();
@@ -1271,6 +1760,9 @@ int main(void)
     test_outbound();
     test_kpi();
     test_errors();
+    test_consult();
+    test_consult_paths();
+    test_internal();
     md_acd_free(acd);
     return check_summary("acd");
 }
