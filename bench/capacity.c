@@ -887,9 +887,11 @@ static int trans_setup(uint32_t n, uint32_t frames)
     for (uint32_t p = 0; p < pairs && C.n_gdec < CORR_MAX_DEC; p += every) {
         unsigned k = C.n_gdec++;
         md_opus_t *o = &C.gdec[k];
-        int rc = o->owned == NULL ? md_opus_create(o, 8000, 24000, 5)
-                                  : md_opus_init(o, o->owned, md_opus_memory_size(8000), 8000,
-                                                 24000, 5);
+        void *mem = o->owned;   /* a later step resets the decoder in its memory */
+        int rc = mem == NULL ? md_opus_create(o, 8000, 24000, 5)
+                             : md_opus_init(o, mem, md_opus_memory_size(8000), 8000, 24000, 5);
+        if (mem != NULL)
+            o->owned = mem;     /* md_opus_init() forgets it: keep it for the next step */
         if (rc != 0)
             return -1;
         C.g[2 * p].dec = (int32_t)k;
