@@ -1662,9 +1662,14 @@ static void json_step(FILE *f, const step_t *s)
             s->cpu_tick_ns, s->projected, s->late_p50, s->late_p99, s->late_p999,
             s->late_max, s->end_max, s->tick_p50, s->tick_max, s->d2w_p50, s->d2w_p99,
             s->d2w_p999);
-    if (C.profile != PROF_IVR)
-        fprintf(f, "\"wire_to_wire_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"p999\": %.3f}, ",
-                s->w2w_p50, s->w2w_p99, s->w2w_p999);
+    if (C.profile != PROF_IVR) {
+        /* No sample (a step where nothing got through): null, JSON has no NaN. */
+        char a[32], b[32], c[32];
+        snprintf(a, sizeof(a), isnan(s->w2w_p50) ? "null" : "%.3f", s->w2w_p50);
+        snprintf(b, sizeof(b), isnan(s->w2w_p99) ? "null" : "%.3f", s->w2w_p99);
+        snprintf(c, sizeof(c), isnan(s->w2w_p999) ? "null" : "%.3f", s->w2w_p999);
+        fprintf(f, "\"wire_to_wire_ms\": {\"p50\": %s, \"p99\": %s, \"p999\": %s}, ", a, b, c);
+    }
     fprintf(f,
             "\"generator_lag_max_ms\": %.3f, \"generator_load\": %.4f, \"expected\": %llu, "
             "\"lost\": %llu, \"bad\": %llu, \"concealed\": %llu, \"rx_ring_full\": %llu, "
