@@ -1283,6 +1283,32 @@ static void conf_error(md_grpc_reply_t *r, int rc, const char *what)
         engine_error(r, rc, what);
 }
 
+/* Moves a channel to a conference's worker (a conference's members live on its worker);
+ * 0, or the reply's error set. */
+static int move_to(md_api_t *a, md_ctl_chan_t *rec, unsigned worker, md_grpc_reply_t *r)
+{
+    if (rec->worker == worker)
+        return 0;
+    if (rec->rec_id != 0) {
+        set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s",
+                  "the channel records on another worker than the conference's: stop the recording first");
+        return -1;
+    }
+    int rc = md_ctl_move(a->ctl, rec, worker);
+    if (rc == 0)
+        return 0;
+    if (rc == -EBUSY)
+        set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s",
+                  "the channel is on another worker, bridged or in a conference: it cannot move to the conference's");
+    else if (rc == -ENOSPC)
+        set_error(r, MD_GRPC_RESOURCE_EXHAUSTED, "%s", "no free channel on the conference's worker");
+    else if (rc == -EMFILE)
+        set_error(r, MD_GRPC_RESOURCE_EXHAUSTED, "%s", "no free Opus codec state on the conference's worker");
+    else
+        engine_error(r, rc, "move the channel to the conference's worker");
+    return -1;
+}
+
 static int valid_gain(float g)
 {
     return g >= -60.0f && g <= 12.0f;
@@ -1373,9 +1399,8 @@ static void member_op(void *app, const uint8_t *req, size_t len, md_grpc_reply_t
     md_ctl_prompt_t *music = NULL;
     if (rec == NULL)
         goto out;
-    if (rec->worker != cf->worker) {
-        set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s",
-                  "the channel is on another worker than the conference: create it with near_channel");
+    if (rec->worker != cf->worker && type != MD_CMD_CONF_ADD) {
+        set_error(r, MD_GRPC_NOT_FOUND, "%s", "the channel is not a member of this conference");
         goto out;
     }
     if ((int)q->role < 0 || q->role > MEDLEY__V1__MEMBER_ROLE__BARGE || !valid_gain(q->in_gain_db) ||
@@ -1413,6 +1438,9 @@ static void member_op(void *app, const uint8_t *req, size_t len, md_grpc_reply_t
             goto out;
         }
     }
+    /* A member joining from another worker moves to the conference's. */
+    if (type == MD_CMD_CONF_ADD && move_to(a, rec, cf->worker, r) != 0)
+        goto out;
     md_cmd_t cmd;
     md_cmd_reply_t rep;
     memset(&cmd, 0, sizeof(cmd));
@@ -1602,11 +1630,17 @@ static void supervise(void *app, const uint8_t *req, size_t len, md_grpc_reply_t
         set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "mode: LISTEN, WHISPER or BARGE");
         goto out;
     }
-    if (caller->worker != agent->worker || sup->worker != agent->worker) {
-        set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s",
-                  "caller, agent and supervisor must share a worker: create the supervisor's channel near the agent's");
+    if (caller->worker != agent->worker) {
+        set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s", "the caller and the agent are not bridged to each other");
         goto out;
     }
+    if (sup == caller || sup == agent) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "the supervisor is the caller or the agent");
+        goto out;
+    }
+    /* The supervisor joins the call's worker (a bridge's two legs share one). */
+    if (move_to(a, sup, caller->worker, r) != 0)
+        goto out;
     md_cmd_t cmd;
     md_cmd_reply_t rep;
     memset(&cmd, 0, sizeof(cmd));

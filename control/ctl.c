@@ -24,7 +24,11 @@ int md_ctl_init(md_ctl_t *c, const md_ctl_worker_t *workers, unsigned n, unsigne
     c->workers = calloc(n, sizeof(*c->workers));
     c->chans = calloc(total, sizeof(*c->chans));
     c->gen = calloc(total, sizeof(*c->gen));
-    if (c->workers == NULL || c->chans == NULL || c->gen == NULL) {
+    c->guest = calloc(total, sizeof(*c->guest));
+    c->move_ch = calloc(1, sizeof(*c->move_ch));
+    c->move_m = calloc(1, sizeof(*c->move_m));
+    if (c->workers == NULL || c->chans == NULL || c->gen == NULL || c->guest == NULL ||
+        c->move_ch == NULL || c->move_m == NULL) {
         md_ctl_free(c);
         return -ENOMEM;
     }
@@ -71,6 +75,9 @@ void md_ctl_free(md_ctl_t *c)
     free(c->gen);
     free(c->confs);
     free(c->conf_gen);
+    free(c->guest);
+    free(c->move_ch);
+    free(c->move_m);
     memset(c, 0, sizeof(*c));
 }
 
@@ -146,6 +153,7 @@ int md_ctl_create(md_ctl_t *c, md_cmd_t *cmd, uint32_t near, const char *tag,
         return rc;
     uint32_t g = c->workers[wi].base + rep.info.slot;
     md_ctl_chan_t *rec = &c->chans[g];
+    c->guest[g] = 0;   /* a channel that moved away from this slot left it */
     c->gen[g] = (uint16_t)((c->gen[g] + 1) & GEN_MASK);
     if (c->gen[g] == 0)
         c->gen[g] = 1;
@@ -182,12 +190,117 @@ static int simple(md_ctl_t *c, md_ctl_chan_t *rec, md_cmd_type_t type, md_cmd_re
     return md_ctl_exec(c, rec->worker, &cmd, rep);
 }
 
+/* The worker whose port range holds a record's channel (its record index), and the slot. */
+static unsigned home_of(const md_ctl_t *c, const md_ctl_chan_t *rec, uint32_t *slot)
+{
+    uint32_t g = (uint32_t)(rec - c->chans);
+    unsigned h = 0;
+    while (h + 1 < c->n_workers && g >= c->workers[h + 1].base)
+        h++;
+    *slot = g - c->workers[h].base;
+    return h;
+}
+
+/* Tells a channel's home worker where its datagrams go now (to + 1), or (0) that the
+ * moved channel is gone and its home slot is free. */
+static int forward(md_ctl_t *c, md_ctl_chan_t *rec, unsigned to_plus_1)
+{
+    uint32_t hslot;
+    unsigned home = home_of(c, rec, &hslot);
+    md_cmd_t cmd;
+    md_cmd_reply_t rep;
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.type = MD_CMD_FORWARD;
+    cmd.slot = hslot;
+    cmd.id = rec->home_id;
+    cmd.slot2 = to_plus_1;
+    return md_ctl_exec(c, home, &cmd, &rep);
+}
+
+int md_ctl_move(md_ctl_t *c, md_ctl_chan_t *rec, unsigned to)
+{
+    if (to >= c->n_workers)
+        return -EINVAL;
+    unsigned from = rec->worker;
+    if (from == to)
+        return 0;
+    uint32_t g = (uint32_t)(rec - c->chans), hslot;
+    unsigned home = home_of(c, rec, &hslot);
+    if (to != home && c->workers[to].used >= c->workers[to].max)
+        return -ENOSPC;
+    md_cmd_t cmd;
+    md_cmd_reply_t rep;
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.type = MD_CMD_DETACH;
+    cmd.slot = rec->slot;
+    cmd.id = rec->local_id;
+    cmd.slot2 = to + 1;
+    int rc = md_ctl_exec(c, from, &cmd, &rep);
+    if (rc != 0)
+        return rc;
+    /* The old worker no longer touches the slot (its reply came after it let go). */
+    const md_worker_media_t *fw = c->workers[from].wm;
+    *c->move_ch = fw->table->chans[rec->slot];
+    *c->move_m = fw->media[rec->slot];
+    if (from == home)
+        rec->home_id = rec->local_id;
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.type = MD_CMD_ATTACH;
+    cmd.move_ch = c->move_ch;
+    cmd.move_m = c->move_m;
+    rc = md_ctl_exec(c, to, &cmd, &rep);
+    if (rc != 0) {
+        /* Back where it was (its slot there is free or reserved for it). */
+        md_cmd_reply_t back;
+        int rb = md_ctl_exec(c, from, &cmd, &back);
+        if (rb == 0) {
+            if (from == home)
+                rec->home_id = 0;
+            else
+                c->guest[c->workers[from].base + back.info.slot] = g + 1;
+            rec->slot = back.info.slot;
+            rec->local_id = back.info.id;
+        }
+        return rc;
+    }
+    /* Datagrams to its port reach its home worker, which hands them over. */
+    if (to != home && from != home && forward(c, rec, to + 1) != 0)
+        c->timeouts++;
+    if (from != home)
+        c->workers[from].used--;
+    if (to != home) {
+        c->workers[to].used++;
+        c->guest[c->workers[to].base + rep.info.slot] = g + 1;
+    } else {
+        rec->home_id = 0;
+    }
+    rec->has_prev = 1;
+    rec->prev_worker = (uint16_t)from;
+    rec->prev_slot = rec->slot;
+    rec->prev_local_id = rec->local_id;
+    rec->worker = (uint16_t)to;
+    rec->slot = rep.info.slot;
+    rec->local_id = rep.info.id;
+    c->moves++;
+    return 0;
+}
+
 int md_ctl_delete(md_ctl_t *c, md_ctl_chan_t *rec)
 {
     md_cmd_reply_t rep;
     int rc = simple(c, rec, MD_CMD_DELETE, &rep);
     if (rc != 0 && rc != -ENOENT)
         return rc;
+    uint32_t hslot;
+    unsigned home = home_of(c, rec, &hslot);
+    if (home != rec->worker) {
+        /* Moved: its home slot (its port) is free again too. */
+        forward(c, rec, 0);
+        c->workers[home].used--;
+        c->guest[c->workers[rec->worker].base + rec->slot] = 0;
+        rec->home_id = 0;
+    }
+    rec->has_prev = 0;
     /* The worker no longer feeds the recording: the file is finished. */
     if (rec->rec_id != 0 && c->rec != NULL) {
         note_ending(c, rec);
@@ -360,8 +473,18 @@ uint32_t md_ctl_event_channel(const md_ctl_t *c, unsigned worker, const md_event
 {
     if (worker >= c->n_workers || ev->slot >= c->workers[worker].max)
         return 0;
-    const md_ctl_chan_t *rec = &c->chans[c->workers[worker].base + ev->slot];
-    return rec->api_id != 0 && rec->local_id == ev->channel ? rec->api_id : 0;
+    uint32_t gs = c->workers[worker].base + ev->slot;
+    /* A channel moved to this slot from another worker, else the slot's own record. */
+    const md_ctl_chan_t *rec = c->guest[gs] != 0 ? &c->chans[c->guest[gs] - 1] : &c->chans[gs];
+    if (rec->api_id == 0)
+        return 0;
+    if (rec->worker == worker && rec->slot == ev->slot && rec->local_id == ev->channel)
+        return rec->api_id;
+    /* Queued by the worker it was on before its last move. */
+    if (rec->has_prev && rec->prev_worker == worker && rec->prev_slot == ev->slot &&
+        rec->prev_local_id == ev->channel)
+        return rec->api_id;
+    return 0;
 }
 
 int md_ctl_record_start(md_ctl_t *c, md_ctl_chan_t *rec, const char *relpath,

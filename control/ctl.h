@@ -57,6 +57,15 @@ typedef struct {
     uint32_t announce_ms;
     uint64_t announce_at;
     uint32_t announce_conf;      /* the conference the channel is held in */
+    /* Moved to another worker (md_ctl_move): worker and slot above say where it is now;
+     * its home (the worker whose port range holds local_port, and the slot) is its
+     * record's index. home_id: the worker-local id its reserved home slot keeps, 0 at
+     * home. prev_*: where it was before its last move, so events that worker had queued
+     * still map to it. */
+    uint32_t home_id;
+    uint8_t has_prev;
+    uint16_t prev_worker;
+    uint32_t prev_slot, prev_local_id;
 } md_ctl_chan_t;
 
 /* A conference as the API knows it: same id scheme as channels. */
@@ -93,6 +102,11 @@ typedef struct {
     uint16_t *conf_gen;
     uint32_t max_confs;         /* per worker */
     uint64_t timeouts;
+    /* Moved channels: guest[global slot of where one is now] = its record index + 1. */
+    uint32_t *guest;
+    md_channel_t *move_ch;      /* the state in transit (md_ctl_move) */
+    md_media_t *move_m;
+    uint64_t moves;
 } md_ctl_t;
 
 #define MD_CTL_ID_BITS 22
@@ -113,6 +127,15 @@ int md_ctl_exec(md_ctl_t *c, unsigned worker, md_cmd_t *cmd, md_cmd_reply_t *rep
 int md_ctl_create(md_ctl_t *c, md_cmd_t *cmd, uint32_t near, const char *tag,
                   md_ctl_chan_t **out, md_chan_info_t *info);
 int md_ctl_delete(md_ctl_t *c, md_ctl_chan_t *rec);
+
+/* Moves a channel to worker `to` (a conference's members live on its worker), keeping its
+ * API id, local port and RTP/RTCP state (sequence numbers, timestamps, SSRC, jitter
+ * buffer, learnt peer, DTMF detectors, prompt playing); datagrams to its port are handed
+ * over by its home worker. 0 (also when it is there already), -EBUSY (bridged, in a
+ * conference, or recording: "stop the recording first"), -ENOSPC (no free slot on `to`),
+ * -EMFILE (no Opus codec state on `to`), -ENOTSUP, or a worker's timeout; on failure the
+ * channel stays where it was. In-band digits being sent stop. */
+int md_ctl_move(md_ctl_t *c, md_ctl_chan_t *rec, unsigned to);
 /* names: n prompt names; loops, gaps as in md_play_item_t. Unknown name: -ENOENT with
  * the name in err. */
 int md_ctl_play(md_ctl_t *c, md_ctl_chan_t *rec, const char *const *names, const uint16_t *loops,

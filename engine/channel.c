@@ -42,7 +42,7 @@ int md_chan_create(md_chan_table_t *t, const md_chan_params_t *prm, uint16_t *po
     for (uint32_t k = 0; k < t->max; k++) {
         uint32_t i = (t->free_hint + k) % t->max;
         md_channel_t *ch = &t->chans[i];
-        if (ch->in_use)
+        if (ch->in_use || ch->fwd)
             continue;
         memset(ch, 0, sizeof(*ch));
         ch->in_use = 1;
@@ -83,10 +83,49 @@ md_channel_t *md_chan_lookup(md_chan_table_t *t, uint16_t port, int *is_rtcp)
         return NULL;
     uint32_t off = (uint32_t)(port - t->port_base);
     uint32_t i = off / 2;
-    if (i >= t->max || !t->chans[i].in_use)
+    if (i >= t->max || !t->chans[i].in_use || t->chans[i].local_port != (uint16_t)(port & ~1u))
         return NULL;
     *is_rtcp = (int)(off & 1);
     return &t->chans[i];
+}
+
+int md_chan_adopt(md_chan_table_t *t, const md_channel_t *src, int index)
+{
+    uint32_t i;
+    if (index >= 0) {
+        i = (uint32_t)index;
+        if (i >= t->max || t->chans[i].in_use || !t->chans[i].fwd)
+            return -EBUSY;
+    } else {
+        if (t->used == t->max)
+            return -ENOSPC;
+        for (i = 0; i < t->max; i++) {
+            uint32_t k = (t->free_hint + i) % t->max;
+            if (!t->chans[k].in_use && !t->chans[k].fwd) {
+                i = k;
+                break;
+            }
+        }
+        if (i == t->max)
+            return -ENOSPC;
+        t->used++;
+        t->free_hint = (i + 1) % t->max;
+    }
+    md_channel_t *ch = &t->chans[i];
+    *ch = *src;
+    ch->in_use = 1;
+    ch->fwd = 0;
+    ch->id = t->next_id++;
+    return (int)i;
+}
+
+int md_chan_release(md_chan_table_t *t, uint32_t index)
+{
+    if (index >= t->max || t->chans[index].in_use || !t->chans[index].fwd)
+        return -ENOENT;
+    t->chans[index].fwd = 0;
+    t->used--;
+    return 0;
 }
 
 /* Same IP address (alen 4 or 16): a fixed-size compare the compiler inlines, instead

@@ -51,7 +51,9 @@ typedef struct {
 typedef struct {
     int in_use;
     uint32_t id;
-    uint16_t local_port;     /* even */
+    uint16_t local_port;     /* even; kept when the channel moves to another worker */
+    uint16_t fwd;            /* a slot whose channel moved away (not in_use): the worker it
+                                is on now + 1; its ports stay reserved (md_chan_adopt) */
     md_chan_params_t prm;
     int learnt;              /* remote address and SSRC known */
     uint8_t src_version;
@@ -86,7 +88,25 @@ int md_chan_create(md_chan_table_t *t, const md_chan_params_t *prm, uint16_t *po
 /* Frees a channel by index; -ENOENT if it is not in use. */
 int md_chan_delete(md_chan_table_t *t, uint32_t index);
 
-/* The channel owning a local UDP port (RTP or RTCP), or NULL. *is_rtcp tells which. */
+/* Moving a channel to another worker (docs/conference.md): the state is copied into
+ * another table, keeping its local_port. md_chan_adopt takes a copy src: into slot
+ * `index` when >= 0 (a slot of this table whose channel moved away and comes back: fwd
+ * set, not in use), else into a free slot. The copy gets a new id. Returns the slot,
+ * -ENOSPC or -EBUSY (index not such a slot). */
+int md_chan_adopt(md_chan_table_t *t, const md_channel_t *src, int index);
+/* Frees a slot whose channel moved away (fwd set): -ENOENT if it is not one. */
+int md_chan_release(md_chan_table_t *t, uint32_t index);
+/* The slot of this table whose port range holds port, or -1. */
+static inline int md_chan_port_slot(const md_chan_table_t *t, uint16_t port)
+{
+    if (port < t->port_base || (uint32_t)(port - t->port_base) / 2 >= t->max)
+        return -1;
+    return (int)((uint32_t)(port - t->port_base) / 2);
+}
+
+/* The channel owning a local UDP port (RTP or RTCP), or NULL. *is_rtcp tells which. A
+ * channel that came from another worker keeps its port: the slot whose range holds port
+ * answers only if that channel's own port is port. */
 md_channel_t *md_chan_lookup(md_chan_table_t *t, uint16_t port, int *is_rtcp);
 
 /* What became of a received datagram. */

@@ -105,6 +105,103 @@ static int exec_create(md_worker_media_t *w, const md_cmd_t *c, md_cmd_reply_t *
     return 0;
 }
 
+/* ---- moving a channel to another worker ---- */
+
+static int own_port(const md_worker_media_t *w, uint16_t port)
+{
+    return md_chan_port_slot(w->table, port) >= 0;
+}
+
+static int exec_detach(md_worker_media_t *w, const md_cmd_t *c, md_cmd_reply_t *rep)
+{
+    md_channel_t *ch = &w->table->chans[c->slot];
+    md_media_t *m = &w->media[c->slot];
+    int home = own_port(w, ch->local_port);
+    if (w->imports == NULL)
+        return -ENOTSUP;
+    if (m->bridge >= 0 || m->rec_id != 0 || (w->conf != NULL && md_conf_of(w->conf, c->slot) >= 0))
+        return -EBUSY;
+    if (home && c->slot2 == 0)
+        return -EINVAL;
+    /* What cannot go: the worker's in-band tone generator (RFC 4733 digits being sent are
+     * the channel's own state and go on), its Opus codec state (the new worker takes one
+     * of its own). */
+    if (m->send_gen >= 0)
+        md_media_send_stop(w, c->slot);
+    md_media_opus_detach(w, c->slot);
+    describe(w, c->slot, &rep->info);
+    if (home) {
+        ch->in_use = 0;        /* not ticked, not received; the slot stays reserved */
+        ch->fwd = (uint16_t)c->slot2;
+    } else {
+        if (w->imports[ch->local_port >> 1] == c->slot + 1)
+            w->imports[ch->local_port >> 1] = 0;
+        md_chan_delete(w->table, c->slot);
+    }
+    return 0;
+}
+
+static int exec_attach(md_worker_media_t *w, const md_cmd_t *c, md_cmd_reply_t *rep)
+{
+    const md_channel_t *src = c->move_ch;
+    if (w->imports == NULL)
+        return -ENOTSUP;
+    if (src == NULL || c->move_m == NULL)
+        return -EINVAL;
+    uint16_t port = src->local_port;
+    int home = md_chan_port_slot(w->table, port);
+    if (home < 0 && w->imports[port >> 1] != 0)
+        return -EBUSY;
+    uint16_t old_fwd = home >= 0 ? w->table->chans[home].fwd : 0;
+    uint32_t old_id = home >= 0 ? w->table->chans[home].id : 0;
+    int slot = md_chan_adopt(w->table, src, home);
+    if (slot < 0)
+        return slot;
+    md_media_t *m = &w->media[slot];
+    *m = *c->move_m;
+    /* Nothing of the old worker's: no bridge, conference, recording, tone generator or
+     * codec state (DETACH refused or released those). */
+    m->bridge = -1;
+    m->send_gen = -1;
+    m->opus_slot = -1;
+    m->rec_id = 0;
+    m->conf_ready = 0;
+    m->conf_share = 0;
+    m->have_out = 0;
+    if (src->prm.codec == MD_CODEC_OPUS8 || src->prm.codec == MD_CODEC_OPUS16) {
+        int rc = md_media_opus_attach(w, (uint32_t)slot);
+        if (rc != 0) {
+            if (home >= 0) {
+                w->table->chans[slot].in_use = 0;   /* reserved again, as it was */
+                w->table->chans[slot].fwd = old_fwd;
+                w->table->chans[slot].id = old_id;
+            } else {
+                md_chan_delete(w->table, (uint32_t)slot);
+            }
+            return rc;
+        }
+    }
+    if (home < 0)
+        w->imports[port >> 1] = (uint16_t)(slot + 1);
+    describe(w, (uint32_t)slot, &rep->info);
+    return 0;
+}
+
+static int exec_forward(md_worker_media_t *w, const md_cmd_t *c)
+{
+    if (w->imports == NULL)
+        return -ENOTSUP;
+    if (c->slot >= w->table->max)
+        return -ENOENT;
+    md_channel_t *ch = &w->table->chans[c->slot];
+    if (ch->in_use || !ch->fwd || ch->id != c->id)
+        return -ENOENT;
+    if (c->slot2 == 0)
+        return md_chan_release(w->table, c->slot);
+    ch->fwd = (uint16_t)c->slot2;
+    return 0;
+}
+
 /* ---- conferences (engine/conf.h) ---- */
 
 static int exec_conf(md_worker_media_t *w, const md_cmd_t *c, md_cmd_reply_t *rep)
@@ -219,6 +316,14 @@ void md_cmd_exec(md_worker_media_t *w, const md_cmd_t *c, md_cmd_reply_t *rep)
         rep->status = exec_conf(w, c, rep);
         return;
     }
+    if (c->type == MD_CMD_ATTACH) {
+        rep->status = exec_attach(w, c, rep);
+        return;
+    }
+    if (c->type == MD_CMD_FORWARD) {
+        rep->status = exec_forward(w, c);
+        return;
+    }
     md_channel_t *ch = named(w, c->slot, c->id);
     if (ch == NULL) {
         rep->status = -ENOENT;
@@ -236,7 +341,13 @@ void md_cmd_exec(md_worker_media_t *w, const md_cmd_t *c, md_cmd_reply_t *rep)
         m->overlay = NULL;
         if (w->conf != NULL)
             md_conf_remove(w->conf, c->slot);   /* leaves its conference */
+        if (w->imports != NULL && !own_port(w, ch->local_port) &&
+            w->imports[ch->local_port >> 1] == c->slot + 1)
+            w->imports[ch->local_port >> 1] = 0;   /* it had moved here */
         st = md_chan_delete(w->table, c->slot);
+        break;
+    case MD_CMD_DETACH:
+        st = exec_detach(w, c, rep);
         break;
     case MD_CMD_GET:
         describe(w, c->slot, &rep->info);

@@ -47,6 +47,23 @@ typedef enum {
                           * conf.member 1: to channel slot, id only, as MD_CMD_OVERLAY */
     MD_CMD_CONF_RECORD,  /* conf, rec_id (0: stop), conf.rec_mask (0: PARTY|AGENT|COACH) */
     MD_CMD_CONF_GET,     /* conf -> conf info */
+    /* Moving a channel to another worker (docs/conference.md: a conference's members live
+     * on its worker). -ENOTSUP without w->imports. The control thread: DETACH on the
+     * channel's worker, copies the slot's md_channel_t and md_media_t (the worker no
+     * longer touches them), ATTACH on the new worker, then FORWARD on the channel's home
+     * worker (whose port range holds its port) unless that is the new worker or DETACH
+     * already said it. */
+    MD_CMD_DETACH,       /* slot, id; slot2: the worker it goes to + 1 (required when the
+                          * channel leaves its home worker: its slot stays reserved and
+                          * its datagrams go to that worker's inbox). -EBUSY: bridged, a
+                          * conference member or recording. In-band digits being sent stop,
+                          * the Opus codec state is released. */
+    MD_CMD_ATTACH,       /* move_ch, move_m: the copies -> slot, id (a new id) and port
+                          * (the same). Home again: its reserved slot, else a free one.
+                          * -ENOSPC, -EBUSY (port already imported), -EMFILE (no Opus state) */
+    MD_CMD_FORWARD,      /* slot, id (the id it had when it left this home worker); slot2:
+                          * where its datagrams go now (worker + 1), 0: the channel is gone,
+                          * the slot is free again. -ENOENT: no such moved-away slot */
 } md_cmd_type_t;
 
 /* The conference part of a command. */
@@ -82,6 +99,8 @@ typedef struct {
     char digits[MD_SEND_MAX];     /* SEND_DIGITS */
     uint8_t rfc4733;
     uint16_t on_ms, gap_ms;
+    const md_channel_t *move_ch;  /* ATTACH: the channel's state, valid until the reply */
+    const md_media_t *move_m;
 } md_cmd_t;
 
 /* What a channel looks like from outside (MD_CMD_CREATE and MD_CMD_GET). */

@@ -70,11 +70,48 @@ static void on_udp_prefetch(void *arg, const struct rte_mbuf *m, const md_pkt_t 
     __builtin_prefetch(slot + 128, 1, 3);
 }
 
-/* A datagram for this worker's range. */
+/* A datagram whose port has no channel of this worker's own: a channel of this range that
+ * moved to another worker (its slot's fwd: handed to that worker's inbox, *handed set), or
+ * a channel that moved here from another worker's range (imports), or nothing. */
+static md_channel_t *moved(md_worker_t *w, struct rte_mbuf *m, uint16_t dport, int *is_rtcp,
+                           int *handed)
+{
+    md_chan_table_t *t = &w->table;
+    int s = md_chan_port_slot(t, dport);
+    if (s >= 0) {
+        unsigned f = t->chans[s].fwd;
+        if (f == 0 || t->chans[s].in_use || f - 1 >= w->n_peers || w->peers[f - 1] == w)
+            return NULL;
+        if (rte_ring_enqueue(w->peers[f - 1]->inbox, m) != 0) {
+            w->dispatch_dropped++;
+            rte_pktmbuf_free(m);
+        } else {
+            w->forwarded++;
+        }
+        *handed = 1;
+        return NULL;
+    }
+    uint16_t k = w->imports[dport >> 1];
+    if (k == 0)
+        return NULL;
+    md_channel_t *ch = &t->chans[k - 1];
+    if (!ch->in_use || ch->local_port != (uint16_t)(dport & ~1u))
+        return NULL;
+    *is_rtcp = dport & 1;
+    return ch;
+}
+
+/* A datagram for this worker's range, or for a channel moved here. */
 static int deliver(md_worker_t *w, struct rte_mbuf *m, const md_pkt_t *p)
 {
-    int is_rtcp;
+    int is_rtcp = 0;
     md_channel_t *ch = md_chan_lookup(&w->table, p->dport, &is_rtcp);
+    if (ch == NULL) {
+        int handed = 0;
+        ch = moved(w, m, p->dport, &is_rtcp, &handed);
+        if (handed)
+            return 1;
+    }
     if (ch == NULL) {
         w->udp_no_channel++;
         return 0;   /* counted and dropped by the caller */
@@ -129,6 +166,7 @@ int md_worker_init(md_worker_t *w, uint16_t port, struct rte_mempool *pool,
     w->wm.media = media;
     w->wm.events = events;
     w->wm.isa = md_cpu_default_isa();
+    w->wm.imports = w->imports;
     /* RTCP sender reports carry wall-clock time: read once here, then the worker's
      * own clock (no system call on the worker). NTP counts from 1900. */
     struct timespec ts;

@@ -35,6 +35,9 @@ typedef struct md_worker {
     uint8_t tx_hw_csum;           /* MD_TX_HW_*: the port computes these checksums */
     uint64_t dispatched;          /* handed to another worker */
     uint64_t dispatch_dropped;    /* that worker's inbox was full */
+    uint64_t forwarded;           /* for a channel of this range moved to another worker */
+    /* Channels moved here from other workers, by port (md_worker_media_t.imports). */
+    uint16_t imports[MD_IMPORT_PORTS];
 } md_worker_t;
 
 /* chans and media: max entries each, the caller's memory. */
