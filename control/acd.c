@@ -1328,6 +1328,8 @@ int md_acd_agent_info(const md_acd_t *acd, int a, md_acd_agent_info_t *out)
         break;
     }
     out->channel = ag->channel;
+    if (out->call != 0)
+        out->leg = ag->leg;
     out->owner = ag->owner;
     out->calls = ag->state != MD_ACD_LOGGED_OUT ? ag->calls : 0;
     out->internal_calls = ag->state != MD_ACD_LOGGED_OUT ? ag->internal_calls : 0;

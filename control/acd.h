@@ -354,6 +354,7 @@ typedef struct {
     uint64_t since_ms;             /* when it entered this state */
     uint32_t call;                 /* offered, reserved for, talking or holding: the call; else 0 */
     uint32_t channel;              /* the standing leg it logged in with, or 0 */
+    uint32_t leg;                  /* its leg on the call it is offered or handles, or 0 */
     uint32_t owner;                /* the API client its login belongs to, 0: none */
     uint32_t calls;                /* answered since login */
     uint32_t consult;              /* the internal call (consult or direct) it makes or

@@ -1741,7 +1741,8 @@ void md_api_publish_acd(void *api, const md_acd_action_t *a)
     e.call = a->call;
     e.agent = (char *)(a->agent_id ? a->agent_id : "");
     e.agent_channel = a->agent_channel;
-    e.queue = (char *)(a->queue_name ? a->queue_name : (a->target ? a->target : ""));
+    e.queue = (char *)(a->queue_name ? a->queue_name
+                       : a->target && a->kind != MD_ACD_ACT_OFFER ? a->target : "");
     e.reason = (char *)(a->kind == MD_ACD_ACT_ROUTE ? route_name(a->route)
                         : a->reason ? a->reason : "");
     e.value = a->value;
@@ -1809,6 +1810,31 @@ static int acd_agent_or_fail(md_api_t *a, const char *id, md_grpc_reply_t *r)
     }
     return ag;
 }
+
+/* A consult or three-way in progress on the call (-EBUSY from the ACD), or an internal
+ * call given where a caller's call is meant (-EPERM): FAILED_PRECONDITION saying so.
+ * Returns 1 if rc was one of them. */
+static int acd_consult_busy(md_grpc_reply_t *r, int rc)
+{
+    if (rc == -EBUSY) {
+        set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s",
+                  "a consult or three-way is in progress on this call: ConsultComplete, ConsultConference or ConsultCancel first");
+        return 1;
+    }
+    if (rc == -EPERM) {
+        set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s",
+                  "an internal call between agents: there is no caller to hold, mute or transfer");
+        return 1;
+    }
+    return 0;
+}
+
+/* FAILED_PRECONDITION (or st) with a formatted message (ACD-6 handlers). */
+#define ACD_FAIL(r, st, ...)                                          \
+    do {                                                              \
+        (r)->status = (st);                                           \
+        snprintf((r)->message, sizeof((r)->message), __VA_ARGS__);    \
+    } while (0)
 
 /* Skills from a request: a name of 1..31 bytes and a level 1..10 each, at most 8. */
 static int acd_skills(Medley__V1__Skill **in, size_t n, md_acd_skill_t *out, md_grpc_reply_t *r)
@@ -2021,6 +2047,8 @@ static void list_agents(void *app, const uint8_t *req, size_t len, md_grpc_reply
         am[k].auto_answer = in->cfg.auto_answer != 0;
         am[k].tied_to_connection = in->owner != 0;
         am[k].calls_answered = in->calls;
+        am[k].consult = in->consult;
+        am[k].internal_calls = in->internal_calls;
         Medley__V1__Skill *ks = &sm[k * MD_ACD_SKILLS];
         Medley__V1__Skill **kp = &sp[k * MD_ACD_SKILLS];
         for (unsigned j = 0; j < in->cfg.n_skills && j < MD_ACD_SKILLS; j++) {
@@ -2166,8 +2194,13 @@ static void call_hangup(void *app, const uint8_t *req, size_t len, md_grpc_reply
     if (!acd_ready(a, r))
         return;
     UNPACK(Medley__V1__CallRef, medley__v1__call_ref__unpack, q, req, len, r);
+    md_acd_call_info_t info;
     int rc = md_acd_call_hangup(a->acd->acd, q->call, acd_now(a));
-    if (rc < 0)
+    if (rc == -EINVAL && md_acd_call_info(a->acd->acd, q->call, &info) == 0 &&
+        info.kind == MD_ACD_INTERNAL)
+        ACD_FAIL(r, MD_GRPC_INVALID_ARGUMENT,
+                 "call %u is an internal call between agents, with no caller: AgentHangup or ConsultCancel ends it", q->call);
+    else if (rc < 0)
         acd_error(r, rc, "call hangup");
     else
         pack_empty(r);
@@ -2224,7 +2257,7 @@ static void call_op(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *
     UNPACK(Medley__V1__CallRef, medley__v1__call_ref__unpack, q, req, len, r);
     int rc = hold ? md_acd_call_hold(a->acd->acd, q->call, acd_now(a))
                   : md_acd_call_retrieve(a->acd->acd, q->call, acd_now(a));
-    if (rc < 0)
+    if (rc < 0 && !acd_consult_busy(r, rc))
         acd_error(r, rc, hold ? "hold" : "retrieve");
     else
         pack_empty(r);
@@ -2418,6 +2451,9 @@ static void monitor_agent(void *app, const uint8_t *req, size_t len, md_grpc_rep
     int rc = md_acd_monitor(a->acd->acd, ag, q->supervisor, (md_acd_monitor_t)q->mode, acd_now(a));
     if (rc == -ENOTCONN && a->acd->why[0] == '\0')
         set_error(r, MD_GRPC_FAILED_PRECONDITION, "agent '%.40s' is not on a call", q->agent);
+    else if (rc == -EBUSY && a->acd->why[0] == '\0')
+        ACD_FAIL(r, MD_GRPC_FAILED_PRECONDITION,
+                  "agent '%.40s' is in a consult, three-way or internal call: not monitored", q->agent);
     else if (rc < 0 && a->acd->why[0] != '\0')
         acd_error_why(r, rc, a->acd->why);
     else if (rc < 0)
@@ -2463,7 +2499,9 @@ static void call_mute(void *app, const uint8_t *req, size_t len, md_grpc_reply_t
     }
     a->acd->why[0] = '\0';
     int rc = md_acd_call_mute(a->acd->acd, q->call, q->muted, acd_now(a));
-    if (rc < 0 && a->acd->why[0] != '\0')
+    if (rc < 0 && acd_consult_busy(r, rc))
+        ;
+    else if (rc < 0 && a->acd->why[0] != '\0')
         acd_error_why(r, rc, a->acd->why);
     else if (rc < 0)
         acd_error(r, rc, "mute");
@@ -2498,7 +2536,8 @@ static void ivr_step(void *app, const uint8_t *req, size_t len, md_grpc_reply_t 
     }
     int rc = md_acd_ivr_step(a->acd->acd, q->call, q->step, acd_now(a));
     if (rc < 0) {
-        acd_error(r, rc, "ivr step");
+        if (!acd_consult_busy(r, rc))
+            acd_error(r, rc, "ivr step");
         goto out;
     }
     /* The caller is unbridged now: the flow runs on its channel and its end brings the
@@ -2542,6 +2581,138 @@ static void ivr_return(void *app, const uint8_t *req, size_t len, md_grpc_reply_
 out:
     medley__v1__ivr_return_request__free_unpacked(q, NULL);
 }
+
+/* ---- consult, three-way and internal calls (ACD-6) ---- */
+
+/* The two legs an internal call bridges must share a worker (the engine bridges only
+ * there): the calling agent's leg and the called agent's standing leg, when both known. */
+static int consult_legs_ok(md_api_t *a, uint32_t from_leg, int to, const char *to_id,
+                           md_grpc_reply_t *r)
+{
+    uint32_t leg = md_acd_agent_channel(a->acd->acd, to);
+    md_ctl_chan_t *fr = from_leg != 0 ? md_ctl_find(a->ctl, from_leg) : NULL;
+    md_ctl_chan_t *tr = leg != 0 ? md_ctl_find(a->ctl, leg) : NULL;
+    if (fr != NULL && tr != NULL && fr->worker != tr->worker) {
+        r->status = MD_GRPC_FAILED_PRECONDITION;
+        snprintf(r->message, sizeof(r->message),
+                 "agent '%.40s''s leg %u is on another worker than leg %u: create it with near_channel %u",
+                 to_id, leg, from_leg, from_leg);
+        return 0;
+    }
+    return 1;
+}
+
+/* AgentConsult (direct 0) and AgentCall (1). */
+static void consult_start(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r, int direct)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__ConsultRequest, medley__v1__consult_request__unpack, q, req, len, r);
+    const char *what = direct ? "call" : "consult";
+    md_acd_t *acd = a->acd->acd;
+    md_acd_agent_info_t ai, bi;
+    if (q->agent[0] == '\0' || q->to_agent[0] == '\0') {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "agent and to_agent: both required");
+        goto out;
+    }
+    if (strcmp(q->agent, q->to_agent) == 0) {
+        ACD_FAIL(r, MD_GRPC_INVALID_ARGUMENT, "an agent cannot %s itself", what);
+        goto out;
+    }
+    if (!direct && q->channel != 0) {
+        set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s",
+                  "channel: only for AgentCall (a consult uses the agent's leg on its call)");
+        goto out;
+    }
+    int ag = acd_agent_or_fail(a, q->agent, r);
+    if (ag < 0)
+        goto out;
+    int to = acd_agent_or_fail(a, q->to_agent, r);
+    if (to < 0)
+        goto out;
+    if (direct && q->channel != 0 && find_or_fail(a, q->channel, r) == NULL)
+        goto out;
+    md_acd_agent_info(acd, ag, &ai);
+    md_acd_agent_info(acd, to, &bi);
+    if (bi.state != MD_ACD_READY) {
+        ACD_FAIL(r, MD_GRPC_FAILED_PRECONDITION, "agent '%.40s' is %s: only a ready agent can take a %s",
+                  q->to_agent, md_acd_agent_state_name(bi.state), direct ? "call" : "consult");
+        goto out;
+    }
+    uint32_t from_leg = direct ? (q->channel != 0 ? q->channel : ai.channel) : ai.leg;
+    if (!consult_legs_ok(a, from_leg, to, q->to_agent, r))
+        goto out;
+    uint32_t id = 0;
+    int rc = direct ? md_acd_agent_call(acd, ag, to, q->channel, &id, acd_now(a))
+                    : md_acd_consult(acd, ag, to, &id, acd_now(a));
+    if (rc == -ENOTCONN)
+        ACD_FAIL(r, MD_GRPC_FAILED_PRECONDITION, "agent '%.40s' is %s: not talking to a caller",
+                  q->agent, md_acd_agent_state_name(ai.state));
+    else if (rc == -EALREADY)
+        ACD_FAIL(r, MD_GRPC_FAILED_PRECONDITION,
+                  "agent '%.40s' has a consult in progress already: complete, conference or cancel it first", q->agent);
+    else if (rc == -EBUSY && direct)
+        ACD_FAIL(r, MD_GRPC_FAILED_PRECONDITION,
+                  "agent '%.40s' is %s: an internal call is made from ready or not ready", q->agent,
+                  md_acd_agent_state_name(ai.state));
+    else if (rc == -EBUSY)
+        set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s", "the caller is away at an IVR step");
+    else if (rc == -EINVAL && direct)
+        ACD_FAIL(r, MD_GRPC_INVALID_ARGUMENT,
+                  "agent '%.40s' has no standing leg: give the channel of its leg", q->agent);
+    else if (rc < 0)
+        acd_error(r, rc, what);
+    else {
+        Medley__V1__QueueCallReply m = MEDLEY__V1__QUEUE_CALL_REPLY__INIT;
+        m.call = id;
+        pack(r, &m.base);
+    }
+out:
+    medley__v1__consult_request__free_unpacked(q, NULL);
+}
+
+static void agent_consult(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r) { consult_start(app, req, len, r, 0); }
+static void agent_call(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r) { consult_start(app, req, len, r, 1); }
+
+/* ConsultComplete (0), ConsultConference (1), ConsultCancel (2): the consulting agent. */
+static void consult_op(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r, int op)
+{
+    md_api_t *a = app;
+    if (!acd_ready(a, r))
+        return;
+    UNPACK(Medley__V1__AgentRequest, medley__v1__agent_request__unpack, q, req, len, r);
+    int ag = acd_agent_or_fail(a, q->agent, r);
+    if (ag < 0)
+        goto out;
+    md_acd_t *acd = a->acd->acd;
+    a->acd->why[0] = '\0';
+    int rc = op == 0 ? md_acd_consult_complete(acd, ag, acd_now(a))
+             : op == 1 ? md_acd_consult_conference(acd, ag, acd_now(a))
+                       : md_acd_consult_cancel(acd, ag, acd_now(a));
+    if (rc == -ENOTCONN)
+        ACD_FAIL(r, MD_GRPC_FAILED_PRECONDITION, "agent '%.40s' has no consult in progress", q->agent);
+    else if (rc == -EPERM)
+        ACD_FAIL(r, MD_GRPC_FAILED_PRECONDITION,
+                  "agent '%.40s' is on a direct internal call, not a consult (AgentHangup or ConsultCancel ends it)", q->agent);
+    else if (rc == -EBUSY)
+        set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s",
+                  "the consulted agent has not answered yet (ConsultCancel withdraws the offer)");
+    else if (rc == -EALREADY)
+        set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s", "the call is a three-way already");
+    else if (rc < 0 && a->acd->why[0] != '\0')
+        acd_error_why(r, rc, a->acd->why);
+    else if (rc < 0)
+        acd_error(r, rc, "consult");
+    else
+        pack_empty(r);
+out:
+    medley__v1__agent_request__free_unpacked(q, NULL);
+}
+
+static void consult_complete(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r) { consult_op(app, req, len, r, 0); }
+static void consult_conference(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r) { consult_op(app, req, len, r, 1); }
+static void consult_cancel(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r) { consult_op(app, req, len, r, 2); }
 
 /* ---- callbacks and outbound (ACD-3, ACD-10) ---- */
 
@@ -2859,6 +3030,11 @@ const md_grpc_method_t md_api_methods[] = {
     { SVC "AgentLegFailed", agent_leg_failed, NULL },
     { SVC "ListAgents", list_agents, NULL },
     { SVC "GetKpi", get_kpi, NULL },
+    { SVC "AgentConsult", agent_consult, NULL },
+    { SVC "ConsultComplete", consult_complete, NULL },
+    { SVC "ConsultConference", consult_conference, NULL },
+    { SVC "ConsultCancel", consult_cancel, NULL },
+    { SVC "AgentCall", agent_call, NULL },
 };
 const unsigned md_api_n_methods = sizeof(md_api_methods) / sizeof(md_api_methods[0]);
 
