@@ -14,7 +14,9 @@ net_tap, who hears whom decoded from real RTP: a caller (700 Hz), agent 1024's l
   4. ConsultCancel once answered and while ringing (a "cancel" event): the caller and
      1024 hear each other, 2048 is ready and hears nothing.
   5. A three-way that the first agent leaves: the caller and 2048 go on.
-  6. The caller hangs up during a consult: 2048 ready, 1024 in after-call work.
+  6. The caller hangs up during a consult: 2048 ready, 1024 in after-call work. The API
+     connection that queued the caller (tie_to_connection) closes during a three-way:
+     the caller released, the conference gone, 2048 ready, 1024 in after-call work.
   7. AgentCall: 1024 calls 2048 ("offer" reason internal), both hear each other, the
      idle caller's leg hears neither; 2048 hangs up, both ready at once (no ACW), each
      counting one more internal call.
@@ -80,10 +82,19 @@ def main():
     feed = Feeder()
     C = grpc.StatusCode
 
+    def rpc(ch, method, req, resp=pb.Empty):
+        return ch.unary_unary("/medley.v1.Engine/" + method,
+                              request_serializer=lambda m: m.SerializeToString(),
+                              response_deserializer=resp.FromString)(req, timeout=5)
+
     def unary(method, req, resp=pb.Empty):
-        return eng.c.channel.unary_unary("/medley.v1.Engine/" + method,
-                                         request_serializer=lambda m: m.SerializeToString(),
-                                         response_deserializer=resp.FromString)(req, timeout=5)
+        return rpc(eng.c.channel, method, req, resp)
+
+    def connection():
+        """A client with a connection of its own (grpcio shares one otherwise)."""
+        ch = grpc.insecure_channel("unix:" + eng.sock, options=[("grpc.use_local_subchannel_pool", 1)])
+        rpc(ch, "GetStats", pb.Empty(), pb.EngineStats)
+        return ch
 
     def raw(method, payload):
         return eng.c.channel.unary_unary("/medley.v1.Engine/" + method,
@@ -364,6 +375,34 @@ def main():
            hear(ea, AG_B) < SILENT and hear(eb, AG_A) < SILENT)
         unary("AgentReady", req("1024"))
 
+        # ---- 6b. the connection that queued the caller closes during a three-way ----
+        unary("AgentNotReady", req("2048", reason="wait"))
+        x = connection()
+        m = eng.event_mark()
+        call = rpc(x, "QueueCall", pb.QueueCallRequest(channel=caller.channel, queue="billing", ani="13800001111",
+                                                       tie_to_connection=True), pb.QueueCallReply).call
+        wait_acd(m, "offer", lambda e: e.call == call)
+        unary("AgentAnswer", req("1024", call=call, channel=leg_a.channel))
+        unary("AgentReady", req("2048"))
+        i, _ = consult_answered(call)
+        unary("ConsultConference", req("1024"))
+        hear = listen((ec, AG_B, 1), (ea, AG_B, 1))
+        ck("a tied caller in a three-way hears 2048, 1024 hears 2048", hear(ec, AG_B) > HEARD and hear(ea, AG_B) > HEARD)
+        m = eng.event_mark()
+        x.close()
+        ck("its connection closed: the caller released", bool(wait_acd(m, "release", lambda e: e.call == call)))
+        ck("... the consult ended (client_gone)",
+           bool(wait_acd(m, "ended", lambda e: e.call == i and e.reason == "client_gone")))
+        ag = agents()
+        ck("... 2048 ready, 1024 in after-call work, nobody offered or reserved",
+           ag["2048"].state == pb.AGENT_READY and ag["1024"].state == pb.AGENT_ACW and
+           all(a.state not in (pb.AGENT_OFFERED, pb.AGENT_RESERVED) for a in ag.values()))
+        hear = listen((ea, AG_B, 0), (eb, AG_A, 0), (ea, CALLER, 0), (eb, CALLER, 0))
+        ck("... the conference is gone: the agents hear neither each other nor the caller",
+           hear(ea, AG_B) < SILENT and hear(eb, AG_A) < SILENT and hear(ea, CALLER) < SILENT and
+           hear(eb, CALLER) < SILENT)
+        unary("AgentReady", req("1024"))
+
         # ---- 7. an internal call ----
         m = eng.event_mark()
         i = unary("AgentCall", pb.ConsultRequest(agent="1024", to_agent="2048"), pb.QueueCallReply).call
@@ -394,7 +433,7 @@ def main():
         ck("internal call over: both ready at once, one more internal call each (%d, %d)" %
            (ag["1024"].internal_calls, ag["2048"].internal_calls),
            ag["1024"].state == pb.AGENT_READY and ag["2048"].state == pb.AGENT_READY and
-           ag["1024"].internal_calls == 6 and ag["2048"].internal_calls == 6)
+           ag["1024"].internal_calls == 7 and ag["2048"].internal_calls == 7)
         hear = listen((ea, AG_B, 0), (eb, AG_A, 0))
         ck("internal call over: the agents no longer hear each other",
            hear(ea, AG_B) < SILENT and hear(eb, AG_A) < SILENT)
