@@ -20,11 +20,7 @@ import test_tap_call as tc  # noqa: E402
 import grpc  # noqa: E402
 
 
-def level(ep, since, f):
-    pcm = ep.heard_pcm(since=since)[-3200:]
-    if len(pcm) < 1600:
-        return -99.0
-    return mc.rms_dbm0(mc.goertzel_amplitude(pcm, f) / 2 ** 0.5)
+level = tc.level
 
 
 def main():

@@ -26,7 +26,6 @@ Needs root and /dev/net/tun (exit 77 otherwise).
 Usage: /usr/bin/python3 test_tap_acd_consult.py MEDLEYD PROTO"""
 import os
 import sys
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -43,30 +42,8 @@ SILENT = -35.0     # dBm0: not heard
 CALLER, AG_A, AG_B, MUSIC = 700, 1100, 1500, 400
 
 
-def level(ep, since, f):
-    pcm = ep.heard_pcm(since=since)[-3200:]
-    if len(pcm) < 1600:
-        return -99.0
-    return mc.rms_dbm0(mc.goertzel_amplitude(pcm, f) / 2 ** 0.5)
-
-
-class Feeder:
-    """Keeps a tone going on endpoints in short chunks."""
-
-    def __init__(self):
-        self.tones = {}
-        self.stop = threading.Event()
-        threading.Thread(target=self.run, daemon=True).start()
-
-    def add(self, ep, freq):
-        self.tones[ep] = freq
-
-    def run(self):
-        while not self.stop.is_set():
-            for ep, freq in list(self.tones.items()):
-                if ep.idle():
-                    ep.send_tone(freq, 400, dbm0=-12)
-            time.sleep(0.05)
+level = tc.level
+Feeder = tc.Feeder
 
 
 def main():

@@ -454,6 +454,36 @@ def test_bridge(ck, eng, pool, pb, ref):
     eng.call("DeleteChannel", channel=b_ch.channel)
 
 
+
+# Shared by the ACD tap tests (tap-acd, tap-acd-ops, tap-acd-consult).
+
+def level(ep, since, f):
+    pcm = ep.heard_pcm(since=since)[-3200:]
+    if len(pcm) < 1600:
+        return -99.0
+    return mc.rms_dbm0(mc.goertzel_amplitude(pcm, f) / 2 ** 0.5)
+
+
+class Feeder:
+    """Keeps a tone going on endpoints in short chunks, so digits queued on one go out
+    within half a second (an endpoint sends what is queued, in order)."""
+
+    def __init__(self):
+        self.tones = {}
+        self.stop = threading.Event()
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def add(self, ep, freq):
+        self.tones[ep] = freq
+
+    def run(self):
+        while not self.stop.is_set():
+            for ep, freq in list(self.tones.items()):
+                if ep.idle():
+                    ep.send_tone(freq, 400, dbm0=-12)
+            time.sleep(0.05)
+
+
 def main():
     why = can_run()
     if why:
