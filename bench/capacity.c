@@ -1,8 +1,10 @@
 /* medley-bench capacity: how many channels one worker core carries with zero loss.
  *
  * One process, two lcores. The worker lcore runs medleyd's worker loop (engine/worker.h:
- * md_worker_poll, md_cmd_serve, md_worker_tick every 20 ms on the TSC, the same catch-up
- * rule) on a net_ring port. The main lcore is the traffic generator: N phones, each
+ * md_worker_poll, md_cmd_serve, and md_worker_tick_slot every 1 ms on the TSC, slot after
+ * slot, so that each channel ticks once per 20 ms in its slot; the same catch-up rule) on
+ * a net_ring port. --slots 1 ticks the whole table every 20 ms instead (md_worker_tick),
+ * for comparison. The main lcore is the traffic generator: N phones, each
  * sending one 20 ms PCMU packet per frame, the N channels' packets spread evenly over the
  * 20 ms (channel c sends at phase c/N of the frame), and it checks every packet the
  * engine sends back: per channel one packet for every tick of the measured window, in
@@ -105,6 +107,8 @@ enum { PROF_IVR, PROF_BRIDGE, PROF_CONF, PROF_TRANS };
 #define CONF_BODY (3 * CONF_TAG)
 #define CONF_AMP 24000
 
+/* One slot tick (with --slots 1, one whole 20 ms tick): slot tick q of the run serves
+ * slot q % C.slots of 20 ms period q / C.slots. */
 typedef struct {
     uint64_t due, start, end;
     uint64_t busy_before;         /* worker busy cycles before this tick started */
@@ -154,7 +158,7 @@ typedef struct {
     uint64_t worker_preempt;      /* involuntary context switches of the worker thread */
     double late_p50, late_p99, late_p999, late_max;   /* tick start - due, ms */
     double end_max;               /* tick end - due, ms */
-    double tick_p50, tick_max;    /* tick duration, ms */
+    double tick_p50, tick_max;    /* slot tick duration, ms */
     double d2w_p50, d2w_p99, d2w_p999;   /* tick due -> packet at the phone, ms */
     double w2w_p50, w2w_p99, w2w_p999;   /* bridge: phone -> engine -> other phone, ms */
     double gen_lag_max;           /* ms the generator ran behind its schedule */
@@ -183,6 +187,7 @@ static struct {
     uint32_t start, max, resolution;
     double seconds, warmup, deadline_ms;
     unsigned repeat, jb_depth, retries;
+    unsigned slots;               /* tick slots per 20 ms: MD_TICK_SLOTS (medleyd) or 1 */
     int nice;                     /* for both threads (setpriority), 0: unchanged */
     /* DPDK */
     struct rte_mempool *gpool, *epool;
@@ -205,10 +210,10 @@ static struct {
     /* shared between the generator and the worker */
     uint32_t n;
     volatile int stop;
-    uint64_t t0, tick;
-    tick_log_t *log;
+    uint64_t t0, tick;            /* tick: 20 ms in TSC cycles */
+    tick_log_t *log;              /* per slot tick */
     uint32_t log_max;
-    _Atomic uint32_t started;     /* ticks started */
+    _Atomic uint32_t started;     /* slot ticks started */
     uint32_t J0, J1, jend;
     uint64_t conc[2];
     struct rusage ru[2];          /* worker thread at the window's start and end */
@@ -277,6 +282,9 @@ static int worker_main(void *arg)
     if (C.nice != 0)
         setpriority(PRIO_PROCESS, (id_t)gettid(), C.nice);
     md_worker_t *w = &C.w;
+    const uint64_t slot_cyc = C.tick / C.slots;
+    /* Slot tick q is due at t0 + tick + q * slot_cyc: period j's slots from the end of
+     * period j's first 20 ms on (as medleyd, the first tick one period after the start). */
     uint64_t next = C.t0 + C.tick, busy = 0;
     /* Busy CPU time: a run of polls that found packets is timed on the thread's CPU clock
      * from the end of the empty poll before it to the end of the empty poll after it (the
@@ -293,8 +301,11 @@ static int worker_main(void *arg)
     C.run_overhead_ns = (double)(thread_cpu_ns() - c_a) / 2000;
     uint64_t cpu_mark = thread_cpu_ns();
     int in_run = 0;
-    uint32_t j = 0;
-    while (!C.stop) {
+    uint32_t q = 0;
+    const uint32_t q0 = C.J0 * C.slots, q1 = (C.J1 + 1) * C.slots;   /* the window */
+    /* Stops at a period's end only: every channel then ticked equally often (the
+     * recordings' frame counts are checked against it). */
+    while (!C.stop || q % C.slots != 0) {
         uint64_t a = rte_rdtsc();
         unsigned n = md_worker_poll(w);
         md_cmd_serve(&C.cmd, &w->wm);
@@ -316,7 +327,7 @@ static int worker_main(void *arg)
         if (in_run)
             cpu_busy += c0 - cpu_mark;
         in_run = 0;
-        tick_log_t *L = j < C.log_max ? &C.log[j] : NULL;
+        tick_log_t *L = q < C.log_max ? &C.log[q] : NULL;
         if (L != NULL) {
             L->due = next;
             L->start = b;
@@ -324,8 +335,11 @@ static int worker_main(void *arg)
             L->cpu_busy_before = cpu_busy;
             L->runs_before = runs;
         }
-        atomic_store_explicit(&C.started, j + 1, memory_order_release);
-        md_worker_tick(w, (b - C.t0) * 1000 / C.hz);
+        atomic_store_explicit(&C.started, q + 1, memory_order_release);
+        if (C.slots == 1)
+            md_worker_tick(w, (b - C.t0) * 1000 / C.hz);
+        else
+            md_worker_tick_slot(w, (b - C.t0) * 1000 / C.hz, q % C.slots);
         uint64_t e = rte_rdtsc();
         uint64_t c1 = thread_cpu_ns();
         cpu_busy += c1 - c0;
@@ -335,20 +349,21 @@ static int worker_main(void *arg)
             L->end = e;
             L->cpu_tick = c1 - c0;
         }
-        if (j == C.J0 || j == C.J1 + 1)
-            getrusage(RUSAGE_THREAD, &C.ru[j != C.J0]);
-        if (j + 1 == C.J0 || j == C.J1) {
+        if (q == q0 || q == q1)
+            getrusage(RUSAGE_THREAD, &C.ru[q != q0]);
+        if (q + 1 == q0 || q + 1 == q1) {
             /* Outside the timed sections: frames the engine had to conceal so far. */
             uint64_t s = 0;
             for (uint32_t i = 0; i < C.n; i++)
                 s += C.media[i].concealed;
-            C.conc[j == C.J1] = s;
+            C.conc[q + 1 == q1] = s;
         }
-        j++;
-        next += C.tick;
-        /* medleyd's rule: after a stall, catch up on the clock instead of bursting. */
-        if (b > next + 5 * C.tick) {
-            next = b + C.tick;
+        q++;
+        next += slot_cyc;
+        /* medleyd's rule: slots that fell behind run back to back; after a stall of more
+         * than a whole tick, catch up on the clock instead of bursting. */
+        if (b > next + C.tick) {
+            next = b + slot_cyc;
             C.skips++;
         }
     }
@@ -614,8 +629,10 @@ static void check_packet(struct rte_mbuf *m, uint64_t now, step_t *s)
     /* The tick that made this packet, from the timestamp (engine/worker.c: the SSRC-derived
      * origin plus 160 per tick since the channel was created, before tick 0). */
     int64_t j = (int64_t)((uint32_t)(h.ts - h.ssrc * 69069u) / (opus_leg ? OPUS_TS : FRAME)) - 1;
+    /* Channel c is in table slot c (made in order), so it ticks in slot c % C.slots. */
     uint32_t started = atomic_load_explicit(&C.started, memory_order_acquire);
-    if (j < 0 || j >= (int64_t)started) {
+    int64_t q = j * (int64_t)C.slots + (int64_t)(c % C.slots);
+    if (j < 0 || q >= (int64_t)started) {
         g->bad++;
         return;
     }
@@ -629,8 +646,8 @@ static void check_packet(struct rte_mbuf *m, uint64_t now, step_t *s)
     const uint8_t *pl = d + p.payload_off + h.payload_off;
     if (in_win) {
         g->win_rx++;
-        if ((uint32_t)j < C.log_max)
-            hist_add(C.hist_d2w, (int64_t)(now - C.log[j].due));
+        if ((uint64_t)q < C.log_max)
+            hist_add(C.hist_d2w, (int64_t)(now - C.log[q].due));
     }
     if (C.profile == PROF_IVR) {
         if (memcmp(pl, C.prompt_ulaw[j % PROMPT_FRAMES], FRAME) != 0 && in_win)
@@ -833,7 +850,7 @@ static void finish_recorder(step_t *s, uint32_t ticks_total)
 static void conf_join(uint32_t *next, step_t *s)
 {
     uint32_t at = C.jb_depth + 4 < C.J0 / 2 ? C.jb_depth + 4 : C.J0 / 2;
-    if (atomic_load_explicit(&C.started, memory_order_acquire) < at)
+    if (atomic_load_explicit(&C.started, memory_order_acquire) < at * C.slots)
         return;
     while (*next < C.n) {
         const gch_t *g = &C.g[*next];
@@ -1275,7 +1292,7 @@ static int run_step(uint32_t n, step_t *s)
             if (did)
                 gen_busy += after - now;
         }
-        if (k >= k_end && atomic_load(&C.started) >= C.jend)
+        if (k >= k_end && atomic_load(&C.started) >= C.jend * C.slots)
             break;
     }
     C.stop = 1;
@@ -1290,7 +1307,7 @@ static int run_step(uint32_t n, step_t *s)
     unsigned nl;
     while ((nl = rte_ring_dequeue_burst(C.rxr, (void **)left, RX_BATCH, NULL)) > 0)
         rte_pktmbuf_free_bulk(left, nl);
-    uint32_t ticks_total = atomic_load(&C.started);
+    uint32_t ticks_total = atomic_load(&C.started) / C.slots;
     if (C.profile == PROF_TRANS) {
         trans_verdict(s);
         md_media_opus_pool_free(&C.w.wm);
@@ -1317,38 +1334,41 @@ static int run_step(uint32_t n, step_t *s)
     s->tx_dropped = C.w.dp.st.tx_dropped;
     s->ev_lost = C.events.lost;
     s->skips = 0;   /* counted in the window below; C.skips is the whole run */
-    double *late = malloc(sizeof(double) * s->ticks), *dur = malloc(sizeof(double) * s->ticks);
+    /* Lateness and duration per slot tick; costs per 20 ms period (all its slots). */
+    const uint32_t ns = C.slots, q0 = C.J0 * ns, q1 = (C.J1 + 1) * ns, nq = q1 - q0;
+    double *late = malloc(sizeof(double) * nq), *dur = malloc(sizeof(double) * nq);
     s->end_max = 0;
-    for (uint32_t j = C.J0; j <= C.J1; j++) {
-        const tick_log_t *L = &C.log[j];
-        if (j > 0 && L->due != C.log[j - 1].due + C.tick)
+    for (uint32_t q = q0; q < q1; q++) {
+        const tick_log_t *L = &C.log[q];
+        if (q > 0 && L->due != C.log[q - 1].due + C.tick / ns)
             s->skips++;   /* the worker gave up on the schedule here (catch-up rule) */
-        late[j - C.J0] = cyc_ms((int64_t)(L->start - L->due));
-        dur[j - C.J0] = cyc_ms((int64_t)(L->end - L->start));
+        late[q - q0] = cyc_ms((int64_t)(L->start - L->due));
+        dur[q - q0] = cyc_ms((int64_t)(L->end - L->start));
         double e = cyc_ms((int64_t)(L->end - L->due));
         if (e > s->end_max)
             s->end_max = e;
     }
-    qsort(late, s->ticks, sizeof(double), cmp_double);
-    qsort(dur, s->ticks, sizeof(double), cmp_double);
-    s->late_p50 = pct(late, s->ticks, 0.5);
-    s->late_p99 = pct(late, s->ticks, 0.99);
-    s->late_p999 = pct(late, s->ticks, 0.999);
-    s->late_max = pct(late, s->ticks, 1.0);
-    s->tick_p50 = pct(dur, s->ticks, 0.5);
-    s->tick_max = pct(dur, s->ticks, 1.0);
+    qsort(late, nq, sizeof(double), cmp_double);
+    qsort(dur, nq, sizeof(double), cmp_double);
+    s->late_p50 = pct(late, nq, 0.5);
+    s->late_p99 = pct(late, nq, 0.99);
+    s->late_p999 = pct(late, nq, 0.999);
+    s->late_max = pct(late, nq, 1.0);
+    s->tick_p50 = pct(dur, nq, 0.5);
+    s->tick_max = pct(dur, nq, 1.0);
     free(late);
     free(dur);
-    uint64_t busy = C.log[C.J1 + 1].busy_before - C.log[C.J0].busy_before;
-    uint64_t wall = C.log[C.J1 + 1].due - C.log[C.J0].due;
+    uint64_t busy = C.log[q1].busy_before - C.log[q0].busy_before;
+    uint64_t wall = C.log[q1].due - C.log[q0].due;
     s->load = (double)busy / (double)wall;
     s->ns_per_cf_mean = (double)busy * 1e9 / (double)C.hz / ((double)n * s->ticks);
     /* Medians over the 20 ms periods: a period in which another process took the CPU
      * (the TSC runs on) does not move them. */
     double *per = malloc(sizeof(double) * s->ticks), *tk = malloc(sizeof(double) * s->ticks);
     for (uint32_t j = C.J0; j <= C.J1; j++) {
-        uint64_t b = C.log[j + 1].busy_before - C.log[j].busy_before;
-        uint64_t t = C.log[j].end - C.log[j].start;
+        uint64_t b = C.log[(j + 1) * ns].busy_before - C.log[j * ns].busy_before, t = 0;
+        for (uint32_t q = j * ns; q < (j + 1) * ns; q++)
+            t += C.log[q].end - C.log[q].start;
         per[j - C.J0] = (double)b * 1e9 / (double)C.hz / n;
         tk[j - C.J0] = (double)t * 1e9 / (double)C.hz / n;
     }
@@ -1356,12 +1376,12 @@ static int run_step(uint32_t n, step_t *s)
     qsort(tk, s->ticks, sizeof(double), cmp_double);
     s->ns_per_cf = pct(per, s->ticks, 0.5);
     {
-        uint64_t cb = C.log[C.J1 + 1].cpu_busy_before - C.log[C.J0].cpu_busy_before, ct = 0;
-        uint64_t nr = C.log[C.J1 + 1].runs_before - C.log[C.J0].runs_before;
+        uint64_t cb = C.log[q1].cpu_busy_before - C.log[q0].cpu_busy_before, ct = 0;
+        uint64_t nr = C.log[q1].runs_before - C.log[q0].runs_before;
         double ov = (double)nr * C.run_overhead_ns;
         cb = (double)cb > ov ? cb - (uint64_t)ov : 0;
-        for (uint32_t j = C.J0; j <= C.J1; j++)
-            ct += C.log[j].cpu_tick;
+        for (uint32_t q = q0; q < q1; q++)
+            ct += C.log[q].cpu_tick;
         double cf = (double)n * s->ticks;
         s->cpu_ns = (double)cb / cf;
         s->cpu_tick_ns = (double)ct / cf;
@@ -1660,8 +1680,10 @@ static void print_table(result_t *res, unsigned nres, uint32_t best, const char 
            "100%%: other processes took the core); ns/chf = worker busy ns per channel-frame "
            "(median 20 ms period, TSC: includes time other processes took), receive bursts + tick; "
            "cpu ns = the same on the worker thread's CPU clock (mean; what the engine itself "
-           "costs); tick late = tick start - due (ms); "
-           "tick = tick duration p50; due->wire = tick due -> packet at the phone p50/p99 "
+           "costs); tick late = tick start - due (ms; a tick is one 1 ms slot of the "
+           "channels, or the whole table with --slots 1); "
+           "tick = tick duration p50; due->wire = the channel's tick due -> packet at the "
+           "phone p50/p99 "
            "(ms)%s; genlag = generator's worst lag behind its schedule\n",
            C.profile == PROF_BRIDGE ? "; wire->wire = phone A sends -> phone B receives p50/p99 "
                                       "(ms, includes the jitter buffer)"
@@ -1742,13 +1764,14 @@ static int write_json(result_t *res, unsigned nres, uint32_t best, const char *c
     fprintf(f,
             "{\n  \"profile\": \"%s\",\n  \"cpu\": \"%s\",\n  \"worker_cores\": 1,\n"
             "  \"seconds_per_step\": %.1f,\n  \"warmup_s\": %.1f,\n  \"trials\": %u,\n"
-            "  \"deadline_ms\": %.1f,\n  \"jb_depth\": %u,\n  \"nice\": %d,\n"
+            "  \"deadline_ms\": %.1f,\n  \"jb_depth\": %u,\n  \"tick_slots\": %u,\n  \"nice\": %d,\n"
             "  \"channels_per_core\": %u,\n  \"libopus_alone_ns\": {\"decode\": %.1f, "
             "\"encode\": %.1f, \"decode_encode_%u_states\": %.1f, \"before_search\": [%.1f, "
             "%.1f, %.1f], \"after_search\": [%.1f, %.1f, %.1f]},\n  \"memory_per_channel\": "
             "{\"total\": %zu, \"channel\": %zu, \"media\": %zu, \"recording\": %zu},\n"
             "  \"steps\": [\n",
-            profile_name(), cpu, C.seconds, C.warmup, C.repeat, C.deadline_ms, C.jb_depth, C.nice,
+            profile_name(), cpu, C.seconds, C.warmup, C.repeat, C.deadline_ms, C.jb_depth, C.slots,
+            C.nice,
             best, C.lib_dec_ns, C.lib_enc_ns, C.lib_cold_states, C.lib_cold_ns,
             C.lib_runs[0][0], C.lib_runs[0][1], C.lib_runs[0][2], C.lib_runs[1][0],
             C.lib_runs[1][1], C.lib_runs[1][2], mem, mc, mm, mr);
@@ -1864,7 +1887,7 @@ static const char *const usage_text =
     "         [--n N[,N...]] [--start N (2000)] [--max N (32000)] [--resolution N (500)]\n"
     "         [--seconds S (5)] [--warmup S (1)] [--repeat R (1)] [--deadline-ms MS (20)]\n"
     "         [--jb-depth FRAMES (3)] [--record-dir DIR] [--keep-recordings]\n"
-    "         [--retries N (2)] [--nice -20..19] [--generator-cpu 0|1 (0)]\n"
+    "         [--retries N (2)] [--nice -20..19] [--generator-cpu 0|1 (0)] [--slots 20|1]\n"
     "         [--json FILE] [--plot FILE.png]\n"
     "  Profiles: ivr (prompt + in-band DTMF per channel), bridge (pairs; --record: one\n"
     "  stereo recording per pair), conference (three-party conferences: N rounded down to\n"
@@ -1876,7 +1899,9 @@ static const char *const usage_text =
     "  machine; the table's wcpu column says how much of its core the worker had.\n"
     "  A trial that fails while another process had the worker's or the generator's CPU\n"
     "  (the worker thread preempted, or the generator behind) is run again, up to\n"
-    "  --retries times; the tries column counts them.\n";
+    "  --retries times; the tries column counts them. --slots: the worker ticks one of\n"
+    "  20 slots of channels every 1 ms, as medleyd does (20, the default), or the whole\n"
+    "  table every 20 ms (1).\n";
 
 static int bad_usage(const char *msg, const char *arg)
 {
@@ -1917,6 +1942,7 @@ static int parse_args(int argc, char **argv)
     C.warmup = 1;
     C.repeat = 1;
     C.retries = 2;
+    C.slots = MD_TICK_SLOTS;
     C.deadline_ms = TICK_MS;
     C.jb_depth = 3;
     for (int i = 1; i < argc; i++) {
@@ -1935,7 +1961,8 @@ static int parse_args(int argc, char **argv)
         }
         static const char *const with_value[] = { "--profile", "--n", "--start", "--max",
             "--resolution", "--seconds", "--warmup", "--repeat", "--deadline-ms", "--jb-depth",
-            "--record-dir", "--json", "--plot", "--nice", "--generator-cpu", "--retries" };
+            "--record-dir", "--json", "--plot", "--nice", "--generator-cpu", "--retries",
+            "--slots" };
         int known = 0;
         for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
             known |= strcmp(a, with_value[k]) == 0;
@@ -1989,6 +2016,13 @@ static int parse_args(int argc, char **argv)
             if (parse_u32(v, 2, 14, &u) != 0)
                 return bad_usage("--jb-depth must be 2..14", v);
             C.jb_depth = u;
+        } else if (strcmp(a, "--slots") == 0) {
+            if (strcmp(v, "20") == 0)
+                C.slots = MD_TICK_SLOTS;
+            else if (strcmp(v, "1") == 0)
+                C.slots = 1;
+            else
+                return bad_usage("--slots must be 20 or 1", v);
         } else if (strcmp(a, "--retries") == 0) {
             if (parse_u32(v, 0, 20, &u) != 0)
                 return bad_usage("--retries must be 0..20", v);
@@ -2283,7 +2317,7 @@ int md_capacity_main(int argc, char **argv)
     C.confset = calloc(1, sizeof(md_conf_set_t));
     C.confs = calloc(maxn / 3 + 1, sizeof(md_conf_t));
     C.members = calloc(maxn, sizeof(md_conf_member_t));
-    C.log_max = (uint32_t)lround((C.warmup + C.seconds) * 1000 / TICK_MS) + 64;
+    C.log_max = ((uint32_t)lround((C.warmup + C.seconds) * 1000 / TICK_MS) + 64) * C.slots;
     C.log = calloc(C.log_max, sizeof(tick_log_t));
     C.hist_d2w = calloc(HIST_BINS, sizeof(uint32_t));
     C.hist_w2w = calloc(HIST_BINS, sizeof(uint32_t));
