@@ -34,19 +34,11 @@ def main():
     pb = eng.pb
     pool = mc.CallerPool()
 
-    def unary(method, req, resp=pb.Empty):
-        return eng.c.channel.unary_unary("/medley.v1.Engine/" + method,
-                                         request_serializer=lambda m: m.SerializeToString(),
-                                         response_deserializer=resp.FromString)(req, timeout=5)
-
-    def acd_events(mark, name):
-        return [e for e in eng.events_since(mark, type_=pb.ACD) if e.acd == name]
-
     try:
         tc.write_tone_wav(os.path.join(eng.work, "music.wav"), 400, 1000)
         eng.call("LoadPrompt", name="zh/acd/music", path=os.path.join(eng.work, "music.wav"))
-        unary("AddQueue", pb.QueueConfig(name="billing", acw_ms=2000, lang="zh", survey="csat"))
-        unary("AddAgent", pb.AgentConfig(id="1024", skills=[pb.Skill(name="billing", level=5)]))
+        eng.unary("AddQueue", pb.QueueConfig(name="billing", acw_ms=2000, lang="zh", survey="csat"))
+        eng.unary("AddAgent", pb.AgentConfig(id="1024", skills=[pb.Skill(name="billing", level=5)]))
         caller = eng.call("CreateChannel", codec=pb.PCMU)
         agent = eng.call("CreateChannel", codec=pb.PCMU, near_channel=caller.channel)
         ec = pool.add(mc.RtpEndpoint(eng.local, name="caller"))
@@ -58,29 +50,29 @@ def main():
         ec.send_tone(700, 60000, dbm0=-12)
         ea.send_tone(1100, 60000, dbm0=-12)
         ev0 = eng.event_mark()
-        unary("AgentLogin", pb.AgentRequest(agent="1024", channel=agent.channel))
-        snap = unary("GetAcdSnapshot", pb.Empty(), pb.AcdSnapshot)
+        eng.unary("AgentLogin", pb.AgentRequest(agent="1024", channel=agent.channel))
+        snap = eng.unary("GetAcdSnapshot", pb.Empty(), pb.AcdSnapshot)
         ck("logged in, not ready yet", snap.logged_in == 1 and snap.idle == 0)
         mark = ec.mark()
-        call = unary("QueueCall", pb.QueueCallRequest(channel=caller.channel, queue="billing",
-                                                      ani="13800001111", data="main:1 > queries:2"),
-                     pb.QueueCallReply).call
+        call = eng.unary("QueueCall", pb.QueueCallRequest(channel=caller.channel, queue="billing",
+                                                          ani="13800001111", data="main:1 > queries:2"),
+                         pb.QueueCallReply).call
         ck("queued: a call id", call != 0)
         time.sleep(0.8)
-        snap = unary("GetAcdSnapshot", pb.Empty(), pb.AcdSnapshot)
+        snap = eng.unary("GetAcdSnapshot", pb.Empty(), pb.AcdSnapshot)
         q = [x for x in snap.queues if x.name == "billing"]
         ck("the snapshot shows the caller waiting", snap.waiting == 1 and q and q[0].waiting == 1)
         ck("the waiting caller hears the music (%.1f dBm0)" % level(ec, mark, 400), level(ec, mark, 400) > -30)
         ev1 = eng.event_mark()
-        unary("AgentReady", pb.AgentRequest(agent="1024"))
+        eng.unary("AgentReady", pb.AgentRequest(agent="1024"))
         end = time.time() + 3
-        while time.time() < end and not acd_events(ev1, "offer"):
+        while time.time() < end and not eng.acd_events(ev1, "offer"):
             time.sleep(0.02)
-        offer = acd_events(ev1, "offer")
+        offer = eng.acd_events(ev1, "offer")
         ck("an offer to the agent for the integrator: %s" % [e.acd for e in eng.events_since(ev1, type_=pb.ACD)],
            len(offer) == 1 and offer[0].call == call and offer[0].agent == "1024" and
            offer[0].agent_channel == agent.channel)
-        unary("AgentAnswer", pb.AgentRequest(agent="1024", call=call, channel=agent.channel))
+        eng.unary("AgentAnswer", pb.AgentRequest(agent="1024", call=call, channel=agent.channel))
         time.sleep(0.3)
         mc_, ma = ec.mark(), ea.mark()
         time.sleep(0.6)
@@ -88,37 +80,37 @@ def main():
         ck("connected: the agent hears the caller (%.1f dBm0)" % level(ea, ma, 700), level(ea, ma, 700) > -30)
         ck("the music stopped (%.1f dBm0)" % level(ec, mc_, 400), level(ec, mc_, 400) < -35)
         ck("a 'connected' event with the call's data",
-           any(e.call == call and e.data == "main:1 > queries:2" for e in acd_events(ev1, "connected")))
-        snap = unary("GetAcdSnapshot", pb.Empty(), pb.AcdSnapshot)
+           any(e.call == call and e.data == "main:1 > queries:2" for e in eng.acd_events(ev1, "connected")))
+        snap = eng.unary("GetAcdSnapshot", pb.Empty(), pb.AcdSnapshot)
         ck("the snapshot: one busy agent, nobody waiting", snap.busy == 1 and snap.waiting == 0)
         # Hold: the caller hears the music, the agent no longer hears the caller; retrieve.
-        unary("CallHold", pb.CallRef(call=call))
+        eng.unary("CallHold", pb.CallRef(call=call))
         time.sleep(0.3)
         mc_, ma = ec.mark(), ea.mark()
         time.sleep(0.6)
         ck("on hold: the caller hears music (%.1f dBm0)" % level(ec, mc_, 400), level(ec, mc_, 400) > -30)
         ck("on hold: the agent does not hear the caller (%.1f dBm0)" % level(ea, ma, 700), level(ea, ma, 700) < -35)
-        unary("CallRetrieve", pb.CallRef(call=call))
+        eng.unary("CallRetrieve", pb.CallRef(call=call))
         time.sleep(0.3)
         mc_ = ec.mark()
         time.sleep(0.6)
         ck("retrieved: the caller hears the agent again", level(ec, mc_, 1100) > -30)
         ev3 = eng.event_mark()
-        unary("AgentHangup", pb.AgentRequest(agent="1024"))
+        eng.unary("AgentHangup", pb.AgentRequest(agent="1024"))
         time.sleep(0.3)
-        states = [e.value for e in acd_events(ev0, "agent_state")]
+        states = [e.value for e in eng.acd_events(ev0, "agent_state")]
         ck("agent states reported: %s" % states, len(states) >= 3)
         # ACD-8: the caller goes to the queue's survey; the rating counts for the agent.
-        route = [e for e in acd_events(ev3, "route") if e.call == call]
+        route = [e for e in eng.acd_events(ev3, "route") if e.call == call]
         ck("after the agent hangs up, the caller is routed to the survey: %s" %
            [(e.reason, e.target) for e in route],
            len(route) == 1 and route[0].reason == "survey" and route[0].target == "csat")
-        ck("the call waits for the rating", not any(e.call == call for e in acd_events(ev3, "ended")))
-        unary("SurveyResult", pb.SurveyRequest(call=call, rating=4))
+        ck("the call waits for the rating", not any(e.call == call for e in eng.acd_events(ev3, "ended")))
+        eng.unary("SurveyResult", pb.SurveyRequest(call=call, rating=4))
         time.sleep(0.2)
-        ck("the call ended after the rating", any(e.call == call for e in acd_events(ev0, "ended")))
-        ka = unary("GetKpi", pb.KpiRequest(agent="1024"), pb.Kpi)
-        kq = unary("GetKpi", pb.KpiRequest(queue="billing"), pb.Kpi)
+        ck("the call ended after the rating", any(e.call == call for e in eng.acd_events(ev0, "ended")))
+        ka = eng.unary("GetKpi", pb.KpiRequest(agent="1024"), pb.Kpi)
+        kq = eng.unary("GetKpi", pb.KpiRequest(queue="billing"), pb.Kpi)
         ck("the rating is the agent's and the queue's (agent %r, queue %r)" %
            (ka.survey_average, kq.survey_average),
            ka.surveys == 1 and ka.survey_average == 4 and kq.surveys == 1 and kq.survey_average == 4)
@@ -126,35 +118,35 @@ def main():
         ck("the KPI half hour is a real one, in Unix time (%d)" % ka.interval_start_ms,
            ka.interval_start_ms % 1800000 == 0 and now_ms - 1800000 <= ka.interval_start_ms <= now_ms)
         # The blacklist: a listed caller is refused at once.
-        unary("Blacklist", pb.BlacklistRequest(number="13900009999", release=True, seconds=60))
+        eng.unary("Blacklist", pb.BlacklistRequest(number="13900009999", release=True, seconds=60))
         c2 = eng.call("CreateChannel", codec=pb.PCMU, near_channel=caller.channel)
         ev2 = eng.event_mark()
         try:
-            unary("QueueCall", pb.QueueCallRequest(channel=c2.channel, queue="billing", ani="13900009999"),
-                  pb.QueueCallReply)
+            eng.unary("QueueCall", pb.QueueCallRequest(channel=c2.channel, queue="billing", ani="13900009999"),
+                      pb.QueueCallReply)
         except grpc.RpcError:
             pass
         time.sleep(0.3)
         ck("a blacklisted caller is blocked: %s" % [e.acd for e in eng.events_since(ev2, type_=pb.ACD)],
-           bool(acd_events(ev2, "blocked")) or bool(acd_events(ev2, "release")))
-        unary("Blacklist", pb.BlacklistRequest(number="13900009999", remove=True))
+           bool(eng.acd_events(ev2, "blocked")) or bool(eng.acd_events(ev2, "release")))
+        eng.unary("Blacklist", pb.BlacklistRequest(number="13900009999", remove=True))
         # Errors.
         for desc, fn, code in (
-                ("queue to an unknown queue", lambda: unary("QueueCall", pb.QueueCallRequest(
+                ("queue to an unknown queue", lambda: eng.unary("QueueCall", pb.QueueCallRequest(
                     channel=caller.channel, queue="nope"), pb.QueueCallReply), grpc.StatusCode.NOT_FOUND),
-                ("an unknown agent", lambda: unary("AgentReady", pb.AgentRequest(agent="9999")),
+                ("an unknown agent", lambda: eng.unary("AgentReady", pb.AgentRequest(agent="9999")),
                  grpc.StatusCode.NOT_FOUND),
-                ("queue a channel that does not exist", lambda: unary("QueueCall", pb.QueueCallRequest(
+                ("queue a channel that does not exist", lambda: eng.unary("QueueCall", pb.QueueCallRequest(
                     channel=99999, queue="billing"), pb.QueueCallReply), grpc.StatusCode.NOT_FOUND),
-                ("the same queue twice", lambda: unary("AddQueue", pb.QueueConfig(name="billing")),
+                ("the same queue twice", lambda: eng.unary("AddQueue", pb.QueueConfig(name="billing")),
                  grpc.StatusCode.ALREADY_EXISTS),
-                ("a skill level of 11", lambda: unary("AddAgent", pb.AgentConfig(
+                ("a skill level of 11", lambda: eng.unary("AddAgent", pb.AgentConfig(
                     id="7", skills=[pb.Skill(name="x", level=11)])), grpc.StatusCode.INVALID_ARGUMENT),
-                ("a survey rating of 9", lambda: unary("SurveyResult", pb.SurveyRequest(call=call, rating=9)),
+                ("a survey rating of 9", lambda: eng.unary("SurveyResult", pb.SurveyRequest(call=call, rating=9)),
                  grpc.StatusCode.INVALID_ARGUMENT),
-                ("transfer a call that ended", lambda: unary("TransferToQueue", pb.TransferRequest(
+                ("transfer a call that ended", lambda: eng.unary("TransferToQueue", pb.TransferRequest(
                     call=call, queue="billing")), grpc.StatusCode.NOT_FOUND),
-                ("hold a call that does not exist", lambda: unary("CallHold", pb.CallRef(call=424242)),
+                ("hold a call that does not exist", lambda: eng.unary("CallHold", pb.CallRef(call=424242)),
                  grpc.StatusCode.NOT_FOUND)):
             try:
                 fn()

@@ -59,32 +59,10 @@ def main():
     feed = Feeder()
     C = grpc.StatusCode
 
-    def rpc(ch, method, req, resp=pb.Empty):
-        return ch.unary_unary("/medley.v1.Engine/" + method,
-                              request_serializer=lambda m: m.SerializeToString(),
-                              response_deserializer=resp.FromString)(req, timeout=5)
-
-    def unary(method, req, resp=pb.Empty):
-        return rpc(eng.c.channel, method, req, resp)
-
-    def connection():
-        """A client with a connection of its own (grpcio shares one otherwise)."""
-        ch = grpc.insecure_channel("unix:" + eng.sock, options=[("grpc.use_local_subchannel_pool", 1)])
-        rpc(ch, "GetStats", pb.Empty(), pb.EngineStats)
-        return ch
-
-    def raw(method, payload):
-        return eng.c.channel.unary_unary("/medley.v1.Engine/" + method,
-                                         request_serializer=lambda b: b,
-                                         response_deserializer=lambda b: b)(payload, timeout=5)
-
-    def acd_events(mark, name):
-        return [e for e in eng.events_since(mark, type_=pb.ACD) if e.acd == name]
-
     def wait_acd(mark, name, pred=lambda e: True, timeout=3.0):
         end = time.time() + timeout
         while time.time() < end:
-            got = [e for e in acd_events(mark, name) if pred(e)]
+            got = [e for e in eng.acd_events(mark, name) if pred(e)]
             if got:
                 return got
             time.sleep(0.02)
@@ -116,7 +94,7 @@ def main():
         return hear
 
     def agents():
-        return {a.id: a for a in unary("ListAgents", pb.ListAgentsRequest(), pb.AgentList).agents}
+        return {a.id: a for a in eng.unary("ListAgents", pb.ListAgentsRequest(), pb.AgentList).agents}
 
     def new_leg(name, freq, near):
         ch = eng.call("CreateChannel", codec=pb.PCMU, near_channel=near)
@@ -133,29 +111,29 @@ def main():
     def queue_and_answer(data):
         """A call offered to 1024 (the only ready agent) and answered; 2048 ready after."""
         m = eng.event_mark()
-        call = unary("QueueCall", pb.QueueCallRequest(channel=caller.channel, queue="billing",
-                                                      ani="13800001111", data=data),
-                     pb.QueueCallReply).call
+        call = eng.unary("QueueCall", pb.QueueCallRequest(channel=caller.channel, queue="billing",
+                                                          ani="13800001111", data=data),
+                         pb.QueueCallReply).call
         ev = wait_acd(m, "offer", lambda e: e.call == call)
         ok = bool(ev) and ev[0].agent == "1024"
-        unary("AgentAnswer", req("1024", call=call, channel=leg_a.channel))
-        unary("AgentReady", req("2048"))
+        eng.unary("AgentAnswer", req("1024", call=call, channel=leg_a.channel))
+        eng.unary("AgentReady", req("2048"))
         return call, ok
 
     def consult_answered(call):
         m = eng.event_mark()
-        i = unary("AgentConsult", pb.ConsultRequest(agent="1024", to_agent="2048"), pb.QueueCallReply).call
+        i = eng.unary("AgentConsult", pb.ConsultRequest(agent="1024", to_agent="2048"), pb.QueueCallReply).call
         ev = wait_acd(m, "offer", lambda e: e.call == i)
-        unary("AgentAnswer", req("2048", call=i, channel=leg_b.channel))
+        eng.unary("AgentAnswer", req("2048", call=i, channel=leg_b.channel))
         return i, ev
 
     try:
         work = eng.work
         tc.write_tone_wav(os.path.join(work, "music.wav"), MUSIC, 1000)
         eng.call("LoadPrompt", name="zh/acd/music", path=os.path.join(work, "music.wav"))
-        unary("AddQueue", pb.QueueConfig(name="billing", acw_ms=60000, lang="zh"))
+        eng.unary("AddQueue", pb.QueueConfig(name="billing", acw_ms=60000, lang="zh"))
         for aid in ("1024", "2048", "4096"):
-            unary("AddAgent", pb.AgentConfig(id=aid, skills=[pb.Skill(name="billing", level=5)]))
+            eng.unary("AddAgent", pb.AgentConfig(id=aid, skills=[pb.Skill(name="billing", level=5)]))
         caller = eng.call("CreateChannel", codec=pb.PCMU)
         ec = pool.add(mc.RtpEndpoint(eng.local, name="caller"))
         ec.connect(eng.engine, caller.local_port)
@@ -165,9 +143,9 @@ def main():
         leg_b, eb = new_leg("agent2048", AG_B, caller.channel)
         pool.start()
         ck("legs learnt", all(eng.wait_learnt(c.channel) for c in (caller, leg_a, leg_b)))
-        unary("AgentLogin", req("1024", channel=leg_a.channel))
-        unary("AgentLogin", req("2048", channel=leg_b.channel))
-        unary("AgentReady", req("1024"))
+        eng.unary("AgentLogin", req("1024", channel=leg_a.channel))
+        eng.unary("AgentLogin", req("2048", channel=leg_b.channel))
+        eng.unary("AgentReady", req("1024"))
 
         # ---- 1. consult ----
         call, ok = queue_and_answer("crm=42")
@@ -175,7 +153,7 @@ def main():
         hear = listen((ec, AG_A, 1), (ea, CALLER, 1))
         ck("connected: caller and 1024 hear each other", hear(ec, AG_A) > HEARD and hear(ea, CALLER) > HEARD)
         m = eng.event_mark()
-        i = unary("AgentConsult", pb.ConsultRequest(agent="1024", to_agent="2048"), pb.QueueCallReply).call
+        i = eng.unary("AgentConsult", pb.ConsultRequest(agent="1024", to_agent="2048"), pb.QueueCallReply).call
         ev = wait_acd(m, "offer", lambda e: e.call == i)
         ck("consult: an offer to 2048 with reason consult, from 1024, on 1024's leg, with the call's data",
            bool(ev) and ev[0].agent == "2048" and ev[0].reason == "consult" and ev[0].target == "1024" and
@@ -189,24 +167,24 @@ def main():
         ck("consult ringing: the caller hears the music (%.1f), not 1024 (%.1f)" % (hear(ec, MUSIC), hear(ec, AG_A)),
            hear(ec, MUSIC) > HEARD and hear(ec, AG_A) < SILENT)
         expect("ConsultComplete before the answer", C.FAILED_PRECONDITION,
-               lambda: unary("ConsultComplete", req("1024")), ["not answered"])
+               lambda: eng.unary("ConsultComplete", req("1024")), ["not answered"])
         expect("ConsultConference before the answer", C.FAILED_PRECONDITION,
-               lambda: unary("ConsultConference", req("1024")), ["not answered"])
-        unary("AgentLogin", req("4096"))
-        unary("AgentReady", req("4096"))
+               lambda: eng.unary("ConsultConference", req("1024")), ["not answered"])
+        eng.unary("AgentLogin", req("4096"))
+        eng.unary("AgentReady", req("4096"))
         expect("a second AgentConsult", C.FAILED_PRECONDITION,
-               lambda: unary("AgentConsult", pb.ConsultRequest(agent="1024", to_agent="4096"), pb.QueueCallReply),
+               lambda: eng.unary("AgentConsult", pb.ConsultRequest(agent="1024", to_agent="4096"), pb.QueueCallReply),
                ["in progress already"])
         expect("AgentConsult to an agent offered a consult", C.FAILED_PRECONDITION,
-               lambda: unary("AgentConsult", pb.ConsultRequest(agent="4096", to_agent="2048"), pb.QueueCallReply),
+               lambda: eng.unary("AgentConsult", pb.ConsultRequest(agent="4096", to_agent="2048"), pb.QueueCallReply),
                ["offered", "ready agent"])
-        unary("AgentNotReady", req("4096", reason="spare"))
+        eng.unary("AgentNotReady", req("4096", reason="spare"))
         expect("CallHold during the consult", C.FAILED_PRECONDITION,
-               lambda: unary("CallHold", pb.CallRef(call=call)), ["consult"])
+               lambda: eng.unary("CallHold", pb.CallRef(call=call)), ["consult"])
         expect("CallHangup of the internal call", C.INVALID_ARGUMENT,
-               lambda: unary("CallHangup", pb.CallRef(call=i)), ["internal call", "AgentHangup"])
+               lambda: eng.unary("CallHangup", pb.CallRef(call=i)), ["internal call", "AgentHangup"])
         m = eng.event_mark()
-        unary("AgentAnswer", req("2048", call=i, channel=leg_b.channel))
+        eng.unary("AgentAnswer", req("2048", call=i, channel=leg_b.channel))
         ev = wait_acd(m, "connected", lambda e: e.call == i)
         ck("consult answered: a connected event (reason consult)", bool(ev) and ev[0].reason == "consult")
         hear = listen((ea, AG_B, 1), (eb, AG_A, 1), (ec, MUSIC, 1), (ec, AG_A, 0), (ec, AG_B, 0), (ea, CALLER, 0), (eb, CALLER, 0))
@@ -222,12 +200,12 @@ def main():
            ag["1024"].state == pb.AGENT_TALKING and ag["2048"].state == pb.AGENT_TALKING and
            ag["2048"].reason == "consult")
         expect("Monitor during the consult", C.FAILED_PRECONDITION,
-               lambda: unary("Monitor", pb.MonitorRequest(agent="1024", supervisor=leg_b.channel,
-                                                          mode=pb.MONITOR_LISTEN)), ["consult"])
+               lambda: eng.unary("Monitor", pb.MonitorRequest(agent="1024", supervisor=leg_b.channel,
+                                                              mode=pb.MONITOR_LISTEN)), ["consult"])
 
         # ---- 2. complete ----
         m = eng.event_mark()
-        unary("ConsultComplete", req("1024"))
+        eng.unary("ConsultComplete", req("1024"))
         ev = wait_acd(m, "connected", lambda e: e.call == call)
         ck("complete: the caller's call connected to 2048 (reason transfer) with its data",
            bool(ev) and ev[0].agent == "2048" and ev[0].reason == "transfer" and ev[0].data == "crm=42")
@@ -245,20 +223,20 @@ def main():
            ag["1024"].state == pb.AGENT_ACW and ag["2048"].state == pb.AGENT_TALKING and
            ag["2048"].call == call and ag["1024"].internal_calls == 1 and ag["2048"].internal_calls == 1 and
            ag["2048"].consult == 0)
-        kpi = unary("GetKpi", pb.KpiRequest(agent="1024"), pb.Kpi)
+        kpi = eng.unary("GetKpi", pb.KpiRequest(agent="1024"), pb.Kpi)
         ck("complete: 1024's KPI counts a transfer", kpi.transferred == 1)
         m = eng.event_mark()
-        unary("AgentHangup", req("2048"))
+        eng.unary("AgentHangup", req("2048"))
         ck("2048 hangs up: the caller released", bool(wait_acd(m, "release", lambda e: e.channel == caller.channel)))
-        unary("AgentReady", req("1024"))
-        unary("AgentNotReady", req("2048", reason="wait"))
+        eng.unary("AgentReady", req("1024"))
+        eng.unary("AgentNotReady", req("2048", reason="wait"))
 
         # ---- 3. three-way ----
         call, ok = queue_and_answer("crm=43")
         ck("second call offered to 1024 and answered", ok)
         i, _ = consult_answered(call)
         m = eng.event_mark()
-        unary("ConsultConference", req("1024"))
+        eng.unary("ConsultConference", req("1024"))
         ev = wait_acd(m, "connected", lambda e: e.call == call)
         ck("conference: a connected event (reason conference, agent 2048)",
            bool(ev) and ev[0].reason == "conference" and ev[0].agent == "2048")
@@ -274,10 +252,10 @@ def main():
         ck("three-way: both agents talking (conference)",
            ag["1024"].reason == "conference" and ag["2048"].reason == "conference")
         expect("ConsultConference again", C.FAILED_PRECONDITION,
-               lambda: unary("ConsultConference", req("1024")), ["three-way already"])
+               lambda: eng.unary("ConsultConference", req("1024")), ["three-way already"])
         expect("CallMute in a three-way", C.FAILED_PRECONDITION,
-               lambda: unary("CallMute", pb.MuteRequest(call=call, muted=True)), ["consult"])
-        unary("AgentHangup", req("2048"))
+               lambda: eng.unary("CallMute", pb.MuteRequest(call=call, muted=True)), ["consult"])
+        eng.unary("AgentHangup", req("2048"))
         hear = listen((ec, AG_A, 1), (ea, CALLER, 1), (eb, CALLER, 0), (eb, AG_A, 0), (ec, AG_B, 0), (ea, AG_B, 0))
         ck("2048 left: caller and 1024 hear each other (%.1f, %.1f)" % (hear(ec, AG_A), hear(ea, CALLER)),
            hear(ec, AG_A) > HEARD and hear(ea, CALLER) > HEARD)
@@ -296,7 +274,7 @@ def main():
         ck("consult again: the agents hear each other, the caller the music",
            hear(ea, AG_B) > HEARD and hear(eb, AG_A) > HEARD and hear(ec, MUSIC) > HEARD)
         m = eng.event_mark()
-        unary("ConsultCancel", req("1024"))
+        eng.unary("ConsultCancel", req("1024"))
         ck("cancel: the consult ended (cancelled)",
            bool(wait_acd(m, "ended", lambda e: e.call == i and e.reason == "cancelled")))
         hear = listen((ec, AG_A, 1), (ea, CALLER, 1), (ec, MUSIC, 0), (eb, CALLER, 0), (eb, AG_A, 0))
@@ -306,9 +284,9 @@ def main():
            hear(eb, CALLER) < SILENT and hear(eb, AG_A) < SILENT)
         ck("cancel: 2048 ready", agents()["2048"].state == pb.AGENT_READY)
         m = eng.event_mark()
-        i = unary("AgentConsult", pb.ConsultRequest(agent="1024", to_agent="2048"), pb.QueueCallReply).call
+        i = eng.unary("AgentConsult", pb.ConsultRequest(agent="1024", to_agent="2048"), pb.QueueCallReply).call
         wait_acd(m, "offer", lambda e: e.call == i)
-        unary("ConsultCancel", req("1024"))
+        eng.unary("ConsultCancel", req("1024"))
         ck("cancel while ringing: a cancel event to 2048",
            bool(wait_acd(m, "cancel", lambda e: e.call == i and e.agent == "2048")))
         hear = listen((ec, AG_A, 1), (ea, CALLER, 1))
@@ -319,10 +297,10 @@ def main():
 
         # ---- 5. a three-way the first agent leaves ----
         i, _ = consult_answered(call)
-        unary("ConsultConference", req("1024"))
+        eng.unary("ConsultConference", req("1024"))
         time.sleep(0.3)
         m = eng.event_mark()
-        unary("AgentHangup", req("1024"))
+        eng.unary("AgentHangup", req("1024"))
         ev = wait_acd(m, "connected", lambda e: e.call == call)
         ck("1024 left the three-way: the call is 2048's", bool(ev) and ev[0].agent == "2048")
         hear = listen((ec, AG_B, 1), (eb, CALLER, 1), (ea, CALLER, 0), (ea, AG_B, 0), (ec, AG_A, 0))
@@ -332,15 +310,15 @@ def main():
            (hear(ea, CALLER), hear(ea, AG_B), hear(ec, AG_A)),
            hear(ea, CALLER) < SILENT and hear(ea, AG_B) < SILENT and hear(ec, AG_A) < SILENT)
         ck("1024 left: in after-call work", agents()["1024"].state == pb.AGENT_ACW)
-        unary("AgentHangup", req("2048"))
-        unary("AgentReady", req("1024"))
-        unary("AgentNotReady", req("2048", reason="wait"))
+        eng.unary("AgentHangup", req("2048"))
+        eng.unary("AgentReady", req("1024"))
+        eng.unary("AgentNotReady", req("2048", reason="wait"))
 
         # ---- 6. the caller hangs up during a consult ----
         call, ok = queue_and_answer("crm=44")
         i, _ = consult_answered(call)
         m = eng.event_mark()
-        unary("CallHangup", pb.CallRef(call=call))
+        eng.unary("CallHangup", pb.CallRef(call=call))
         ck("caller hangup during the consult: the consult ended (caller_hangup)",
            bool(wait_acd(m, "ended", lambda e: e.call == i and e.reason == "caller_hangup")))
         ag = agents()
@@ -350,19 +328,19 @@ def main():
         hear = listen((ea, AG_B, 0), (eb, AG_A, 0))
         ck("after it the agents do not hear each other (%.1f, %.1f)" % (hear(ea, AG_B), hear(eb, AG_A)),
            hear(ea, AG_B) < SILENT and hear(eb, AG_A) < SILENT)
-        unary("AgentReady", req("1024"))
+        eng.unary("AgentReady", req("1024"))
 
         # ---- 6b. the connection that queued the caller closes during a three-way ----
-        unary("AgentNotReady", req("2048", reason="wait"))
-        x = connection()
+        eng.unary("AgentNotReady", req("2048", reason="wait"))
+        x = eng.connection()
         m = eng.event_mark()
-        call = rpc(x, "QueueCall", pb.QueueCallRequest(channel=caller.channel, queue="billing", ani="13800001111",
-                                                       tie_to_connection=True), pb.QueueCallReply).call
+        call = eng.rpc(x, "QueueCall", pb.QueueCallRequest(channel=caller.channel, queue="billing", ani="13800001111",
+                                                           tie_to_connection=True), pb.QueueCallReply).call
         wait_acd(m, "offer", lambda e: e.call == call)
-        unary("AgentAnswer", req("1024", call=call, channel=leg_a.channel))
-        unary("AgentReady", req("2048"))
+        eng.unary("AgentAnswer", req("1024", call=call, channel=leg_a.channel))
+        eng.unary("AgentReady", req("2048"))
         i, _ = consult_answered(call)
-        unary("ConsultConference", req("1024"))
+        eng.unary("ConsultConference", req("1024"))
         hear = listen((ec, AG_B, 1), (ea, AG_B, 1))
         ck("a tied caller in a three-way hears 2048, 1024 hears 2048", hear(ec, AG_B) > HEARD and hear(ea, AG_B) > HEARD)
         m = eng.event_mark()
@@ -378,11 +356,11 @@ def main():
         ck("... the conference is gone: the agents hear neither each other nor the caller",
            hear(ea, AG_B) < SILENT and hear(eb, AG_A) < SILENT and hear(ea, CALLER) < SILENT and
            hear(eb, CALLER) < SILENT)
-        unary("AgentReady", req("1024"))
+        eng.unary("AgentReady", req("1024"))
 
         # ---- 7. an internal call ----
         m = eng.event_mark()
-        i = unary("AgentCall", pb.ConsultRequest(agent="1024", to_agent="2048"), pb.QueueCallReply).call
+        i = eng.unary("AgentCall", pb.ConsultRequest(agent="1024", to_agent="2048"), pb.QueueCallReply).call
         ev = wait_acd(m, "offer", lambda e: e.call == i)
         ck("AgentCall: an offer to 2048 with reason internal, from 1024 on its standing leg",
            bool(ev) and ev[0].agent == "2048" and ev[0].reason == "internal" and ev[0].target == "1024" and
@@ -392,8 +370,8 @@ def main():
            ag["1024"].state == pb.AGENT_RESERVED and ag["1024"].reason == "internal" and
            ag["2048"].state == pb.AGENT_OFFERED)
         expect("CallHold of an internal call", C.FAILED_PRECONDITION,
-               lambda: unary("CallHold", pb.CallRef(call=i)), ["internal"])
-        unary("AgentAnswer", req("2048", call=i, channel=leg_b.channel))
+               lambda: eng.unary("CallHold", pb.CallRef(call=i)), ["internal"])
+        eng.unary("AgentAnswer", req("2048", call=i, channel=leg_b.channel))
         ck("AgentCall answered: connected (internal)",
            bool(wait_acd(m, "connected", lambda e: e.call == i and e.reason == "internal")))
         hear = listen((ea, AG_B, 1), (eb, AG_A, 1), (ec, AG_A, 0), (ec, AG_B, 0))
@@ -402,8 +380,8 @@ def main():
         ck("internal call: the idle caller's leg hears neither (%.1f, %.1f)" % (hear(ec, AG_A), hear(ec, AG_B)),
            hear(ec, AG_A) < SILENT and hear(ec, AG_B) < SILENT)
         expect("ConsultComplete of a direct call", C.FAILED_PRECONDITION,
-               lambda: unary("ConsultComplete", req("1024")), ["direct"])
-        unary("AgentHangup", req("2048"))
+               lambda: eng.unary("ConsultComplete", req("1024")), ["direct"])
+        eng.unary("AgentHangup", req("2048"))
         ck("internal call ended (agent_hangup)",
            bool(wait_acd(m, "ended", lambda e: e.call == i and e.reason == "agent_hangup")))
         ag = agents()
@@ -417,38 +395,38 @@ def main():
 
         # ---- 8. errors ----
         expect("AgentConsult of an unknown agent", C.NOT_FOUND,
-               lambda: unary("AgentConsult", pb.ConsultRequest(agent="nobody", to_agent="2048"), pb.QueueCallReply),
+               lambda: eng.unary("AgentConsult", pb.ConsultRequest(agent="nobody", to_agent="2048"), pb.QueueCallReply),
                ["nobody"])
         expect("AgentConsult to an unknown agent", C.NOT_FOUND,
-               lambda: unary("AgentConsult", pb.ConsultRequest(agent="1024", to_agent="nobody"), pb.QueueCallReply))
+               lambda: eng.unary("AgentConsult", pb.ConsultRequest(agent="1024", to_agent="nobody"), pb.QueueCallReply))
         expect("AgentConsult without to_agent", C.INVALID_ARGUMENT,
-               lambda: unary("AgentConsult", pb.ConsultRequest(agent="1024"), pb.QueueCallReply))
+               lambda: eng.unary("AgentConsult", pb.ConsultRequest(agent="1024"), pb.QueueCallReply))
         expect("AgentConsult to itself", C.INVALID_ARGUMENT,
-               lambda: unary("AgentConsult", pb.ConsultRequest(agent="1024", to_agent="1024"), pb.QueueCallReply),
+               lambda: eng.unary("AgentConsult", pb.ConsultRequest(agent="1024", to_agent="1024"), pb.QueueCallReply),
                ["itself"])
         expect("AgentConsult with a channel", C.INVALID_ARGUMENT,
-               lambda: unary("AgentConsult", pb.ConsultRequest(agent="1024", to_agent="2048", channel=caller.channel),
-                             pb.QueueCallReply), ["channel"])
+               lambda: eng.unary("AgentConsult", pb.ConsultRequest(agent="1024", to_agent="2048", channel=caller.channel),
+                                 pb.QueueCallReply), ["channel"])
         expect("AgentConsult by an agent with no caller", C.FAILED_PRECONDITION,
-               lambda: unary("AgentConsult", pb.ConsultRequest(agent="1024", to_agent="2048"), pb.QueueCallReply),
+               lambda: eng.unary("AgentConsult", pb.ConsultRequest(agent="1024", to_agent="2048"), pb.QueueCallReply),
                ["not talking to a caller"])
-        unary("AgentNotReady", req("2048", reason="lunch"))
+        eng.unary("AgentNotReady", req("2048", reason="lunch"))
         expect("AgentCall to a not-ready agent", C.FAILED_PRECONDITION,
-               lambda: unary("AgentCall", pb.ConsultRequest(agent="1024", to_agent="2048"), pb.QueueCallReply),
+               lambda: eng.unary("AgentCall", pb.ConsultRequest(agent="1024", to_agent="2048"), pb.QueueCallReply),
                ["not_ready"])
         expect("AgentCall by an agent with no leg", C.INVALID_ARGUMENT,
-               lambda: unary("AgentCall", pb.ConsultRequest(agent="4096", to_agent="1024"), pb.QueueCallReply),
+               lambda: eng.unary("AgentCall", pb.ConsultRequest(agent="4096", to_agent="1024"), pb.QueueCallReply),
                ["leg"])
         expect("AgentCall on an unknown channel", C.NOT_FOUND,
-               lambda: unary("AgentCall", pb.ConsultRequest(agent="4096", to_agent="1024", channel=999999),
-                             pb.QueueCallReply))
+               lambda: eng.unary("AgentCall", pb.ConsultRequest(agent="4096", to_agent="1024", channel=999999),
+                                 pb.QueueCallReply))
         expect("AgentCall of an unknown agent", C.NOT_FOUND,
-               lambda: unary("AgentCall", pb.ConsultRequest(agent="1024", to_agent="nobody"), pb.QueueCallReply))
+               lambda: eng.unary("AgentCall", pb.ConsultRequest(agent="1024", to_agent="nobody"), pb.QueueCallReply))
         for meth in ("ConsultComplete", "ConsultConference", "ConsultCancel"):
             expect("%s without a consult" % meth, C.FAILED_PRECONDITION,
-                   lambda meth=meth: unary(meth, req("1024")), ["no consult"])
-            expect("%s of an unknown agent" % meth, C.NOT_FOUND, lambda meth=meth: unary(meth, req("nobody")))
-        expect("a garbage AgentConsult", C.INVALID_ARGUMENT, lambda: raw("AgentConsult", b"\xff\xff\xff"))
+                   lambda meth=meth: eng.unary(meth, req("1024")), ["no consult"])
+            expect("%s of an unknown agent" % meth, C.NOT_FOUND, lambda meth=meth: eng.unary(meth, req("nobody")))
+        expect("a garbage AgentConsult", C.INVALID_ARGUMENT, lambda: eng.raw("AgentConsult", b"\xff\xff\xff"))
         ag = agents()
         ck("after the errors: nobody offered or reserved, 1024 ready",
            ag["1024"].state == pb.AGENT_READY and

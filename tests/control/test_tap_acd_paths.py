@@ -55,34 +55,10 @@ def main():
     C = grpc.StatusCode
     S = pb.AgentState
 
-    def rpc(ch, method, req, resp=pb.Empty):
-        return ch.unary_unary("/medley.v1.Engine/" + method,
-                              request_serializer=lambda m: m.SerializeToString(),
-                              response_deserializer=resp.FromString)(req, timeout=5)
-
-    def unary(method, req, resp=pb.Empty):
-        return rpc(eng.c.channel, method, req, resp)
-
-    def raw(method, payload):
-        return eng.c.channel.unary_unary("/medley.v1.Engine/" + method,
-                                         request_serializer=lambda b: b,
-                                         response_deserializer=lambda b: b)(payload, timeout=5)
-
-    def connection():
-        """A client with a connection of its own (grpcio shares one between channels to
-        the same target unless told otherwise)."""
-        ch = grpc.insecure_channel("unix:" + eng.sock,
-                                   options=[("grpc.use_local_subchannel_pool", 1)])
-        rpc(ch, "GetStats", pb.Empty(), pb.EngineStats)   # connected now
-        return ch
-
-    def acd_events(mark, name):
-        return [e for e in eng.events_since(mark, type_=pb.ACD) if e.acd == name]
-
     def wait_acd(mark, name, pred=lambda e: True, timeout=3.0):
         end = time.time() + timeout
         while time.time() < end:
-            got = [e for e in acd_events(mark, name) if pred(e)]
+            got = [e for e in eng.acd_events(mark, name) if pred(e)]
             if got:
                 return got
             time.sleep(0.02)
@@ -101,7 +77,7 @@ def main():
             ck("%s: %s %r" % (desc, e.code().name, e.details()), ok)
 
     def agents():
-        return {a.id: a for a in unary("ListAgents", pb.ListAgentsRequest(), pb.AgentList).agents}
+        return {a.id: a for a in eng.unary("ListAgents", pb.ListAgentsRequest(), pb.AgentList).agents}
 
     def agent_is(desc, agent, state, reason=None, call=None):
         a = agents()[agent]
@@ -116,7 +92,7 @@ def main():
         ck("%s: no agent left offered or reserved %s" % (desc, stuck), not stuck)
 
     def queue_snap(name):
-        snap = unary("GetAcdSnapshot", pb.Empty(), pb.AcdSnapshot)
+        snap = eng.unary("GetAcdSnapshot", pb.Empty(), pb.AcdSnapshot)
         return [q for q in snap.queues if q.name == name][0]
 
     def waiting(name, n, desc):
@@ -133,24 +109,24 @@ def main():
     def queue(queue_, ch=None, via=None, tie=False, priority=0):
         req = pb.QueueCallRequest(channel=ch or new_caller(), queue=queue_, ani="13800001111",
                                   priority=priority, tie_to_connection=tie)
-        return rpc(via or eng.c.channel, "QueueCall", req, pb.QueueCallReply).call
+        return eng.rpc(via or eng.c.channel, "QueueCall", req, pb.QueueCallReply).call
 
     def offered(mark, call, agent):
         got = wait_acd(mark, "offer", lambda e: e.call == call and e.agent == agent)
         ck("call %d offered to %s" % (call, agent), bool(got),
-           str([(e.call, e.agent) for e in acd_events(mark, "offer")]))
+           str([(e.call, e.agent) for e in eng.acd_events(mark, "offer")]))
         return bool(got)
 
     def requeued(mark, call, reason, desc):
         got = wait_acd(mark, "requeued", lambda e: e.call == call and e.reason == reason)
         ck("%s: call %d requeued (%s)" % (desc, call, reason), bool(got),
-           str([(e.call, e.reason) for e in acd_events(mark, "requeued")]))
+           str([(e.call, e.reason) for e in eng.acd_events(mark, "requeued")]))
 
     def ready(agent):
-        unary("AgentReady", pb.AgentRequest(agent=agent))
+        eng.unary("AgentReady", pb.AgentRequest(agent=agent))
 
     def not_ready(agent):
-        unary("AgentNotReady", pb.AgentRequest(agent=agent, reason="break"))
+        eng.unary("AgentNotReady", pb.AgentRequest(agent=agent, reason="break"))
 
     try:
         work = eng.work
@@ -161,18 +137,18 @@ def main():
         eng.call("LoadPrompt", name="zh/acd/at_your_service", path=os.path.join(work, "short.wav"))
         for d in range(10):
             eng.call("LoadPrompt", name="zh/num/%d" % d, path=os.path.join(work, "short.wav"))
-        unary("AddQueue", pb.QueueConfig(name="billing", acw_ms=1500, lang="zh"))
-        unary("AddQueue", pb.QueueConfig(name="quick", skill="billing", offer_timeout_ms=700,
-                                         acw_ms=60000, lang="zh"))
-        unary("AddQueue", pb.QueueConfig(name="announced", skill="billing", announce_agent=True,
-                                         acw_ms=60000, lang="zh"))
+        eng.unary("AddQueue", pb.QueueConfig(name="billing", acw_ms=1500, lang="zh"))
+        eng.unary("AddQueue", pb.QueueConfig(name="quick", skill="billing", offer_timeout_ms=700,
+                                             acw_ms=60000, lang="zh"))
+        eng.unary("AddQueue", pb.QueueConfig(name="announced", skill="billing", announce_agent=True,
+                                             acw_ms=60000, lang="zh"))
         for aid in ("1024", "2048", "4096"):
-            unary("AddAgent", pb.AgentConfig(id=aid, skills=[pb.Skill(name="billing", level=5)]))
+            eng.unary("AddAgent", pb.AgentConfig(id=aid, skills=[pb.Skill(name="billing", level=5)]))
         first = eng.call("CreateChannel", codec=pb.PCMU)
         legs = [eng.call("CreateChannel", codec=pb.PCMU, near_channel=first.channel).channel
                 for _ in range(4)]
-        unary("AgentLogin", pb.AgentRequest(agent="1024"))
-        unary("AgentLogin", pb.AgentRequest(agent="2048"))
+        eng.unary("AgentLogin", pb.AgentRequest(agent="1024"))
+        eng.unary("AgentLogin", pb.AgentRequest(agent="2048"))
         al = agents()
         ck("ListAgents: the three agents in order, skills and states",
            list(al) == ["1024", "2048", "4096"] and
@@ -190,7 +166,7 @@ def main():
         a = agent_is("offered", "1024", S.Value("AGENT_OFFERED"), call=c1)
         ck("ListAgents: time in state counts (%d ms)" % a.in_state_ms, 200 <= a.in_state_ms < 3000)
         m = eng.event_mark()
-        unary("CallHangup", pb.CallRef(call=c1))
+        eng.unary("CallHangup", pb.CallRef(call=c1))
         ck("hangup during the offer: 'cancel' for the agent",
            bool(wait_acd(m, "cancel", lambda e: e.call == c1 and e.agent == "1024")))
         ck("hangup during the offer: 'abandoned'", bool(wait_acd(m, "abandoned", lambda e: e.call == c1)))
@@ -220,18 +196,18 @@ def main():
         # A VIP caller arrives while 2048 rings: the rejected caller still goes first.
         c3 = queue("quick", priority=3)
         expect("AgentReject: an unknown agent", C.NOT_FOUND,
-               lambda: unary("AgentReject", pb.AgentRequest(agent="9999")), ["9999"])
+               lambda: eng.unary("AgentReject", pb.AgentRequest(agent="9999")), ["9999"])
         expect("AgentReject: an agent not offered a call", C.FAILED_PRECONDITION,
-               lambda: unary("AgentReject", pb.AgentRequest(agent="1024")), ["not_ready", "no offer"])
+               lambda: eng.unary("AgentReject", pb.AgentRequest(agent="1024")), ["not_ready", "no offer"])
         expect("AgentReject: a logged-out agent", C.FAILED_PRECONDITION,
-               lambda: unary("AgentReject", pb.AgentRequest(agent="4096")), ["logged_out"])
+               lambda: eng.unary("AgentReject", pb.AgentRequest(agent="4096")), ["logged_out"])
         expect("AgentReject: another call than the one offered", C.FAILED_PRECONDITION,
-               lambda: unary("AgentReject", pb.AgentRequest(agent="2048", call=c3)), ["gone"])
+               lambda: eng.unary("AgentReject", pb.AgentRequest(agent="2048", call=c3)), ["gone"])
         expect("AgentReject: not a request message", C.INVALID_ARGUMENT,
-               lambda: raw("AgentReject", b"\xff\xff\xff"))
+               lambda: eng.raw("AgentReject", b"\xff\xff\xff"))
         agent_is("refused rejects change nothing", "2048", S.Value("AGENT_OFFERED"), call=c2)
         m = eng.event_mark()
-        unary("AgentReject", pb.AgentRequest(agent="2048", call=c2))
+        eng.unary("AgentReject", pb.AgentRequest(agent="2048", call=c2))
         ck("reject: 'cancel' to the agent",
            bool(wait_acd(m, "cancel", lambda e: e.call == c2 and e.agent == "2048")))
         ck("reject: agent_state NOT_READY rejected",
@@ -241,23 +217,23 @@ def main():
         waiting("quick", 2, "reject")
         none_stuck("reject")
         expect("AgentReject twice", C.FAILED_PRECONDITION,
-               lambda: unary("AgentReject", pb.AgentRequest(agent="2048", call=c2)), ["no offer"])
+               lambda: eng.unary("AgentReject", pb.AgentRequest(agent="2048", call=c2)), ["no offer"])
 
         # ---- 4. the agent's leg fails while offered ----
         m = eng.event_mark()
         ready("1024")
         ck("the rejected caller is at the head (before the VIP)", offered(m, c2, "1024") and
-           acd_events(m, "offer")[0].call == c2)
+           eng.acd_events(m, "offer")[0].call == c2)
         expect("AgentLegFailed: an unknown agent", C.NOT_FOUND,
-               lambda: unary("AgentLegFailed", pb.AgentRequest(agent="9999")), ["9999"])
+               lambda: eng.unary("AgentLegFailed", pb.AgentRequest(agent="9999")), ["9999"])
         expect("AgentLegFailed: an agent with no call", C.FAILED_PRECONDITION,
-               lambda: unary("AgentLegFailed", pb.AgentRequest(agent="2048")), ["not_ready", "no call"])
+               lambda: eng.unary("AgentLegFailed", pb.AgentRequest(agent="2048")), ["not_ready", "no call"])
         expect("AgentLegFailed: another call than its own", C.FAILED_PRECONDITION,
-               lambda: unary("AgentLegFailed", pb.AgentRequest(agent="1024", call=c3)), ["gone"])
+               lambda: eng.unary("AgentLegFailed", pb.AgentRequest(agent="1024", call=c3)), ["gone"])
         expect("AgentLegFailed: not a request message", C.INVALID_ARGUMENT,
-               lambda: raw("AgentLegFailed", b"\x0a\x05ab"))
+               lambda: eng.raw("AgentLegFailed", b"\x0a\x05ab"))
         m = eng.event_mark()
-        unary("AgentLegFailed", pb.AgentRequest(agent="1024", call=c2))
+        eng.unary("AgentLegFailed", pb.AgentRequest(agent="1024", call=c2))
         ck("leg failed: agent_state NOT_READY leg_failed",
            bool(state_ev(m, "1024", S.Value("AGENT_NOT_READY"), "leg_failed")))
         requeued(m, c2, "leg_failed", "leg failed")
@@ -265,7 +241,7 @@ def main():
         waiting("quick", 2, "leg failed")
         none_stuck("leg failed")
         for c in (c2, c3):
-            unary("CallHangup", pb.CallRef(call=c))
+            eng.unary("CallHangup", pb.CallRef(call=c))
         waiting("quick", 0, "quick emptied")
 
         # ---- 5. out of RESERVED: the announcement of the agent's number ----
@@ -273,10 +249,10 @@ def main():
         c4 = queue("announced")
         ready("1024")
         offered(m, c4, "1024")
-        unary("AgentAnswer", pb.AgentRequest(agent="1024", call=c4, channel=legs[0]))
+        eng.unary("AgentAnswer", pb.AgentRequest(agent="1024", call=c4, channel=legs[0]))
         agent_is("answered, announcing", "1024", S.Value("AGENT_RESERVED"), call=c4)
         m = eng.event_mark()
-        unary("AgentLegFailed", pb.AgentRequest(agent="1024"))
+        eng.unary("AgentLegFailed", pb.AgentRequest(agent="1024"))
         ck("leg failed while reserved: NOT_READY leg_failed",
            bool(state_ev(m, "1024", S.Value("AGENT_NOT_READY"), "leg_failed")))
         requeued(m, c4, "leg_failed", "leg failed while reserved")
@@ -285,10 +261,10 @@ def main():
         m = eng.event_mark()
         ready("2048")
         offered(m, c4, "2048")
-        unary("AgentAnswer", pb.AgentRequest(agent="2048", call=c4, channel=legs[1]))
+        eng.unary("AgentAnswer", pb.AgentRequest(agent="2048", call=c4, channel=legs[1]))
         agent_is("answered again, announcing", "2048", S.Value("AGENT_RESERVED"), call=c4)
         m = eng.event_mark()
-        unary("CallHangup", pb.CallRef(call=c4))
+        eng.unary("CallHangup", pb.CallRef(call=c4))
         ck("hangup while reserved: 'abandoned'", bool(wait_acd(m, "abandoned", lambda e: e.call == c4)))
         ck("hangup while reserved: the agent READY", bool(state_ev(m, "2048", S.Value("AGENT_READY"))))
         agent_is("hangup while reserved", "2048", S.Value("AGENT_READY"), call=0)
@@ -297,9 +273,9 @@ def main():
         not_ready("1024")
 
         # ---- 6. the client that logged the agent in disconnects while it is offered ----
-        x = connection()
-        rpc(x, "AgentLogin", pb.AgentRequest(agent="4096", tie_to_connection=True))
-        rpc(x, "AgentReady", pb.AgentRequest(agent="4096"))
+        x = eng.connection()
+        eng.rpc(x, "AgentLogin", pb.AgentRequest(agent="4096", tie_to_connection=True))
+        eng.rpc(x, "AgentReady", pb.AgentRequest(agent="4096"))
         al = agents()
         ck("ListAgents: 4096 tied to its connection, 1024 not",
            al["4096"].tied_to_connection and not al["1024"].tied_to_connection)
@@ -317,29 +293,29 @@ def main():
         m = eng.event_mark()
         ready("1024")
         offered(m, c5, "1024")   # the caller re-offered, seen by this (second) client
-        unary("AgentAnswer", pb.AgentRequest(agent="1024", call=c5, channel=legs[0]))
+        eng.unary("AgentAnswer", pb.AgentRequest(agent="1024", call=c5, channel=legs[0]))
         agent_is("the re-offered caller answered", "1024", S.Value("AGENT_TALKING"), call=c5)
         # A login without tie_to_connection outlives its client.
-        y = connection()
+        y = eng.connection()
         m = eng.event_mark()
-        rpc(y, "AgentLogout", pb.AgentRequest(agent="2048"))
-        rpc(y, "AgentLogin", pb.AgentRequest(agent="2048"))
+        eng.rpc(y, "AgentLogout", pb.AgentRequest(agent="2048"))
+        eng.rpc(y, "AgentLogin", pb.AgentRequest(agent="2048"))
         y.close()
         time.sleep(0.5)
         agent_is("an untied login's client gone: still logged in", "2048", S.Value("AGENT_NOT_READY"), "login")
         ck("an untied login's client gone: logged out and in, nothing after",
-           [(e.value, e.reason) for e in acd_events(m, "agent_state") if e.agent == "2048"] ==
+           [(e.value, e.reason) for e in eng.acd_events(m, "agent_state") if e.agent == "2048"] ==
            [(S.Value("AGENT_LOGGED_OUT"), "logout"), (S.Value("AGENT_NOT_READY"), "login")],
-           str([(e.value, e.reason) for e in acd_events(m, "agent_state") if e.agent == "2048"]))
+           str([(e.value, e.reason) for e in eng.acd_events(m, "agent_state") if e.agent == "2048"]))
 
         # ---- 7. ... and while the agent is talking ----
-        x2 = connection()   # the client reconnects
-        rpc(x2, "AgentLogin", pb.AgentRequest(agent="4096", tie_to_connection=True))
-        rpc(x2, "AgentReady", pb.AgentRequest(agent="4096"))
+        x2 = eng.connection()   # the client reconnects
+        eng.rpc(x2, "AgentLogin", pb.AgentRequest(agent="4096", tie_to_connection=True))
+        eng.rpc(x2, "AgentReady", pb.AgentRequest(agent="4096"))
         m = eng.event_mark()
         c6 = queue("billing")
         offered(m, c6, "4096")
-        rpc(x2, "AgentAnswer", pb.AgentRequest(agent="4096", call=c6, channel=legs[2]))
+        eng.rpc(x2, "AgentAnswer", pb.AgentRequest(agent="4096", call=c6, channel=legs[2]))
         agent_is("talking", "4096", S.Value("AGENT_TALKING"), call=c6)
         m = eng.event_mark()
         x2.close()
@@ -347,19 +323,19 @@ def main():
         a = agent_is("its client gone while talking: the call goes on", "4096",
                      S.Value("AGENT_TALKING"), call=c6)
         ck("... no longer tied to the gone client", not a.tied_to_connection)
-        ck("... the caller not released", not [e for e in acd_events(m, "release") if e.call == c6])
+        ck("... the caller not released", not [e for e in eng.acd_events(m, "release") if e.call == c6])
         m = eng.event_mark()
-        unary("AgentHangup", pb.AgentRequest(agent="4096"))
+        eng.unary("AgentHangup", pb.AgentRequest(agent="4096"))
         ck("... after-call work, then LOGGED_OUT (1.5 s)",
            bool(state_ev(m, "4096", S.Value("AGENT_ACW"))) and
            bool(state_ev(m, "4096", S.Value("AGENT_LOGGED_OUT"), timeout=4)))
         m = eng.event_mark()
-        unary("AgentHangup", pb.AgentRequest(agent="1024"))
+        eng.unary("AgentHangup", pb.AgentRequest(agent="1024"))
         state_ev(m, "1024", S.Value("AGENT_READY"), timeout=4)   # its ACW ends: ready
         not_ready("1024")
 
         # ---- 8. the client owning calls disconnects ----
-        z, w = connection(), connection()
+        z, w = eng.connection(), eng.connection()
         c7 = queue("billing", via=z, tie=True)
         c8 = queue("billing", via=w, tie=True)
         waiting("billing", 2, "two owned calls")
@@ -371,7 +347,7 @@ def main():
            bool(wait_acd(m, "ended", lambda e: e.call == c8 and e.reason == "client_gone")))
         waiting("billing", 1, "another connection's call keeps waiting")
         expect("... the released call is gone", C.NOT_FOUND,
-               lambda: unary("CallHangup", pb.CallRef(call=c8)))
+               lambda: eng.unary("CallHangup", pb.CallRef(call=c8)))
         ck("... the other connection's call untouched",
            not [e for e in eng.events_since(m, type_=pb.ACD) if e.call == c7])
         m = eng.event_mark()
@@ -386,11 +362,11 @@ def main():
         agent_is("an offered call's owner gone", "2048", S.Value("AGENT_READY"), call=0)
         waiting("billing", 0, "an offered call's owner gone")
         none_stuck("an offered call's owner gone")
-        v = connection()
+        v = eng.connection()
         m = eng.event_mark()
         c9 = queue("billing", via=v, tie=True)
         offered(m, c9, "2048")
-        unary("AgentAnswer", pb.AgentRequest(agent="2048", call=c9, channel=legs[3]))
+        eng.unary("AgentAnswer", pb.AgentRequest(agent="2048", call=c9, channel=legs[3]))
         m = eng.event_mark()
         v.close()
         ck("a talking call's owner gone: released",
@@ -400,7 +376,7 @@ def main():
         state_ev(m, "2048", S.Value("AGENT_READY"), timeout=4)   # its ACW ends (1.5 s)
 
         # ---- 9. GetKpi ----
-        kq = unary("GetKpi", pb.KpiRequest(queue="billing"), pb.Kpi)
+        kq = eng.unary("GetKpi", pb.KpiRequest(queue="billing"), pb.Kpi)
         snapq = queue_snap("billing")
         # billing: c1 (abandoned while offered, short), c5, c6 (answered), c7, c8, c9.
         ck("GetKpi billing: offered 6 (%d), as the snapshot (%d)" % (kq.offered, snapq.offered),
@@ -418,7 +394,7 @@ def main():
         ck("GetKpi billing: nothing to measure is -1 (surveys %r, abandon rate %r)" %
            (kq.survey_average, kq.abandon_rate), kq.survey_average == -1 and kq.abandon_rate == 0)
         ck("GetKpi billing: the SL threshold 15 s (%d)" % kq.sl_threshold_ms, kq.sl_threshold_ms == 15000)
-        ka = unary("GetKpi", pb.KpiRequest(agent="1024"), pb.Kpi)
+        ka = eng.unary("GetKpi", pb.KpiRequest(agent="1024"), pb.Kpi)
         # 1024 was offered c1, c2 (timed out), c2 again (leg failed), c4 (answered, its
         # leg failed during the announcement: never connected), c5 (connected).
         ck("GetKpi 1024: offered 5 (%d), no answer 1 (%d), answered 1 (%d)" %
@@ -430,24 +406,24 @@ def main():
         ck("GetKpi names what was asked", kq.queue == "billing" and kq.agent == "" and
            ka.agent == "1024" and ka.queue == "")
         expect("GetKpi: neither a queue nor an agent", C.INVALID_ARGUMENT,
-               lambda: unary("GetKpi", pb.KpiRequest(), pb.Kpi), ["queue", "agent"])
+               lambda: eng.unary("GetKpi", pb.KpiRequest(), pb.Kpi), ["queue", "agent"])
         expect("GetKpi: both", C.INVALID_ARGUMENT,
-               lambda: unary("GetKpi", pb.KpiRequest(queue="billing", agent="1024"), pb.Kpi))
+               lambda: eng.unary("GetKpi", pb.KpiRequest(queue="billing", agent="1024"), pb.Kpi))
         expect("GetKpi: an unknown queue", C.NOT_FOUND,
-               lambda: unary("GetKpi", pb.KpiRequest(queue="nope"), pb.Kpi), ["nope"])
+               lambda: eng.unary("GetKpi", pb.KpiRequest(queue="nope"), pb.Kpi), ["nope"])
         expect("GetKpi: an unknown agent", C.NOT_FOUND,
-               lambda: unary("GetKpi", pb.KpiRequest(agent="9999"), pb.Kpi), ["9999"])
-        expect("GetKpi: not a request message", C.INVALID_ARGUMENT, lambda: raw("GetKpi", b"\xff"))
-        expect("ListAgents: not a request message", C.INVALID_ARGUMENT, lambda: raw("ListAgents", b"\xff"))
+               lambda: eng.unary("GetKpi", pb.KpiRequest(agent="9999"), pb.Kpi), ["9999"])
+        expect("GetKpi: not a request message", C.INVALID_ARGUMENT, lambda: eng.raw("GetKpi", b"\xff"))
+        expect("ListAgents: not a request message", C.INVALID_ARGUMENT, lambda: eng.raw("ListAgents", b"\xff"))
 
         # ---- 10. a dial list tied to its client stops with it ----
-        u = connection()
-        rpc(u, "AddCampaign", pb.CampaignConfig(name="tied", prompt="promo", max_lines=1,
-                                                tie_to_connection=True))
-        rpc(u, "AddCampaignNumbers", pb.CampaignNumbersRequest(campaign="tied",
-                                                               numbers=["800200", "800201"]))
+        u = eng.connection()
+        eng.rpc(u, "AddCampaign", pb.CampaignConfig(name="tied", prompt="promo", max_lines=1,
+                                                    tie_to_connection=True))
+        eng.rpc(u, "AddCampaignNumbers", pb.CampaignNumbersRequest(campaign="tied",
+                                                                   numbers=["800200", "800201"]))
         m = eng.event_mark()
-        rpc(u, "StartCampaign", pb.CampaignRef(campaign="tied"))
+        eng.rpc(u, "StartCampaign", pb.CampaignRef(campaign="tied"))
         dial = wait_acd(m, "dial", lambda e: e.target == "800200")
         ck("a tied dial list dials its first number", bool(dial))
         m = eng.event_mark()
@@ -456,12 +432,12 @@ def main():
             ck("its client gone: the dial in progress ends (client_gone)",
                bool(wait_acd(m, "ended", lambda e: e.call == dial[0].call and e.reason == "client_gone")))
         time.sleep(0.5)
-        camp = unary("GetCampaign", pb.CampaignRef(campaign="tied"), pb.Campaign)
+        camp = eng.unary("GetCampaign", pb.CampaignRef(campaign="tied"), pb.Campaign)
         ck("... the list stopped: both numbers pending again, no call, no other dial %s" %
            [(n.number, n.state, n.call) for n in camp.numbers],
            [(n.number, n.state, n.call) for n in camp.numbers] ==
            [("800200", pb.NUMBER_PENDING, 0), ("800201", pb.NUMBER_PENDING, 0)] and
-           not acd_events(m, "dial"))
+           not eng.acd_events(m, "dial"))
         none_stuck("at the end")
     finally:
         rc = eng.stop()

@@ -149,6 +149,33 @@ class TapEngine:
     def call(self, method, **kw):
         return self.c.call(method, **kw)
 
+    def rpc(self, ch, method, req, resp=None):
+        """One unary call of the Engine service on the grpc channel ch: the request message
+        req, the reply parsed as resp (Empty when not given); 5 s timeout."""
+        resp = resp or self.pb.Empty
+        return ch.unary_unary("/medley.v1.Engine/" + method,
+                              request_serializer=lambda m: m.SerializeToString(),
+                              response_deserializer=resp.FromString)(req, timeout=5)
+
+    def unary(self, method, req, resp=None):
+        """rpc() on the engine's own client connection."""
+        return self.rpc(self.c.channel, method, req, resp)
+
+    def raw(self, method, payload):
+        """A unary call with the request given as bytes, the reply returned as bytes."""
+        return self.c.channel.unary_unary("/medley.v1.Engine/" + method,
+                                          request_serializer=lambda b: b,
+                                          response_deserializer=lambda b: b)(payload, timeout=5)
+
+    def connection(self):
+        """A client with a connection of its own (grpcio shares one between channels to
+        the same target unless told otherwise), connected when returned."""
+        import grpc
+        ch = grpc.insecure_channel("unix:" + self.sock,
+                                   options=[("grpc.use_local_subchannel_pool", 1)])
+        self.rpc(ch, "GetStats", self.pb.Empty(), self.pb.EngineStats)
+        return ch
+
     def event_mark(self):
         with self.ev_lock:
             return len(self.events)
@@ -167,6 +194,10 @@ class TapEngine:
                 return evs
             time.sleep(0.01)
         return self.events_since(mark, **kw)
+
+    def acd_events(self, mark, name):
+        """The ACD events since mark whose acd field is name."""
+        return [e for e in self.events_since(mark, type_=self.pb.ACD) if e.acd == name]
 
     def wait_learnt(self, channel, timeout=5.0):
         end = time.monotonic() + timeout

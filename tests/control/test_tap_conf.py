@@ -49,11 +49,6 @@ def main():
     pb = eng.pb
     pool = mc.CallerPool()
 
-    def unary(method, req, resp=pb.Empty):
-        return eng.c.channel.unary_unary("/medley.v1.Engine/" + method,
-                                         request_serializer=lambda m: m.SerializeToString(),
-                                         response_deserializer=resp.FromString)(req, timeout=5)
-
     try:
         tc.write_tone_wav(os.path.join(eng.work, "music.wav"), F["music"], 1000)
         eng.call("LoadPrompt", name="music", path=os.path.join(eng.work, "music.wav"))
@@ -83,16 +78,16 @@ def main():
 
         eng.call("Bridge", a=ch["caller"].channel, b=ch["agent"].channel)
         check_mode("bridge", {"caller": {"agent"}, "agent": {"caller"}, "sup": set()})
-        conf = unary("Supervise", pb.SuperviseRequest(caller=ch["caller"].channel, agent=ch["agent"].channel,
-                                                      supervisor=ch["sup"].channel, mode=pb.LISTEN),
-                     pb.Conference)
+        conf = eng.unary("Supervise", pb.SuperviseRequest(caller=ch["caller"].channel, agent=ch["agent"].channel,
+                                                          supervisor=ch["sup"].channel, mode=pb.LISTEN),
+                         pb.Conference)
         ck("supervise: a conference of three", conf.members == 3 and conf.conference != 0)
         check_mode("listen", {"caller": {"agent"}, "agent": {"caller"}, "sup": {"caller", "agent"}})
         member = dict(conference=conf.conference, channel=ch["sup"].channel)
-        unary("SetMember", pb.MemberRequest(role=pb.WHISPER, **member))
+        eng.unary("SetMember", pb.MemberRequest(role=pb.WHISPER, **member))
         check_mode("whisper", {"caller": {"agent"}, "agent": {"caller", "sup"}, "sup": {"caller", "agent"}})
         m_agent = ep["agent"].mark()
-        unary("SetMember", pb.MemberRequest(role=pb.BARGE, beep=True, **member))
+        eng.unary("SetMember", pb.MemberRequest(role=pb.BARGE, beep=True, **member))
         check_mode("barge", {"caller": {"agent", "sup"}, "agent": {"caller", "sup"}, "sup": {"caller", "agent"}})
         pcm = ep["agent"].heard_pcm(since=m_agent)
         beep = max((mc.goertzel_amplitude(pcm[i:i + 160], 1400) for i in range(0, len(pcm) - 160, 160)),
@@ -100,9 +95,9 @@ def main():
         ck("barge: the agent heard the beep (1400 Hz)", beep > 500, "amplitude %.0f" % beep)
         # Hold the caller: it hears the music, nobody hears it.
         m_hold = ep["caller"].mark()
-        unary("SetMember", pb.MemberRequest(conference=conf.conference, channel=ch["caller"].channel,
-                                            role=pb.PARTY, hold_music="music", announcement="ann",
-                                            announce_every_s=1))
+        eng.unary("SetMember", pb.MemberRequest(conference=conf.conference, channel=ch["caller"].channel,
+                                                role=pb.PARTY, hold_music="music", announcement="ann",
+                                                announce_every_s=1))
         check_mode("caller on hold", {"caller": {"music"}, "agent": {"sup"}, "sup": {"agent"}})
         time.sleep(1.2)
         pcm = ep["caller"].heard_pcm(since=m_hold)
@@ -112,29 +107,29 @@ def main():
            bursts >= 2)
         music_under = sum(1 for i in ann if mc.goertzel_amplitude(pcm[i:i + 160], F["music"]) > 1000)
         ck("the music goes on under the announcement", music_under >= len(ann) // 2)
-        unary("SetMember", pb.MemberRequest(conference=conf.conference, channel=ch["caller"].channel,
-                                            role=pb.PARTY))
-        unary("RemoveMember", pb.MemberRequest(**member))
-        unary("DeleteConference", pb.ConferenceRef(conference=conf.conference, rebridge=True))
+        eng.unary("SetMember", pb.MemberRequest(conference=conf.conference, channel=ch["caller"].channel,
+                                                role=pb.PARTY))
+        eng.unary("RemoveMember", pb.MemberRequest(**member))
+        eng.unary("DeleteConference", pb.ConferenceRef(conference=conf.conference, rebridge=True))
         check_mode("back to the bridge", {"caller": {"agent"}, "agent": {"caller"}, "sup": set()})
         eng.call("Unbridge", channel=ch["caller"].channel)
         # A conference of three: each hears the two others (N-1).
         ev0 = eng.event_mark()
-        c3 = unary("CreateConference", pb.CreateConferenceRequest(near_channel=ch["caller"].channel),
-                   pb.Conference)
+        c3 = eng.unary("CreateConference", pb.CreateConferenceRequest(near_channel=ch["caller"].channel),
+                       pb.Conference)
         for n in names:
             ep[n].pause()   # silence first: the talker detector learns the floor
         for n in names:
-            unary("AddMember", pb.MemberRequest(conference=c3.conference, channel=ch[n].channel))
+            eng.unary("AddMember", pb.MemberRequest(conference=c3.conference, channel=ch[n].channel))
         time.sleep(2.5)
         for n in names:
             ep[n].resume()
         check_mode("n-1", {"caller": {"agent", "sup"}, "agent": {"caller", "sup"}, "sup": {"caller", "agent"}})
         # The conference mix as a recording: the three tones in one mono file.
-        unary("RecordConference", pb.RecordConferenceRequest(conference=c3.conference, path="c3.wav"),
-              pb.Recording)
+        eng.unary("RecordConference", pb.RecordConferenceRequest(conference=c3.conference, path="c3.wav"),
+                  pb.Recording)
         time.sleep(1.0)
-        unary("RecordConference", pb.RecordConferenceRequest(conference=c3.conference), pb.Recording)
+        eng.unary("RecordConference", pb.RecordConferenceRequest(conference=c3.conference), pb.Recording)
         time.sleep(0.8)
         import wave
         import struct
@@ -146,7 +141,7 @@ def main():
                    mc.rms_dbm0(mc.goertzel_amplitude(mix[-4000:], f) / 2 ** 0.5) > -30}
         ck("conference recording holds the three parties: %s" % sorted(present),
            present == {"caller", "agent", "sup"})
-        got = unary("GetConference", pb.ConferenceRef(conference=c3.conference), pb.Conference)
+        got = eng.unary("GetConference", pb.ConferenceRef(conference=c3.conference), pb.Conference)
         ck("get: three members, three talkers", got.members == 3 and got.talkers == 3)
         talk = eng.events_since(ev0, type_=pb.TALKING_STARTED)
         ck("talking events for the three (%d)" % len(talk),
@@ -154,18 +149,18 @@ def main():
            all(e.conference == c3.conference for e in talk))
         # Errors.
         for desc, fn, code in (
-                ("add a member twice", lambda: unary("AddMember", pb.MemberRequest(conference=c3.conference,
-                                                                                   channel=ch["sup"].channel)),
+                ("add a member twice", lambda: eng.unary("AddMember", pb.MemberRequest(conference=c3.conference,
+                                                                                       channel=ch["sup"].channel)),
                  grpc.StatusCode.FAILED_PRECONDITION),
-                ("no such conference", lambda: unary("GetConference", pb.ConferenceRef(conference=12345), pb.Conference),
+                ("no such conference", lambda: eng.unary("GetConference", pb.ConferenceRef(conference=12345), pb.Conference),
                  grpc.StatusCode.NOT_FOUND),
-                ("hold music that is not loaded", lambda: unary("SetMember", pb.MemberRequest(
+                ("hold music that is not loaded", lambda: eng.unary("SetMember", pb.MemberRequest(
                     conference=c3.conference, channel=ch["sup"].channel, hold_music="nope")),
                  grpc.StatusCode.NOT_FOUND),
-                ("gain out of range", lambda: unary("SetMember", pb.MemberRequest(
+                ("gain out of range", lambda: eng.unary("SetMember", pb.MemberRequest(
                     conference=c3.conference, channel=ch["sup"].channel, in_gain_db=40)),
                  grpc.StatusCode.INVALID_ARGUMENT),
-                ("supervise unbridged channels", lambda: unary("Supervise", pb.SuperviseRequest(
+                ("supervise unbridged channels", lambda: eng.unary("Supervise", pb.SuperviseRequest(
                     caller=ch["caller"].channel, agent=ch["agent"].channel, supervisor=ch["sup"].channel,
                     mode=pb.LISTEN), pb.Conference), grpc.StatusCode.FAILED_PRECONDITION)):
             try:
@@ -173,9 +168,9 @@ def main():
                 ck(desc, False, "succeeded")
             except grpc.RpcError as e:
                 ck("%s: %s" % (desc, e.code().name), e.code() == code, e.details())
-        unary("DeleteConference", pb.ConferenceRef(conference=c3.conference))
+        eng.unary("DeleteConference", pb.ConferenceRef(conference=c3.conference))
         try:
-            unary("GetConference", pb.ConferenceRef(conference=c3.conference), pb.Conference)
+            eng.unary("GetConference", pb.ConferenceRef(conference=c3.conference), pb.Conference)
             ck("deleted conference gone", False)
         except grpc.RpcError as e:
             ck("deleted conference gone", e.code() == grpc.StatusCode.NOT_FOUND)
