@@ -32,23 +32,21 @@ static int play(md_acd_svc_t *s, uint32_t channel, const char *const *names, uns
     return md_ctl_play(s->ctl, rec, names, lp, gaps, n, 0, tag, err, sizeof(err));
 }
 
+/* Bridges a to b (on: the same step as the API's Bridge: on two workers b moves to a's,
+ * or a to b's when b records) or unbridges a. */
 static int bridge(md_acd_svc_t *s, uint32_t a, uint32_t b, int on)
 {
     md_ctl_chan_t *ra = md_ctl_find(s->ctl, a), *rb = on ? md_ctl_find(s->ctl, b) : NULL;
     if (ra == NULL || (on && rb == NULL))
         return -ENOENT;
-    if (on && ra->worker != rb->worker)
-        return -EXDEV;   /* agents' legs are created near the callers' or on one worker */
+    if (on)
+        return md_ctl_bridge(s->ctl, ra, rb);
     md_cmd_t cmd;
     md_cmd_reply_t rep;
     memset(&cmd, 0, sizeof(cmd));
-    cmd.type = on ? MD_CMD_BRIDGE : MD_CMD_UNBRIDGE;
+    cmd.type = MD_CMD_UNBRIDGE;
     cmd.slot = ra->slot;
     cmd.id = ra->local_id;
-    if (on) {
-        cmd.slot2 = rb->slot;
-        cmd.id2 = rb->local_id;
-    }
     return md_ctl_exec(s->ctl, ra->worker, &cmd, &rep);
 }
 
@@ -68,10 +66,11 @@ static int music(md_acd_svc_t *s, uint32_t channel, const char *lang, int on)
 }
 
 /* ---- the ACD's own conference on a call: supervisors (ACD-7) and mute (ACD-6) ----
- * A caller bridged to an agent becomes a conference of the two (the engine's
- * CONF_FROM_BRIDGE, as Supervise does) when a supervisor joins or the agent is muted, and
- * a plain bridge again when neither is left. Hold, transfers and hangups unbridge: the
- * conference ends with them (a supervisor asks again after a retrieve). */
+ * A caller bridged to an agent becomes a conference of the two (md_ctl_conf_from_bridge,
+ * as Supervise does) when a supervisor joins or the agent is muted, and a plain bridge
+ * again when neither is left. Members joining from another worker move to the call's
+ * (md_ctl_conf_add). Hold, transfers and hangups unbridge: the conference ends with them
+ * (a supervisor asks again after a retrieve). */
 
 static int failed(md_acd_svc_t *s, int rc, const char *why)
 {
@@ -87,6 +86,8 @@ static int conf_exec(md_acd_svc_t *s, const md_ctl_conf_t *cf, md_cmd_t *cmd)
     return md_ctl_exec(s->ctl, cf->worker, cmd, &rep);
 }
 
+/* CONF_SET or CONF_REMOVE of a member, or CONF_ADD (moved to the conference's worker
+ * first when it lives on another). */
 static int member(md_acd_svc_t *s, const md_ctl_conf_t *cf, md_cmd_type_t type, uint32_t channel,
                   md_conf_role_t role, uint8_t flags, uint8_t beep)
 {
@@ -95,12 +96,14 @@ static int member(md_acd_svc_t *s, const md_ctl_conf_t *cf, md_cmd_type_t type, 
         return -ENOENT;
     md_cmd_t cmd;
     memset(&cmd, 0, sizeof(cmd));
-    cmd.type = type;
-    cmd.slot = rec->slot;
-    cmd.id = rec->local_id;
     cmd.conf.role = (uint8_t)role;
     cmd.conf.flags = flags;
     cmd.conf.beep = beep;
+    if (type == MD_CMD_CONF_ADD)
+        return md_ctl_conf_add(s->ctl, cf, rec, &cmd);
+    cmd.type = type;
+    cmd.slot = rec->slot;
+    cmd.id = rec->local_id;
     return conf_exec(s, cf, &cmd);
 }
 
@@ -121,41 +124,11 @@ static md_ctl_conf_t *call_conf(md_acd_svc_t *s, uint32_t caller, uint32_t agent
         *rc = failed(s, -ENOENT, "the caller's or the agent's channel is gone");
         return NULL;
     }
-    md_cmd_t cmd;
-    md_cmd_reply_t rep;
-    memset(&cmd, 0, sizeof(cmd));
-    cmd.type = MD_CMD_CONF_FROM_BRIDGE;
-    cmd.slot = rc_->slot;
-    cmd.id = rc_->local_id;
-    cmd.slot2 = ra->slot;
-    cmd.id2 = ra->local_id;
-    *rc = md_ctl_exec(s->ctl, rc_->worker, &cmd, &rep);
-    if (*rc == -EINVAL) {
-        *rc = failed(s, -ENOTCONN, "the caller and the agent are not bridged now");
-        return NULL;
-    }
-    if (*rc == -ENOTSUP) {
-        *rc = failed(s, -ENOTSUP, "conferences are off in this engine");
-        return NULL;
-    }
-    if (*rc == -ENOSPC) {
-        *rc = failed(s, -ENOSPC, "every conference of the worker is in use");
-        return NULL;
-    }
+    *rc = md_ctl_conf_from_bridge(s->ctl, rc_, ra, &cf);
     if (*rc != 0) {
-        *rc = failed(s, *rc, "the engine could not make the call a conference");
-        return NULL;
-    }
-    cf = md_ctl_conf_created(s->ctl, rc_->worker, rep.conf.slot, rep.conf.id);
-    if (cf == NULL) {
-        /* Not recordable on this side: undo it at once, back to the bridge. */
-        memset(&cmd, 0, sizeof(cmd));
-        cmd.type = MD_CMD_CONF_DELETE;
-        cmd.conf.slot = rep.conf.slot;
-        cmd.conf.id = rep.conf.id;
-        cmd.conf.rebridge = 1;
-        md_ctl_exec(s->ctl, rc_->worker, &cmd, &rep);
-        *rc = failed(s, -ENOSPC, "no conference record left");
+        *rc = failed(s, *rc, *rc == -ENOTCONN ? "the caller and the agent are not bridged now"
+                             : *rc == -ENOTSUP || *rc == -ENOSPC ? md_ctl_join_error(*rc)
+                                                                 : "the engine could not make the call a conference");
         return NULL;
     }
     s->conf_of[g] = cf->api_id;
@@ -173,16 +146,7 @@ static int conf_end(md_acd_svc_t *s, uint32_t caller, int rebridge)
     s->muted[g] = 0;
     if (cf == NULL)
         return 0;
-    md_cmd_t cmd;
-    memset(&cmd, 0, sizeof(cmd));
-    cmd.type = MD_CMD_CONF_DELETE;
-    cmd.conf.rebridge = (uint8_t)rebridge;
-    if (conf_exec(s, cf, &cmd) != 0 && rebridge) {
-        /* A member left (its channel deleted): nothing to bridge again, just end it. */
-        cmd.conf.rebridge = 0;
-        conf_exec(s, cf, &cmd);
-    }
-    md_ctl_conf_gone(s->ctl, cf);
+    md_ctl_conf_end(s->ctl, cf, rebridge);   /* a member gone: just ended */
     return 1;
 }
 
@@ -220,13 +184,11 @@ static int monitor(md_acd_svc_t *s, const md_acd_action_t *a)
     if (a->mode == MD_ACD_MON_STOP)
         return monitor_stop(s, a);
     md_ctl_chan_t *sup = md_ctl_find(s->ctl, a->target_channel);
-    md_ctl_chan_t *caller = md_ctl_find(s->ctl, a->channel);
     if (sup == NULL)
         return failed(s, -ENOENT, "no such supervisor channel");
     if (a->target_channel == a->channel || a->target_channel == a->agent_channel)
         return failed(s, -EINVAL, "the supervisor's channel is the caller's or the agent's");
-    if (caller == NULL || caller->worker != sup->worker)
-        return failed(s, -EXDEV, "the supervisor's channel is on another worker: create it near the agent's");
+    /* On another worker than the call's, the supervisor's channel moves there. */
     uint32_t cur = supervisor_of(s, a->channel);
     if (cur != 0 && cur != a->target_channel)
         return failed(s, -EBUSY, "another supervisor monitors this call");
@@ -243,9 +205,11 @@ static int monitor(md_acd_svc_t *s, const md_acd_action_t *a)
     if (rc != 0) {
         if (made)
             conf_end(s, a->channel, 1);   /* the call as it was */
-        return failed(s, rc == -EBUSY ? -EBUSY : rc,
+        return failed(s, rc,
                       rc == -EBUSY ? "the supervisor's channel is bridged or in a conference"
-                                   : "the engine refused the supervisor");
+                      : rc == -EXDEV ? "the supervisor's channel records on another worker than the call's: stop the recording first"
+                      : rc == -ENOBUFS || rc == -EMFILE ? "the call's worker has no room for the supervisor's channel"
+                                                        : "the engine refused the supervisor");
     }
     s->sup_of[rec_index(a->channel)] = a->target_channel;
     return 0;
@@ -292,8 +256,8 @@ static int conference(md_acd_svc_t *s, const md_acd_action_t *a)
     md_ctl_chan_t *rb = md_ctl_find(s->ctl, a->target_channel);
     if (caller == NULL || ra == NULL || rb == NULL)
         return failed(s, -ENOENT, "the caller's or an agent's channel is gone");
-    if (ra->worker != caller->worker || rb->worker != caller->worker)
-        return failed(s, -EXDEV, "the agents' legs and the caller are not on one worker: create the legs near the caller's channel");
+    /* The legs may live on three workers: the caller's bridge to its agent moves one of
+     * them, the consulted agent moves to the conference's. */
     if (md_ctl_find_conf(s->ctl, s->conf_of[rec_index(a->channel)]) != NULL)
         return failed(s, -EBUSY, "the call is a conference already");
     bridge(s, a->agent_channel, 0, 0);   /* the two agents apart */
@@ -303,12 +267,14 @@ static int conference(md_acd_svc_t *s, const md_acd_action_t *a)
     if (rc == 0)
         cf = call_conf(s, a->channel, a->agent_channel, 1, &rc);
     else
-        failed(s, rc, "the engine could not bridge the caller to its agent");
+        failed(s, rc, rc == -EXDEV ? "the caller and its agent record on two workers: stop one's recording first"
+                                   : "the engine could not bridge the caller to its agent");
     if (cf != NULL) {
         rc = member(s, cf, MD_CMD_CONF_ADD, a->target_channel, MD_CONF_ROLE_AGENT, 0, 0);
         if (rc == 0)
             return 0;
-        failed(s, rc, "the engine refused the consulted agent in the conference");
+        failed(s, rc, rc == -EXDEV ? "the consulted agent's leg records on another worker than the call's: stop the recording first"
+                                   : "the engine refused the consulted agent in the conference");
         conf_end(s, a->channel, 0);
     } else if (rc == 0) {
         rc = -EIO;

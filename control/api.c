@@ -167,15 +167,12 @@ static void channel_msg(md_api_t *a, const md_ctl_chan_t *rec, const md_chan_inf
     ch->playing = info->playing;
     ch->bridged_to = 0;
     if (info->bridged_id != 0) {
-        /* The peer's API id: it is on the same worker; find its record by local id. */
-        const md_ctl_worker_t *w = &a->ctl->workers[rec->worker];
-        for (uint32_t s = 0; s < w->max; s++) {
-            const md_ctl_chan_t *p = &a->ctl->chans[w->base + s];
-            if (p->api_id != 0 && p->local_id == info->bridged_id) {
-                ch->bridged_to = p->api_id;
-                break;
-            }
-        }
+        /* The peer is on the same worker (a bridge's legs share one); its record is found
+         * by its local id there, also when either moved (its record is then not in that
+         * worker's range). */
+        const md_ctl_chan_t *p = md_ctl_find_local(a->ctl, rec->worker, info->bridged_id);
+        if (p != NULL)
+            ch->bridged_to = p->api_id;
     }
     st->rx_packets = info->st.rx_packets;
     st->rx_bytes = info->st.rx_bytes;
@@ -521,6 +518,40 @@ out:
     medley__v1__send_digits_request__free_unpacked(q, NULL);
 }
 
+/* The status and message of an error of md_ctl_bridge, md_ctl_conf_from_bridge or
+ * md_ctl_conf_add (control/ctl.h). */
+static void join_error(md_grpc_reply_t *r, int rc, const char *what)
+{
+    switch (rc) {
+    case -ENOTCONN:
+    case -EBUSY:
+    case -EXDEV:
+        r->status = MD_GRPC_FAILED_PRECONDITION;
+        break;
+    case -ENOSPC:
+    case -ENOBUFS:
+    case -EMFILE:
+        r->status = MD_GRPC_RESOURCE_EXHAUSTED;
+        break;
+    case -ENOTSUP:
+    case -ENODEV:
+    case -ETIMEDOUT:
+    case -EAGAIN:
+        r->status = MD_GRPC_UNAVAILABLE;
+        break;
+    case -EINVAL:
+        r->status = MD_GRPC_INVALID_ARGUMENT;
+        break;
+    case -ENOENT:
+        r->status = MD_GRPC_NOT_FOUND;
+        break;
+    default:
+        r->status = MD_GRPC_INTERNAL;
+        break;
+    }
+    snprintf(r->message, sizeof(r->message), "%s: %s", what, md_ctl_join_error(rc));
+}
+
 static void bridge(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r)
 {
     md_api_t *a = app;
@@ -530,24 +561,20 @@ static void bridge(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r
     if (ra != NULL && rb != NULL) {
         if (ra == rb) {
             set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "a and b are the same channel");
-        } else if (ra->worker != rb->worker) {
-            set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s",
-                      "the channels are on different workers: create b with near_channel = a");
         } else {
-            md_cmd_t cmd;
-            md_cmd_reply_t rep;
-            memset(&cmd, 0, sizeof(cmd));
-            cmd.type = MD_CMD_BRIDGE;
-            cmd.slot = ra->slot;
-            cmd.id = ra->local_id;
-            cmd.slot2 = rb->slot;
-            cmd.id2 = rb->local_id;
-            int rc = md_ctl_exec(a->ctl, ra->worker, &cmd, &rep);
+            /* On two workers one leg moves to the other's (control/ctl.h). */
+            int rc = md_ctl_bridge(a->ctl, ra, rb);
             if (rc == -EBUSY)
                 set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s",
-                          "a channel is already bridged to another: unbridge it first");
-            else if (rc != 0)
+                          "a channel is already bridged to another or in a conference: unbridge it first");
+            else if (rc == -EXDEV)
+                set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s",
+                          "both channels record, on different workers: one must move to the other's "
+                          "worker to bridge them; stop one's recording first");
+            else if (rc == -ETIMEDOUT || rc == -EAGAIN || rc == -ENOENT)
                 engine_error(r, rc, "bridge");
+            else if (rc != 0)
+                join_error(r, rc, "bridge");
             else
                 pack_empty(r);
         }
@@ -1283,32 +1310,6 @@ static void conf_error(md_grpc_reply_t *r, int rc, const char *what)
         engine_error(r, rc, what);
 }
 
-/* Moves a channel to a conference's worker (a conference's members live on its worker);
- * 0, or the reply's error set. */
-static int move_to(md_api_t *a, md_ctl_chan_t *rec, unsigned worker, md_grpc_reply_t *r)
-{
-    if (rec->worker == worker)
-        return 0;
-    if (rec->rec_id != 0) {
-        set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s",
-                  "the channel records on another worker than the conference's: stop the recording first");
-        return -1;
-    }
-    int rc = md_ctl_move(a->ctl, rec, worker);
-    if (rc == 0)
-        return 0;
-    if (rc == -EBUSY)
-        set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s",
-                  "the channel is on another worker, bridged or in a conference: it cannot move to the conference's");
-    else if (rc == -ENOSPC)
-        set_error(r, MD_GRPC_RESOURCE_EXHAUSTED, "%s", "no free channel on the conference's worker");
-    else if (rc == -EMFILE)
-        set_error(r, MD_GRPC_RESOURCE_EXHAUSTED, "%s", "no free Opus codec state on the conference's worker");
-    else
-        engine_error(r, rc, "move the channel to the conference's worker");
-    return -1;
-}
-
 static int valid_gain(float g)
 {
     return g >= -60.0f && g <= 12.0f;
@@ -1438,9 +1439,6 @@ static void member_op(void *app, const uint8_t *req, size_t len, md_grpc_reply_t
             goto out;
         }
     }
-    /* A member joining from another worker moves to the conference's. */
-    if (type == MD_CMD_CONF_ADD && move_to(a, rec, cf->worker, r) != 0)
-        goto out;
     md_cmd_t cmd;
     md_cmd_reply_t rep;
     memset(&cmd, 0, sizeof(cmd));
@@ -1457,9 +1455,13 @@ static void member_op(void *app, const uint8_t *req, size_t len, md_grpc_reply_t
         cmd.items[0].prompt = &music->p;
         cmd.n_items = 1;
     }
-    int rc = conf_cmd(a, cf, &cmd, &rep);
+    /* A member joining from another worker moves to the conference's first. */
+    int rc = type == MD_CMD_CONF_ADD ? md_ctl_conf_add(a->ctl, cf, rec, &cmd)
+                                     : conf_cmd(a, cf, &cmd, &rep);
     if (rc == -ENOENT && type != MD_CMD_CONF_ADD) {
         set_error(r, MD_GRPC_NOT_FOUND, "%s", "the channel is not a member of this conference");
+    } else if (rc == -EXDEV || rc == -ENOBUFS || rc == -EMFILE || rc == -ENODEV) {
+        join_error(r, rc, "member");
     } else if (rc != 0) {
         conf_error(r, rc, "member");
     } else {
@@ -1630,54 +1632,35 @@ static void supervise(void *app, const uint8_t *req, size_t len, md_grpc_reply_t
         set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "mode: LISTEN, WHISPER or BARGE");
         goto out;
     }
-    if (caller->worker != agent->worker) {
-        set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s", "the caller and the agent are not bridged to each other");
-        goto out;
-    }
     if (sup == caller || sup == agent) {
         set_error(r, MD_GRPC_INVALID_ARGUMENT, "%s", "the supervisor is the caller or the agent");
         goto out;
     }
-    /* The supervisor joins the call's worker (a bridge's two legs share one). */
-    if (move_to(a, sup, caller->worker, r) != 0)
-        goto out;
-    md_cmd_t cmd;
-    md_cmd_reply_t rep;
-    memset(&cmd, 0, sizeof(cmd));
-    cmd.type = MD_CMD_CONF_FROM_BRIDGE;
-    cmd.slot = caller->slot;
-    cmd.id = caller->local_id;
-    cmd.slot2 = agent->slot;
-    cmd.id2 = agent->local_id;
-    int rc = md_ctl_exec(a->ctl, caller->worker, &cmd, &rep);
-    md_ctl_conf_t *cf = rc == 0 ? md_ctl_conf_created(a->ctl, caller->worker, rep.conf.slot, rep.conf.id) : NULL;
-    if (rc == -EINVAL) {
+    /* The bridge becomes a conference; the supervisor joins it, moving to the call's
+     * worker first if it lives on another (control/ctl.h). */
+    md_ctl_conf_t *cf;
+    int rc = md_ctl_conf_from_bridge(a->ctl, caller, agent, &cf);
+    if (rc == -ENOTCONN) {
         set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s", "the caller and the agent are not bridged to each other");
         goto out;
     }
-    if (rc != 0 || cf == NULL) {
-        conf_error(r, rc ? rc : -ENOSPC, "supervise");
+    if (rc != 0) {
+        join_error(r, rc, "supervise");
         goto out;
     }
+    md_cmd_t cmd;
+    md_cmd_reply_t rep;
     memset(&cmd, 0, sizeof(cmd));
-    cmd.type = MD_CMD_CONF_ADD;
-    cmd.slot = sup->slot;
-    cmd.id = sup->local_id;
     cmd.conf.role = (uint8_t)q->mode;
-    rc = conf_cmd(a, cf, &cmd, &rep);
+    rc = md_ctl_conf_add(a->ctl, cf, sup, &cmd);
     if (rc == 0 && q->beep && q->mode == MEDLEY__V1__MEMBER_ROLE__BARGE) {
         cmd.type = MD_CMD_CONF_SET;
         cmd.conf.beep = 1;
         rc = conf_cmd(a, cf, &cmd, &rep);
     }
     if (rc != 0) {
-        /* Back to the bridge as it was. */
-        memset(&cmd, 0, sizeof(cmd));
-        cmd.type = MD_CMD_CONF_DELETE;
-        cmd.conf.rebridge = 1;
-        conf_cmd(a, cf, &cmd, &rep);
-        md_ctl_conf_gone(a->ctl, cf);
-        conf_error(r, rc, "supervise");
+        md_ctl_conf_end(a->ctl, cf, 1);   /* back to the bridge as it was */
+        join_error(r, rc, rc == -EXDEV ? "supervise: the supervisor" : "supervise");
         goto out;
     }
     memset(&cmd, 0, sizeof(cmd));
@@ -1781,12 +1764,14 @@ static void acd_error(md_grpc_reply_t *r, int rc, const char *what)
 {
     r->status = rc == -ENOENT ? MD_GRPC_NOT_FOUND
                 : rc == -EEXIST || rc == -EALREADY ? MD_GRPC_ALREADY_EXISTS
-                : rc == -ENOSPC || rc == -ENOMEM ? MD_GRPC_RESOURCE_EXHAUSTED
+                : rc == -ENOSPC || rc == -ENOMEM || rc == -ENOBUFS || rc == -EMFILE
+                  ? MD_GRPC_RESOURCE_EXHAUSTED
                 : rc == -EBUSY || rc == -EPERM || rc == -ENOTCONN || rc == -ESTALE ||
                   rc == -EXDEV ? MD_GRPC_FAILED_PRECONDITION
                 : rc == -EINVAL || rc == -ERANGE ? MD_GRPC_INVALID_ARGUMENT
                 : rc == -EACCES ? MD_GRPC_PERMISSION_DENIED
-                : rc == -ENOTSUP ? MD_GRPC_UNAVAILABLE
+                : rc == -ENOTSUP || rc == -ENODEV || rc == -ETIMEDOUT || rc == -EAGAIN
+                  ? MD_GRPC_UNAVAILABLE
                                  : MD_GRPC_INTERNAL;
     snprintf(r->message, sizeof(r->message), "%s: %s", what, strerror(-rc));
 }
@@ -2333,9 +2318,9 @@ static void acd_error_why(md_grpc_reply_t *r, int rc, const char *why)
     snprintf(r->message, sizeof(r->message), "%s", why);
 }
 
-/* The leg a dial was answered on: a channel that exists, is not in the ACD already, and
- * shares the worker of the agent's leg it will be bridged to. */
-static int dial_leg_ok(md_api_t *a, uint32_t channel, int agent, md_grpc_reply_t *r)
+/* The leg a dial was answered on: a channel that exists and is not in the ACD already
+ * (on another worker than the agent's leg, the bridge moves one of the two). */
+static int dial_leg_ok(md_api_t *a, uint32_t channel, md_grpc_reply_t *r)
 {
     md_acd_svc_t *s = a->acd;
     if (channel == 0) {
@@ -2351,14 +2336,6 @@ static int dial_leg_ok(md_api_t *a, uint32_t channel, int agent, md_grpc_reply_t
         (s->agent_on[g] >= 0 && md_acd_agent_channel(s->acd, s->agent_on[g]) == channel)) {
         r->status = MD_GRPC_FAILED_PRECONDITION;
         snprintf(r->message, sizeof(r->message), "channel %u is in the ACD already (a caller or an agent's leg)", channel);
-        return 0;
-    }
-    uint32_t leg = agent >= 0 ? md_acd_agent_channel(s->acd, agent) : 0;
-    md_ctl_chan_t *lr = leg != 0 ? md_ctl_find(a->ctl, leg) : NULL;
-    if (lr != NULL && lr->worker != rec->worker) {
-        r->status = MD_GRPC_FAILED_PRECONDITION;
-        snprintf(r->message, sizeof(r->message),
-                 "channel %u is on another worker than the agent's leg: create it with near_channel %u", channel, leg);
         return 0;
     }
     return 1;
@@ -2584,24 +2561,6 @@ out:
 
 /* ---- consult, three-way and internal calls (ACD-6) ---- */
 
-/* The two legs an internal call bridges must share a worker (the engine bridges only
- * there): the calling agent's leg and the called agent's standing leg, when both known. */
-static int consult_legs_ok(md_api_t *a, uint32_t from_leg, int to, const char *to_id,
-                           md_grpc_reply_t *r)
-{
-    uint32_t leg = md_acd_agent_channel(a->acd->acd, to);
-    md_ctl_chan_t *fr = from_leg != 0 ? md_ctl_find(a->ctl, from_leg) : NULL;
-    md_ctl_chan_t *tr = leg != 0 ? md_ctl_find(a->ctl, leg) : NULL;
-    if (fr != NULL && tr != NULL && fr->worker != tr->worker) {
-        r->status = MD_GRPC_FAILED_PRECONDITION;
-        snprintf(r->message, sizeof(r->message),
-                 "agent '%.40s''s leg %u is on another worker than leg %u: create it with near_channel %u",
-                 to_id, leg, from_leg, from_leg);
-        return 0;
-    }
-    return 1;
-}
-
 /* AgentConsult (direct 0) and AgentCall (1). */
 static void consult_start(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *r, int direct)
 {
@@ -2640,9 +2599,7 @@ static void consult_start(void *app, const uint8_t *req, size_t len, md_grpc_rep
                   q->to_agent, md_acd_agent_state_name(bi.state), direct ? "call" : "consult");
         goto out;
     }
-    uint32_t from_leg = direct ? (q->channel != 0 ? q->channel : ai.channel) : ai.leg;
-    if (!consult_legs_ok(a, from_leg, to, q->to_agent, r))
-        goto out;
+    /* The two agents' legs may live on two workers: the bridge moves one (ctl.h). */
     uint32_t id = 0;
     int rc = direct ? md_acd_agent_call(acd, ag, to, q->channel, &id, acd_now(a))
                     : md_acd_consult(acd, ag, to, &id, acd_now(a));
@@ -2690,7 +2647,9 @@ static void consult_op(void *app, const uint8_t *req, size_t len, md_grpc_reply_
     int rc = op == 0 ? md_acd_consult_complete(acd, ag, acd_now(a))
              : op == 1 ? md_acd_consult_conference(acd, ag, acd_now(a))
                        : md_acd_consult_cancel(acd, ag, acd_now(a));
-    if (rc == -ENOTCONN)
+    if (rc < 0 && a->acd->why[0] != '\0')
+        acd_error_why(r, rc, a->acd->why);   /* the host's words: the engine refused */
+    else if (rc == -ENOTCONN)
         ACD_FAIL(r, MD_GRPC_FAILED_PRECONDITION, "agent '%.40s' has no consult in progress", q->agent);
     else if (rc == -EPERM)
         ACD_FAIL(r, MD_GRPC_FAILED_PRECONDITION,
@@ -2700,8 +2659,6 @@ static void consult_op(void *app, const uint8_t *req, size_t len, md_grpc_reply_
                   "the consulted agent has not answered yet (ConsultCancel withdraws the offer)");
     else if (rc == -EALREADY)
         set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s", "the call is a three-way already");
-    else if (rc < 0 && a->acd->why[0] != '\0')
-        acd_error_why(r, rc, a->acd->why);
     else if (rc < 0)
         acd_error(r, rc, "consult");
     else
@@ -2761,7 +2718,7 @@ static void dial_result(void *app, const uint8_t *req, size_t len, md_grpc_reply
         set_error(r, MD_GRPC_FAILED_PRECONDITION, "%s", "the call is not being dialled");
         goto out;
     }
-    if (q->result == MEDLEY__V1__DIAL_OUTCOME__DIAL_ANSWERED && !dial_leg_ok(a, q->channel, info.agent, r))
+    if (q->result == MEDLEY__V1__DIAL_OUTCOME__DIAL_ANSWERED && !dial_leg_ok(a, q->channel, r))
         goto out;
     /* The proto's outcomes are md_acd_dial_result_t's values. */
     int rc = md_acd_svc_dial_result(s, q->call, (md_acd_dial_result_t)q->result, q->channel);

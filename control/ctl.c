@@ -680,3 +680,154 @@ void md_ctl_announce_ref(md_ctl_t *c, md_ctl_chan_t *rec, md_ctl_prompt_t *p)
     prompt_unref(c, rec->announce);
     rec->announce = p;
 }
+
+/* ---- bridges and conferences across workers ---- */
+
+md_ctl_chan_t *md_ctl_find_local(md_ctl_t *c, unsigned worker, uint32_t local_id)
+{
+    if (worker >= c->n_workers || local_id == 0)
+        return NULL;
+    const md_ctl_worker_t *w = &c->workers[worker];
+    for (uint32_t s = 0; s < w->max; s++) {
+        uint32_t gs = w->base + s;
+        /* A channel moved to this slot, else the slot's own record (which may have moved
+         * away: then its worker is another). */
+        md_ctl_chan_t *rec = c->guest[gs] != 0 ? &c->chans[c->guest[gs] - 1] : &c->chans[gs];
+        if (rec->api_id != 0 && rec->worker == worker && rec->slot == s && rec->local_id == local_id)
+            return rec;
+        if (c->guest[gs] != 0) {
+            /* A stale guest entry (that channel moved on): the slot's own record. */
+            rec = &c->chans[gs];
+            if (rec->api_id != 0 && rec->worker == worker && rec->slot == s && rec->local_id == local_id)
+                return rec;
+        }
+    }
+    return NULL;
+}
+
+int md_ctl_move_to(md_ctl_t *c, md_ctl_chan_t *rec, unsigned to)
+{
+    if (rec->worker == to)
+        return 0;
+    /* A recording is fed by its worker's recorder producer: it cannot follow. */
+    if (rec->rec_id != 0)
+        return -EXDEV;
+    int rc = md_ctl_move(c, rec, to);
+    return rc == -ENOSPC ? -ENOBUFS : rc == -ENOTSUP ? -ENODEV : rc;
+}
+
+int md_ctl_bridge(md_ctl_t *c, md_ctl_chan_t *a, md_ctl_chan_t *b)
+{
+    if (a == b)
+        return -EINVAL;
+    if (a->worker != b->worker) {
+        /* b moves to a's worker unless it records (then a moves to b's); a worker with no
+         * room for the one is tried the other way round. */
+        md_ctl_chan_t *mv = b->rec_id != 0 ? a : b, *stay = mv == a ? b : a;
+        if (mv->rec_id != 0)
+            return -EXDEV;   /* both record */
+        int rc = md_ctl_move_to(c, mv, stay->worker);
+        if ((rc == -ENOBUFS || rc == -EMFILE) && stay->rec_id == 0)
+            rc = md_ctl_move_to(c, stay, mv->worker);
+        if (rc != 0)
+            return rc;
+    }
+    md_cmd_t cmd;
+    md_cmd_reply_t rep;
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.type = MD_CMD_BRIDGE;
+    cmd.slot = a->slot;
+    cmd.id = a->local_id;
+    cmd.slot2 = b->slot;
+    cmd.id2 = b->local_id;
+    return md_ctl_exec(c, a->worker, &cmd, &rep);
+}
+
+int md_ctl_conf_from_bridge(md_ctl_t *c, md_ctl_chan_t *a, md_ctl_chan_t *b, md_ctl_conf_t **out)
+{
+    *out = NULL;
+    if (a == b)
+        return -EINVAL;
+    if (a->worker != b->worker)
+        return -ENOTCONN;   /* a bridge's two legs share a worker */
+    md_cmd_t cmd;
+    md_cmd_reply_t rep;
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.type = MD_CMD_CONF_FROM_BRIDGE;
+    cmd.slot = a->slot;
+    cmd.id = a->local_id;
+    cmd.slot2 = b->slot;
+    cmd.id2 = b->local_id;
+    int rc = md_ctl_exec(c, a->worker, &cmd, &rep);
+    if (rc == -EINVAL)
+        return -ENOTCONN;
+    if (rc != 0)
+        return rc;   /* -ENOTSUP, -ENOSPC, -ENOENT, a timeout */
+    md_ctl_conf_t *cf = md_ctl_conf_created(c, a->worker, rep.conf.slot, rep.conf.id);
+    if (cf == NULL) {
+        /* No record for it on this side: undo it at once, back to the bridge. */
+        memset(&cmd, 0, sizeof(cmd));
+        cmd.type = MD_CMD_CONF_DELETE;
+        cmd.conf.slot = rep.conf.slot;
+        cmd.conf.id = rep.conf.id;
+        cmd.conf.rebridge = 1;
+        md_ctl_exec(c, a->worker, &cmd, &rep);
+        return -ENOSPC;
+    }
+    *out = cf;
+    return 0;
+}
+
+int md_ctl_conf_add(md_ctl_t *c, const md_ctl_conf_t *cf, md_ctl_chan_t *rec, md_cmd_t *cmd)
+{
+    int rc = md_ctl_move_to(c, rec, cf->worker);
+    if (rc != 0)
+        return rc;
+    md_cmd_reply_t rep;
+    cmd->type = MD_CMD_CONF_ADD;
+    cmd->slot = rec->slot;
+    cmd->id = rec->local_id;
+    cmd->conf.slot = cf->idx;
+    cmd->conf.id = cf->local_id;
+    return md_ctl_exec(c, cf->worker, cmd, &rep);
+}
+
+int md_ctl_conf_end(md_ctl_t *c, md_ctl_conf_t *cf, int rebridge)
+{
+    md_cmd_t cmd;
+    md_cmd_reply_t rep;
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.type = MD_CMD_CONF_DELETE;
+    cmd.conf.slot = cf->idx;
+    cmd.conf.id = cf->local_id;
+    cmd.conf.rebridge = (uint8_t)(rebridge != 0);
+    int rc = md_ctl_exec(c, cf->worker, &cmd, &rep);
+    if (rc != 0 && rebridge) {
+        /* A member left (its channel deleted): nothing to bridge again, just end it. */
+        cmd.conf.rebridge = 0;
+        md_ctl_exec(c, cf->worker, &cmd, &rep);
+    }
+    if (cf->rec_id != 0 && c->rec != NULL)
+        md_recorder_stop(c->rec, cf->rec_id);
+    md_ctl_conf_gone(c, cf);
+    return rc;
+}
+
+const char *md_ctl_join_error(int rc)
+{
+    switch (rc) {
+    case -ENOENT: return "a channel is gone";
+    case -EINVAL: return "a channel with itself";
+    case -ENOTCONN: return "the two channels are not bridged to each other";
+    case -ENOTSUP: return "conferences are off in this engine";
+    case -ENOSPC: return "every conference of the worker is in use";
+    case -EBUSY: return "the channel is bridged or already in a conference";
+    case -EXDEV: return "the channel records on another worker: stop the recording first";
+    case -ENOBUFS: return "no free channel on the worker it must move to";
+    case -EMFILE: return "no free Opus codec state on the worker it must move to";
+    case -ENODEV: return "this engine cannot move channels between workers";
+    case -ETIMEDOUT: return "the worker did not answer in time";
+    case -EAGAIN: return "the worker's command ring is full";
+    default: return "the engine refused";
+    }
+}

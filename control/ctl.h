@@ -123,7 +123,7 @@ md_ctl_chan_t *md_ctl_find(md_ctl_t *c, uint32_t api_id);
 int md_ctl_exec(md_ctl_t *c, unsigned worker, md_cmd_t *cmd, md_cmd_reply_t *rep);
 
 /* Creates a channel on the worker with the fewest channels, or on near's worker when
- * near != 0 (channels to be bridged must share a worker). */
+ * near != 0 (saves a move when it is bridged to near later). */
 int md_ctl_create(md_ctl_t *c, md_cmd_t *cmd, uint32_t near, const char *tag,
                   md_ctl_chan_t **out, md_chan_info_t *info);
 int md_ctl_delete(md_ctl_t *c, md_ctl_chan_t *rec);
@@ -136,6 +136,41 @@ int md_ctl_delete(md_ctl_t *c, md_ctl_chan_t *rec);
  * -EMFILE (no Opus codec state on `to`), -ENOTSUP, or a worker's timeout; on failure the
  * channel stays where it was. In-band digits being sent stop. */
 int md_ctl_move(md_ctl_t *c, md_ctl_chan_t *rec, unsigned to);
+/* ---- bridges and conferences across workers: the steps the API and the ACD share ----
+ * A bridge's two legs and a conference's members live on one worker; these move a
+ * channel there first (md_ctl_move). Their errors, each with one meaning
+ * (md_ctl_join_error() words them):
+ *   -ENOENT     a channel or the conference is gone (on the worker)
+ *   -EINVAL     a channel with itself
+ *   -ENOTCONN   (md_ctl_conf_from_bridge) the two are not bridged to each other
+ *   -ENOTSUP    conferences are off in this engine
+ *   -ENOSPC     every conference of the worker (or conference record) is in use
+ *   -EBUSY      the channel is bridged (elsewhere) or already in a conference
+ *   -EXDEV      the channel that must move records (for a bridge: both record): a
+ *               recording is fed by its worker, stop it first
+ *   -ENOBUFS    no free channel slot on the worker it must move to
+ *   -EMFILE     no free Opus codec state there
+ *   -ENODEV     this engine cannot move channels (no import tables)
+ *   -ETIMEDOUT, -EAGAIN  a worker did not answer / its ring is full
+ * On failure nothing has changed but, possibly, where a channel lives (transparent). */
+/* md_ctl_move() for joining: 0 when it is there already, -EXDEV if it records. */
+int md_ctl_move_to(md_ctl_t *c, md_ctl_chan_t *rec, unsigned to);
+/* Bridges a and b; on two workers, b moves to a's (a to b's when b records, or when a's
+ * worker has no room for b). */
+int md_ctl_bridge(md_ctl_t *c, md_ctl_chan_t *a, md_ctl_chan_t *b);
+/* A bridged to b becomes a conference of the two (a PARTY, b AGENT) on their worker. */
+int md_ctl_conf_from_bridge(md_ctl_t *c, md_ctl_chan_t *a, md_ctl_chan_t *b, md_ctl_conf_t **out);
+/* Adds rec to cf, moving it to cf's worker first. cmd: conf.role, flags, gains, beep set
+ * by the caller (the rest is filled here). */
+int md_ctl_conf_add(md_ctl_t *c, const md_ctl_conf_t *cf, md_ctl_chan_t *rec, md_cmd_t *cmd);
+/* Deletes cf (rebridge: its two members are bridged again; a rebridge refused ends it
+ * anyway), stops its mix recording, forgets it. Returns the first DELETE's status. */
+int md_ctl_conf_end(md_ctl_t *c, md_ctl_conf_t *cf, int rebridge);
+/* Words for the errors above. */
+const char *md_ctl_join_error(int rc);
+/* The record of the channel with worker-local id local_id on a worker (moved or not). */
+md_ctl_chan_t *md_ctl_find_local(md_ctl_t *c, unsigned worker, uint32_t local_id);
+
 /* names: n prompt names; loops, gaps as in md_play_item_t. Unknown name: -ENOENT with
  * the name in err. */
 int md_ctl_play(md_ctl_t *c, md_ctl_chan_t *rec, const char *const *names, const uint16_t *loops,
