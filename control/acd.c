@@ -194,7 +194,8 @@ static void ev(md_acd_t *acd, md_acd_event_t e, const call_t *c, int a, const ch
     act(acd, &x);
 }
 
-static call_t *get(md_acd_t *acd, uint32_t id)
+/* The call id, or NULL: 0, out of range or gone. */
+static call_t *get(const md_acd_t *acd, uint32_t id)
 {
     uint32_t slot = id & SLOT_MASK;
     if (id == 0 || slot >= acd->lim.max_calls || acd->calls[slot].id != id)
@@ -1269,7 +1270,8 @@ int md_acd_agent_add(md_acd_t *acd, const md_acd_agent_cfg_t *cfg)
 
 /* ---- agents ---- */
 
-static agent_t *agent_at(md_acd_t *acd, int a)
+/* Agent a, or NULL: out of range or never added. */
+static agent_t *agent_at(const md_acd_t *acd, int a)
 {
     if (a < 0 || (unsigned)a >= acd->n_agents || !acd->agents[a].used)
         return NULL;
@@ -1294,9 +1296,8 @@ md_acd_agent_state_t md_acd_agent_state(const md_acd_t *acd, int a, const char *
 
 uint32_t md_acd_agent_channel(const md_acd_t *acd, int a)
 {
-    if (a < 0 || (unsigned)a >= acd->n_agents || !acd->agents[a].used)
-        return 0;
-    return acd->agents[a].channel;   /* cleared at logout */
+    const agent_t *ag = agent_at(acd, a);
+    return ag != NULL ? ag->channel : 0;   /* cleared at logout */
 }
 
 unsigned md_acd_agent_count(const md_acd_t *acd)
@@ -1306,9 +1307,9 @@ unsigned md_acd_agent_count(const md_acd_t *acd)
 
 int md_acd_agent_info(const md_acd_t *acd, int a, md_acd_agent_info_t *out)
 {
-    if (a < 0 || (unsigned)a >= acd->n_agents || !acd->agents[a].used)
+    const agent_t *ag = agent_at(acd, a);
+    if (ag == NULL)
         return -ENOENT;
-    const agent_t *ag = &acd->agents[a];
     memset(out, 0, sizeof(*out));
     out->cfg = ag->cfg;
     out->state = ag->state;
@@ -1318,12 +1319,10 @@ int md_acd_agent_info(const md_acd_t *acd, int a, md_acd_agent_info_t *out)
     case MD_ACD_OFFERED:
     case MD_ACD_RESERVED:
     case MD_ACD_TALKING:
-    case MD_ACD_HOLD: {
-        uint32_t slot = ag->call & SLOT_MASK;
-        if (ag->call != 0 && slot < acd->lim.max_calls && acd->calls[slot].id == ag->call)
+    case MD_ACD_HOLD:
+        if (get(acd, ag->call) != NULL)
             out->call = ag->call;
         break;
-    }
     default:
         break;
     }
@@ -1334,9 +1333,8 @@ int md_acd_agent_info(const md_acd_t *acd, int a, md_acd_agent_info_t *out)
     out->calls = ag->state != MD_ACD_LOGGED_OUT ? ag->calls : 0;
     out->internal_calls = ag->state != MD_ACD_LOGGED_OUT ? ag->internal_calls : 0;
     uint32_t ic = ag->icall != 0 ? ag->icall : out->call;
-    uint32_t islot = ic & SLOT_MASK;
-    if (ic != 0 && islot < acd->lim.max_calls && acd->calls[islot].id == ic &&
-        acd->calls[islot].kind == MD_ACD_INTERNAL)
+    const call_t *ci = get(acd, ic);
+    if (ci != NULL && ci->kind == MD_ACD_INTERNAL)
         out->consult = ic;
     return 0;
 }
@@ -1446,6 +1444,16 @@ int md_acd_agent_logout(md_acd_t *acd, int a, uint64_t now)
 static call_t *agent_call(md_acd_t *acd, int a)
 {
     return get(acd, acd->agents[a].call);
+}
+
+/* The call agent a (which exists) talks on or holds, or NULL (-ENOTCONN for the entry
+ * points): its state is neither TALKING nor HOLD, or it has no call. */
+static call_t *connected_call(md_acd_t *acd, int a)
+{
+    md_acd_agent_state_t st = acd->agents[a].state;
+    if (st != MD_ACD_TALKING && st != MD_ACD_HOLD)
+        return NULL;
+    return agent_call(acd, a);
 }
 
 /* ---- consult, three-way and internal calls (ACD-6) ----
@@ -1687,9 +1695,8 @@ int md_acd_consult(md_acd_t *acd, int a, int to, uint32_t *id, uint64_t now)
         return -ENOENT;
     if (a == to)
         return -EINVAL;
-    call_t *c = agent_call(acd, a);
-    if (c == NULL || (ag->state != MD_ACD_TALKING && ag->state != MD_ACD_HOLD) ||
-        c->kind == MD_ACD_INTERNAL || c->agent != a)
+    call_t *c = connected_call(acd, a);
+    if (c == NULL || c->kind == MD_ACD_INTERNAL || c->agent != a)
         return -ENOTCONN;
     if (ag->icall != 0 || c->consult != 0)
         return -EALREADY;
@@ -1725,34 +1732,39 @@ int md_acd_consult(md_acd_t *acd, int a, int to, uint32_t *id, uint64_t now)
     return 0;
 }
 
-/* A's consult (not a direct call), or NULL with *err. */
-static call_t *consult_of(md_acd_t *acd, int a, int *err)
+/* A's internal call (a consult or a direct call it made or took), or NULL with *err:
+ * -ENOENT no such agent, -ENOTCONN none. */
+static call_t *icall_of(md_acd_t *acd, int a, int *err)
 {
     agent_t *ag = agent_at(acd, a);
-    *err = 0;
-    if (ag == NULL) {
-        *err = -ENOENT;
-        return NULL;
-    }
-    call_t *i = get(acd, ag->icall);
+    call_t *i = ag != NULL ? get(acd, ag->icall) : NULL;
+    *err = ag == NULL ? -ENOENT : i == NULL ? -ENOTCONN : 0;
+    return i;
+}
+
+/* A's consult (not a direct call), answered, and the caller's call it is about (*caller),
+ * or NULL with *err: icall_of()'s, -EPERM a direct call, -EBUSY not answered yet,
+ * -ENOTCONN the caller's call gone. */
+static call_t *consult_of(md_acd_t *acd, int a, call_t **caller, int *err)
+{
+    call_t *i = icall_of(acd, a, err);
     if (i == NULL)
-        *err = -ENOTCONN;
-    else if (i->parent == 0)
+        return NULL;
+    if (i->parent == 0)
         *err = -EPERM;
     else if (i->phase != MD_ACD_CALL_TALKING)
         *err = -EBUSY;
+    else if ((*caller = get(acd, i->parent)) == NULL)
+        *err = -ENOTCONN;
     return *err ? NULL : i;
 }
 
 int md_acd_consult_complete(md_acd_t *acd, int a, uint64_t now)
 {
     int err;
-    call_t *i = consult_of(acd, a, &err);
+    call_t *c = NULL, *i = consult_of(acd, a, &c, &err);
     if (i == NULL)
         return err;
-    call_t *c = get(acd, i->parent);
-    if (c == NULL)
-        return -ENOTCONN;
     sync(acd, now);
     first_agent_leaves(acd, c, i, "transfer", now);
     dispatch(acd, now);
@@ -1762,12 +1774,9 @@ int md_acd_consult_complete(md_acd_t *acd, int a, uint64_t now)
 int md_acd_consult_conference(md_acd_t *acd, int a, uint64_t now)
 {
     int err;
-    call_t *i = consult_of(acd, a, &err);
+    call_t *c = NULL, *i = consult_of(acd, a, &c, &err);
     if (i == NULL)
         return err;
-    call_t *c = get(acd, i->parent);
-    if (c == NULL)
-        return -ENOTCONN;
     if (i->threeway)
         return -EALREADY;
     sync(acd, now);
@@ -1791,12 +1800,10 @@ int md_acd_consult_conference(md_acd_t *acd, int a, uint64_t now)
 
 int md_acd_consult_cancel(md_acd_t *acd, int a, uint64_t now)
 {
-    agent_t *ag = agent_at(acd, a);
-    if (ag == NULL)
-        return -ENOENT;
-    call_t *i = get(acd, ag->icall);
+    int err;
+    call_t *i = icall_of(acd, a, &err);
     if (i == NULL)
-        return -ENOTCONN;
+        return err;
     sync(acd, now);
     internal_end(acd, i, "cancelled", now);
     dispatch(acd, now);
@@ -1944,7 +1951,8 @@ int md_acd_agent_hangup(md_acd_t *acd, int a, uint64_t now)
         dispatch(acd, now);
         return 0;
     }
-    if (c == NULL || (ag->state != MD_ACD_TALKING && ag->state != MD_ACD_HOLD))
+    c = connected_call(acd, a);
+    if (c == NULL)
         return -ENOTCONN;
     sync(acd, now);
     if (c->kind == MD_ACD_INTERNAL) {
@@ -2072,8 +2080,8 @@ int md_acd_monitor(md_acd_t *acd, int a, uint32_t supervisor_channel, md_acd_mon
         return -ENOENT;
     if (mode > MD_ACD_MON_BARGE || supervisor_channel == 0)
         return -EINVAL;
-    call_t *c = agent_call(acd, a);
-    if (c == NULL || (ag->state != MD_ACD_TALKING && ag->state != MD_ACD_HOLD))
+    call_t *c = connected_call(acd, a);
+    if (c == NULL)
         return -ENOTCONN;
     if (c->kind == MD_ACD_INTERNAL || c->consult != 0)
         return -EBUSY;   /* a consult, three-way or internal call: not monitored */
@@ -2552,10 +2560,9 @@ int md_acd_force_release(md_acd_t *acd, uint32_t id, uint64_t now)
 
 int md_acd_call_info(const md_acd_t *acd, uint32_t id, md_acd_call_info_t *out)
 {
-    uint32_t slot = id & SLOT_MASK;
-    if (id == 0 || slot >= acd->lim.max_calls || acd->calls[slot].id != id)
+    const call_t *c = get(acd, id);
+    if (c == NULL)
         return -ENOENT;
-    const call_t *c = &acd->calls[slot];
     memset(out, 0, sizeof(*out));
     out->id = id;
     out->kind = c->kind;
