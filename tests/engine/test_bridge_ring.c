@@ -7,54 +7,31 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <rte_eal.h>
-#include <rte_eth_ring.h>
-#include <rte_ethdev.h>
 
 #include "dsp/g711.h"
 #include "dsp/tone.h"
 #include "engine/rtp.h"
 #include "engine/worker.h"
 #include "tests/check.h"
+#include "tests/engine/ring_port.h"
 
 #define MAX 4
 
-static struct rte_mempool *pool;
-static struct rte_ring *rx_ring, *tx_ring;
+static ring_port_t rp;
 static md_channel_t chans[MAX];
 static md_media_t media[MAX];
 static md_event_ring_t events;
 static md_worker_t w;
 
-static void inject(const uint8_t *frame, size_t len)
-{
-    struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
-    memcpy(rte_pktmbuf_append(m, (uint16_t)len), frame, len);
-    CHECK(rte_ring_enqueue(rx_ring, m) == 0);
-}
-
 int main(void)
 {
-    char prefix[64];
-    snprintf(prefix, sizeof(prefix), "--file-prefix=medley-br-%d", (int)getpid());
-    char *eal_args[] = { "test_bridge_ring", "--no-huge", "--no-shconf", "-m", "64", prefix,
-                         "--no-pci", "--no-telemetry", "-l", "0", "--log-level=error", NULL };
-    if (rte_eal_init((int)(sizeof(eal_args) / sizeof(eal_args[0])) - 1, eal_args) < 0)
+    if (ring_port_open(&rp, "br", 2047, 512, 1024, 1) != 0)
         return 1;
-    pool = rte_pktmbuf_pool_create("br", 2047, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-    rx_ring = rte_ring_create("br_rx", 512, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    tx_ring = rte_ring_create("br_tx", 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    int port = rte_eth_from_rings("br_ring", &rx_ring, 1, &tx_ring, 1, SOCKET_ID_ANY);
-    struct rte_eth_conf conf;
-    memset(&conf, 0, sizeof(conf));
-    CHECK(port >= 0 && rte_eth_dev_configure((uint16_t)port, 1, 1, &conf) == 0);
-    CHECK(rte_eth_rx_queue_setup((uint16_t)port, 0, 512, SOCKET_ID_ANY, NULL, pool) == 0);
-    CHECK(rte_eth_tx_queue_setup((uint16_t)port, 0, 1024, SOCKET_ID_ANY, NULL) == 0);
-    CHECK(rte_eth_dev_start((uint16_t)port) == 0);
+    const uint16_t port = rp.port;
 
     md_iface_t ifc = { .mac = { 2, 0xaa, 0, 0, 0, 1 }, .has_ip4 = 1, .ip4 = { 10, 0, 0, 2 } };
     md_event_ring_init(&events);
-    CHECK(md_worker_init(&w, (uint16_t)port, pool, &ifc, chans, media, MAX, 20000, &events) == 0);
+    CHECK(md_worker_init(&w, (uint16_t)port, rp.pool, &ifc, chans, media, MAX, 20000, &events) == 0);
     /* Channel 0 speaks PCMU, channel 1 PCMA; bridged, each hears the other. */
     md_chan_params_t prm = { .codec = MD_CODEC_PCMU, .pt = 0, .event_pt = 101, .jb_depth = 2,
                              .learn = 1 };
@@ -88,9 +65,9 @@ int main(void)
     memset(silence, 0, sizeof(silence));
     for (int f = 0; f < 40; f++) {
         md_ulaw_encode(pl, talk + f * 160, 160);
-        inject(frame, md_tx_build(&peer[0], 0, pl, 160, 160, frame, sizeof(frame)));
+        ring_port_inject(&rp, frame, md_tx_build(&peer[0], 0, pl, 160, 160, frame, sizeof(frame)));
         md_alaw_encode(pl, silence, 160);
-        inject(frame, md_tx_build(&peer[1], 0, pl, 160, 160, frame, sizeof(frame)));
+        ring_port_inject(&rp, frame, md_tx_build(&peer[1], 0, pl, 160, 160, frame, sizeof(frame)));
         while (md_worker_poll(&w) > 0)
             ;
         md_worker_tick(&w, (uint64_t)f * 20);
@@ -101,7 +78,7 @@ int main(void)
     size_t nheard[2] = { 0, 0 };
     int pt_ok = 1;
     struct rte_mbuf *m = NULL;
-    while (rte_ring_dequeue(tx_ring, (void **)&m) == 0) {
+    while (rte_ring_dequeue(rp.tx[0], (void **)&m) == 0) {
         md_pkt_t p;
         const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
         if (md_pkt_parse(d, rte_pktmbuf_data_len(m), &p) == MD_PKT_UDP) {
@@ -139,8 +116,7 @@ int main(void)
         loud += heard[0][i] > 16 || heard[0][i] < -16;
     CHECK(loud == 0);
 
-    rte_eth_dev_stop((uint16_t)port);
-    rte_eth_dev_close((uint16_t)port);
+    ring_port_close(&rp);
     rte_eal_cleanup();
     return check_summary("bridge-ring");
 }

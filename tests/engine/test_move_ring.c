@@ -21,10 +21,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <rte_eal.h>
-#include <rte_eth_ring.h>
-#include <rte_ethdev.h>
-
 #include "dsp/g711.h"
 #include "dsp/tone.h"
 #include "engine/cmd.h"
@@ -32,25 +28,19 @@
 #include "engine/txpkt.h"
 #include "engine/worker.h"
 #include "tests/check.h"
+#include "tests/engine/ring_port.h"
 
 #define MAX 8
 #define FRAMES 200
 #define PEER_PORT 4000
 
-static struct rte_mempool *pool;
-static struct rte_ring *rx_ring, *tx_ring[2], *inbox[2];
+static ring_port_t rp;
+static struct rte_ring *inbox[2];
 static md_channel_t chans[2][MAX];
 static md_media_t media[2][MAX];
 static md_event_ring_t events[2];
 static md_worker_t wk[2];
 static md_worker_t *peers[2] = { &wk[0], &wk[1] };
-
-static void inject(const uint8_t *frame, size_t len)
-{
-    struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
-    memcpy(rte_pktmbuf_append(m, (uint16_t)len), frame, len);
-    CHECK(rte_ring_enqueue(rx_ring, m) == 0);
-}
 
 static void pump(void)
 {
@@ -118,7 +108,7 @@ static void drain(int f)
 {
     for (int q = 0; q < 2; q++) {
         struct rte_mbuf *m;
-        while (rte_ring_dequeue(tx_ring[q], (void **)&m) == 0) {
+        while (rte_ring_dequeue(rp.tx[q], (void **)&m) == 0) {
             md_pkt_t p;
             const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
             md_rtp_hdr_t h;
@@ -142,31 +132,16 @@ static void drain(int f)
 
 int main(void)
 {
-    char prefix[64];
-    snprintf(prefix, sizeof(prefix), "--file-prefix=medley-mv-%d", (int)getpid());
-    char *eal_args[] = { "test_move_ring", "--no-huge", "--no-shconf", "-m", "64", prefix,
-                         "--no-pci", "--no-telemetry", "-l", "0", "--log-level=error", NULL };
-    if (rte_eal_init((int)(sizeof(eal_args) / sizeof(eal_args[0])) - 1, eal_args) < 0)
+    if (ring_port_open(&rp, "mv", 2047, 512, 512, 2) != 0)
         return 1;
-    pool = rte_pktmbuf_pool_create("mv", 2047, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-    rx_ring = rte_ring_create("mv_rx", 512, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    tx_ring[0] = rte_ring_create("mv_tx0", 512, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    tx_ring[1] = rte_ring_create("mv_tx1", 512, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    const uint16_t port = rp.port;
     inbox[0] = rte_ring_create("mv_in0", 512, SOCKET_ID_ANY, RING_F_SC_DEQ);
     inbox[1] = rte_ring_create("mv_in1", 512, SOCKET_ID_ANY, RING_F_SC_DEQ);
-    int port = rte_eth_from_rings("mv_ring", &rx_ring, 1, tx_ring, 2, SOCKET_ID_ANY);
-    struct rte_eth_conf conf;
-    memset(&conf, 0, sizeof(conf));
-    CHECK(port >= 0 && rte_eth_dev_configure((uint16_t)port, 1, 2, &conf) == 0);
-    CHECK(rte_eth_rx_queue_setup((uint16_t)port, 0, 512, SOCKET_ID_ANY, NULL, pool) == 0);
-    CHECK(rte_eth_tx_queue_setup((uint16_t)port, 0, 512, SOCKET_ID_ANY, NULL) == 0);
-    CHECK(rte_eth_tx_queue_setup((uint16_t)port, 1, 512, SOCKET_ID_ANY, NULL) == 0);
-    CHECK(rte_eth_dev_start((uint16_t)port) == 0);
 
     md_iface_t ifc = { .mac = { 2, 0xaa, 0, 0, 0, 1 }, .has_ip4 = 1, .ip4 = { 10, 0, 0, 2 } };
     for (int i = 0; i < 2; i++) {
         md_event_ring_init(&events[i]);
-        CHECK(md_worker_init(&wk[i], (uint16_t)port, pool, &ifc, chans[i], media[i], MAX,
+        CHECK(md_worker_init(&wk[i], (uint16_t)port, rp.pool, &ifc, chans[i], media[i], MAX,
                              (uint16_t)(20000 + 2 * MAX * i), &events[i]) == 0);
     }
     for (int i = 0; i < 2; i++)
@@ -265,16 +240,16 @@ int main(void)
             md_tx_template_t te = pt;
             te.pt = 101;
             te.ts = 7777u + 120 * 160;   /* the event's start, constant */
-            inject(frame, md_tx_build(&te, f == 120, e4, 4, 0, frame, sizeof(frame)));
+            ring_port_inject(&rp, frame, md_tx_build(&te, f == 120, e4, 4, 0, frame, sizeof(frame)));
             pt.seq = te.seq;
             pt.ts += 160;
         } else {
             md_ulaw_encode(pl, pcm, 160);
-            inject(frame, md_tx_build(&pt, f == 0, pl, 160, 160, frame, sizeof(frame)));
+            ring_port_inject(&rp, frame, md_tx_build(&pt, f == 0, pl, 160, 160, frame, sizeof(frame)));
         }
         if (f == 100) {   /* an RTCP receiver report to its odd port, on B */
             uint8_t rr[8] = { 0x80, 201, 0, 1, 0, 0, 0x51, 0x51 };
-            inject(frame, md_tx_build_udp(&pt, PEER_PORT + 1, (uint16_t)(xport + 1), rr, 8, frame,
+            ring_port_inject(&rp, frame, md_tx_build_udp(&pt, PEER_PORT + 1, (uint16_t)(xport + 1), rr, 8, frame,
                                           sizeof(frame)));
         }
         if (where == 1 && f < 125)
@@ -374,8 +349,7 @@ int main(void)
         created++;
     CHECKF(created == MAX - 2 && r.status == -ENOSPC, "created %d more", created);
 
-    rte_eth_dev_stop((uint16_t)port);
-    rte_eth_dev_close((uint16_t)port);
+    ring_port_close(&rp);
     rte_eal_cleanup();
     return check_summary("move-ring");
 }

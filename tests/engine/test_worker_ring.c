@@ -6,31 +6,21 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <rte_eal.h>
-#include <rte_eth_ring.h>
-#include <rte_ethdev.h>
 
 #include "dsp/g711.h"
 #include "dsp/tone.h"
 #include "engine/txpkt.h"
 #include "engine/worker.h"
 #include "tests/check.h"
+#include "tests/engine/ring_port.h"
 
 #define MAX 8
 
-static struct rte_mempool *pool;
-static struct rte_ring *rx_ring, *tx_ring;
+static ring_port_t rp;
 static md_channel_t chans[MAX];
 static md_media_t media[MAX];
 static md_event_ring_t events;
 static md_worker_t w;
-
-static void inject(const uint8_t *frame, size_t len)
-{
-    struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
-    memcpy(rte_pktmbuf_append(m, (uint16_t)len), frame, len);
-    CHECK(rte_ring_enqueue(rx_ring, m) == 0);
-}
 
 static md_tx_template_t peer(int n, uint16_t dst_port, uint8_t pt)
 {
@@ -47,28 +37,13 @@ static md_tx_template_t peer(int n, uint16_t dst_port, uint8_t pt)
 
 int main(void)
 {
-    char prefix[64];
-    snprintf(prefix, sizeof(prefix), "--file-prefix=medley-wk-%d", (int)getpid());
-    char *eal_args[] = { "test_worker_ring", "--no-huge", "--no-shconf", "-m", "64", prefix,
-                         "--no-pci", "--no-telemetry", "-l", "0", "--log-level=error", NULL };
-    if (rte_eal_init((int)(sizeof(eal_args) / sizeof(eal_args[0])) - 1, eal_args) < 0) {
-        fprintf(stderr, "EAL init failed\n");
+    if (ring_port_open(&rp, "wk", 1023, 256, 256, 1) != 0)
         return 1;
-    }
-    pool = rte_pktmbuf_pool_create("wk", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-    rx_ring = rte_ring_create("wk_rx", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    tx_ring = rte_ring_create("wk_tx", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    int port = rte_eth_from_rings("wk_ring", &rx_ring, 1, &tx_ring, 1, SOCKET_ID_ANY);
-    struct rte_eth_conf conf;
-    memset(&conf, 0, sizeof(conf));
-    CHECK(port >= 0 && rte_eth_dev_configure((uint16_t)port, 1, 1, &conf) == 0);
-    CHECK(rte_eth_rx_queue_setup((uint16_t)port, 0, 256, SOCKET_ID_ANY, NULL, pool) == 0);
-    CHECK(rte_eth_tx_queue_setup((uint16_t)port, 0, 256, SOCKET_ID_ANY, NULL) == 0);
-    CHECK(rte_eth_dev_start((uint16_t)port) == 0);
+    const uint16_t port = rp.port;
 
     md_iface_t ifc = { .mac = { 2, 0xaa, 0, 0, 0, 1 }, .has_ip4 = 1, .ip4 = { 10, 0, 0, 2 } };
     md_event_ring_init(&events);
-    CHECK(md_worker_init(&w, (uint16_t)port, pool, &ifc, chans, media, MAX, 20000, &events) == 0);
+    CHECK(md_worker_init(&w, (uint16_t)port, rp.pool, &ifc, chans, media, MAX, 20000, &events) == 0);
     md_chan_params_t prm = { .codec = MD_CODEC_PCMU, .pt = 0, .event_pt = 101, .jb_depth = 3,
                              .learn = 1 };
     uint16_t ports[3];
@@ -91,7 +66,7 @@ int main(void)
         if ((long)(f + 1) * 160 <= n0)
             memcpy(pcm, dial0 + f * 160, sizeof(pcm));
         md_ulaw_encode(pl, pcm, 160);
-        inject(frame, md_tx_build(&t0, f == 0, pl, 160, 160, frame, sizeof(frame)));
+        ring_port_inject(&rp, frame, md_tx_build(&t0, f == 0, pl, 160, 160, frame, sizeof(frame)));
 
         /* Peer 1: RFC 4733 '*' in frames 5-9 (end three times), silence otherwise. */
         if (f >= 5 && f <= 11) {
@@ -102,12 +77,12 @@ int main(void)
             md_tx_template_t te = t1;
             te.pt = 101;
             te.ts = t1.ts - (uint32_t)(f - 5) * 160;   /* the event's start, constant */
-            inject(frame, md_tx_build(&te, f == 5, e4, 4, 0, frame, sizeof(frame)));
+            ring_port_inject(&rp, frame, md_tx_build(&te, f == 5, e4, 4, 0, frame, sizeof(frame)));
             t1.seq = te.seq;
         } else {
             memset(pcm, 0, sizeof(pcm));
             md_ulaw_encode(pl, pcm, 160);
-            inject(frame, md_tx_build(&t1, 0, pl, 160, 160, frame, sizeof(frame)));
+            ring_port_inject(&rp, frame, md_tx_build(&t1, 0, pl, 160, 160, frame, sizeof(frame)));
         }
         if (f >= 5 && f <= 11)
             t1.ts += 160;
@@ -116,24 +91,24 @@ int main(void)
         if ((long)(f + 1) * 160 <= n2)
             memcpy(pcm, dial2 + f * 160, sizeof(pcm));
         md_ulaw_encode(pl, pcm, 160);
-        inject(frame, md_tx_build(&t2, 0, pl, 160, 160, frame, sizeof(frame)));
+        ring_port_inject(&rp, frame, md_tx_build(&t2, 0, pl, 160, 160, frame, sizeof(frame)));
         if (f == 30) {
             md_rtp_event_t ev = { .event = 15, .volume = 10, .end = 1, .duration = 800 };
             uint8_t e4[4];
             md_rtp_event_write(e4, &ev);
             md_tx_template_t te = t2;
             te.pt = 101;
-            inject(frame, md_tx_build(&te, 1, e4, 4, 0, frame, sizeof(frame)));
+            ring_port_inject(&rp, frame, md_tx_build(&te, 1, e4, 4, 0, frame, sizeof(frame)));
             t2.seq = te.seq;
         }
         /* Noise on the wire: a bleed attempt (another source to port 0's channel), a
          * datagram to a port with no channel, a truncated frame. */
         if (f == 20) {
             md_tx_template_t evil = peer(5, ports[0], 0);
-            inject(frame, md_tx_build(&evil, 0, pl, 160, 160, frame, sizeof(frame)));
+            ring_port_inject(&rp, frame, md_tx_build(&evil, 0, pl, 160, 160, frame, sizeof(frame)));
             md_tx_template_t stray = peer(6, 29000, 0);
-            inject(frame, md_tx_build(&stray, 0, pl, 160, 160, frame, sizeof(frame)));
-            inject(frame, 30);
+            ring_port_inject(&rp, frame, md_tx_build(&stray, 0, pl, 160, 160, frame, sizeof(frame)));
+            ring_port_inject(&rp, frame, 30);
         }
         while (md_worker_poll(&w) > 0)
             ;
@@ -162,8 +137,7 @@ int main(void)
     CHECK(w.udp_no_channel == 1 && w.dp.st.verdict[MD_PKT_DROP_SHORT] == 1);
     CHECK(media[0].concealed <= MD_JB_OUTAGE);   /* only after the stream stopped */
 
-    rte_eth_dev_stop((uint16_t)port);
-    rte_eth_dev_close((uint16_t)port);
+    ring_port_close(&rp);
     rte_eal_cleanup();
     return check_summary("worker-ring");
 }
