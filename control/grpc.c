@@ -5,6 +5,7 @@
  * sent by a data provider that defers while a stream has nothing to say. */
 #define _GNU_SOURCE
 #include "control/grpc.h"
+#include "control/tcp_listen.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -561,34 +562,9 @@ static int conn_alive(conn_t *c)
 
 static int listen_tcp(md_grpc_server_t *s, char *err, size_t errlen)
 {
-    char port[8];
-    snprintf(port, sizeof(port), "%u", s->cfg.tcp_port);
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-    struct addrinfo *res = NULL;
-    int rc = getaddrinfo(s->cfg.tcp_host, port, &hints, &res);
-    if (rc != 0) {
-        if (err != NULL)
-            snprintf(err, errlen, "API address %s: %s", s->cfg.tcp_host, gai_strerror(rc));
-        return -EINVAL;
-    }
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (fd >= 0)
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 64) != 0) {
-        int e = -errno;
-        if (fd >= 0)
-            close(fd);
-        freeaddrinfo(res);
-        return fail(err, errlen, e, "API TCP listener on %s: %s", s->cfg.tcp_host);
-    }
-    freeaddrinfo(res);
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    getsockname(fd, (struct sockaddr *)&ss, &sl);
-    s->tcp_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                 : ((struct sockaddr_in *)&ss)->sin_port);
+    int fd = md_tcp_listen(s->cfg.tcp_host, s->cfg.tcp_port, "API TCP", &s->tcp_port, err, errlen);
+    if (fd < 0)
+        return fd;
     s->tcp_fd = fd;
     struct epoll_event ev = { .events = EPOLLIN, .data.u64 = TAG_TCP_LISTENER };
     epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev);

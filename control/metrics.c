@@ -5,6 +5,7 @@
  * drains what the client still sends (so the answer is not lost to a reset), and closes. */
 #define _GNU_SOURCE
 #include "control/metrics.h"
+#include "control/tcp_listen.h"
 
 #include <errno.h>
 #include <math.h>
@@ -744,36 +745,11 @@ int md_metrics_start(md_metrics_t **out, const md_metrics_config_t *cfg, char *e
         md_metrics_stop(m);
         return fail(err, errlen, -e, "metrics: epoll/timerfd: %s", strerror(e));
     }
-    char port[8];
-    snprintf(port, sizeof(port), "%u", m->cfg.port);
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-    struct addrinfo *res = NULL;
-    int rc = getaddrinfo(m->cfg.host, port, &hints, &res);
-    if (rc != 0) {
-        fail(err, errlen, -EINVAL, "metrics address %s: %s", m->cfg.host, gai_strerror(rc));
+    int fd = md_tcp_listen(m->cfg.host, m->cfg.port, "metrics", &m->port, err, errlen);
+    if (fd < 0) {
         md_metrics_stop(m);
-        return -EINVAL;
+        return fd;
     }
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (fd >= 0)
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 64) != 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        freeaddrinfo(res);
-        md_metrics_stop(m);
-        return fail(err, errlen, -e, "metrics listener on %s port %u: %s", cfg->host ? cfg->host
-                    : "127.0.0.1", cfg->port, strerror(e));
-    }
-    freeaddrinfo(res);
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    getsockname(fd, (struct sockaddr *)&ss, &sl);
-    m->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                             : ((struct sockaddr_in *)&ss)->sin_port);
     m->lfd = fd;
     struct epoll_event ev = { .events = EPOLLIN, .data.u64 = TAG_LISTENER };
     struct epoll_event tev = { .events = EPOLLIN, .data.u64 = TAG_TIMER };

@@ -375,9 +375,17 @@ static void test_fd(void)
     if (a != NULL) {
         c2.port = md_metrics_port(a);
         CHECK(md_metrics_start(&b, &c2, err, sizeof(err)) == -EADDRINUSE && b == NULL);
+        char want[64];
+        snprintf(want, sizeof(want), "metrics listener on 127.0.0.1 port %u: ", c2.port);
+        CHECK(strncmp(err, want, strlen(want)) == 0);
         printf("port in use: %s\n", err);
     }
     md_metrics_stop(a);
+    /* An address that does not resolve: -EINVAL, naming it. */
+    md_metrics_config_t c3 = { .fill = fill, .host = "fe80::1%nosuchif0" };
+    CHECK(md_metrics_start(&b, &c3, err, sizeof(err)) == -EINVAL && b == NULL);
+    CHECK(strncmp(err, "metrics address fe80::1%nosuchif0: ", 35) == 0);
+    printf("bad address: %s\n", err);
 }
 
 static int serve_stdin(void)
