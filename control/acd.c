@@ -335,7 +335,7 @@ static int kpi_touched(const md_kpi_t *k)
     return k->offered || k->answered || k->abandoned || k->abandoned_short || k->overflowed ||
            k->deflected || k->callbacks || k->blocked || k->transferred || k->handled ||
            k->surveys || k->no_answer || k->ready_ms || k->busy_ms || k->not_ready_ms ||
-           k->dialed;
+           k->dialed || k->internal_calls;
 }
 
 static void kpi_reset(md_kpi_t *k, uint64_t start)
@@ -1599,6 +1599,8 @@ static void internal_answered(md_acd_t *acd, call_t *i, uint32_t leg, uint64_t n
     bg->call = i->id;
     bg->internal_calls++;
     ag->internal_calls++;
+    bg->kpi.internal_calls++;
+    ag->kpi.internal_calls++;
     call_t *c = get(acd, i->parent);
     set_state(acd, a, MD_ACD_TALKING, ireason(i), now);
     ag->call = c != NULL ? c->id : i->id;

@@ -86,4 +86,5 @@ void md_kpi_add(md_kpi_t *a, const md_kpi_t *b)
     a->not_ready_ms += b->not_ready_ms;
     a->dialed += b->dialed;
     a->dial_answered += b->dial_answered;
+    a->internal_calls += b->internal_calls;
 }

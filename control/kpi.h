@@ -62,6 +62,9 @@ typedef struct {
     /* Outbound (ACD-10) */
     uint32_t dialed;
     uint32_t dial_answered;
+    /* Agents: internal and consult calls connected (ACD-6), counted for both agents, never
+     * as offered, answered or handled calls. Stored since KPI schema 2. */
+    uint32_t internal_calls;
 } md_kpi_t;
 
 /* Every ratio returns -1.0 when its denominator is zero (nothing to measure). */

@@ -26,10 +26,12 @@ typedef struct {
     size_t off;
     unsigned size;   /* 4 or 8 */
     kind_t kind;
+    int since;       /* the schema version that added the column */
 } field_t;
 
-#define F(n, k) { #n, offsetof(md_kpi_t, n), sizeof(((md_kpi_t *)0)->n), k }
-#define FC(i) { "offered_class" #i, offsetof(md_kpi_t, offered_class) + (i) * sizeof(uint32_t), 4, K_SUM }
+#define F(n, k) F_SINCE(n, k, 1)
+#define F_SINCE(n, k, v) { #n, offsetof(md_kpi_t, n), sizeof(((md_kpi_t *)0)->n), k, v }
+#define FC(i) { "offered_class" #i, offsetof(md_kpi_t, offered_class) + (i) * sizeof(uint32_t), 4, K_SUM, 1 }
 
 static const field_t FIELDS[] = {
     F(sl_threshold_ms, K_SET),
@@ -61,6 +63,7 @@ static const field_t FIELDS[] = {
     F(not_ready_ms, K_SUM),
     F(dialed, K_SUM),
     F(dial_answered, K_SUM),
+    F_SINCE(internal_calls, K_SUM, 2),   /* new columns go last: ALTER TABLE adds them there */
 };
 #define N_FIELDS (sizeof(FIELDS) / sizeof(FIELDS[0]))
 
@@ -114,6 +117,7 @@ struct md_kpi_store {
     unsigned n_pending, cap_pending;
     uint64_t retry_at_ms;
     uint32_t retry_delay_ms;
+    int schema;      /* the file's schema version (older only when read-only) */
 };
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
@@ -243,6 +247,13 @@ static int cat(char **buf, size_t *len, const char *fmt, ...)
     return 0;
 }
 
+/* The column definition of FIELDS[i] (the CREATE TABLE, and ALTER TABLE for a migration). */
+static int column_sql(char **b, size_t *n, size_t i)
+{
+    return cat(b, n, "%s INTEGER NOT NULL DEFAULT 0 CHECK (%s >= 0)", FIELDS[i].name,
+               FIELDS[i].name);
+}
+
 static char *schema_sql(void)
 {
     char *b = NULL;
@@ -253,9 +264,13 @@ static char *schema_sql(void)
                  "  name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND %d),\n"
                  "  start_ms INTEGER NOT NULL CHECK (start_ms >= 0 AND start_ms %% %llu = 0),\n",
                  MD_KPI_NAME - 1, (unsigned long long)MD_KPI_INTERVAL_MS);
-    for (size_t i = 0; rc == 0 && i < N_FIELDS; i++)
-        rc = cat(&b, &n, "  %s INTEGER NOT NULL DEFAULT 0 CHECK (%s >= 0),\n", FIELDS[i].name,
-                 FIELDS[i].name);
+    for (size_t i = 0; rc == 0 && i < N_FIELDS; i++) {
+        rc = cat(&b, &n, "  ");
+        if (rc == 0)
+            rc = column_sql(&b, &n, i);
+        if (rc == 0)
+            rc = cat(&b, &n, ",\n");
+    }
     if (rc == 0)
         rc = cat(&b, &n,
                  "  PRIMARY KEY (scope, name, start_ms)\n"
@@ -309,13 +324,14 @@ static char *insert_sql(void)
     return rc == 0 ? b : NULL;
 }
 
-static char *select_sql(void)
+/* The SELECT of a file of schema version, a column it does not have yet read as 0. */
+static char *select_sql(int version)
 {
     char *b = NULL;
     size_t n = 0;
     int rc = cat(&b, &n, "SELECT scope, name, start_ms");
     for (size_t i = 0; rc == 0 && i < N_FIELDS; i++)
-        rc = cat(&b, &n, ", %s", FIELDS[i].name);
+        rc = cat(&b, &n, ", %s", FIELDS[i].since <= version ? FIELDS[i].name : "0");
     if (rc == 0)
         rc = cat(&b, &n, " FROM kpi WHERE start_ms >= ?1 AND start_ms < ?2"
                          " AND (?3 IS NULL OR scope = ?3) AND (?4 IS NULL OR name = ?4)"
@@ -348,7 +364,52 @@ static int open_fail(md_kpi_store_t *s, char *err, size_t errlen, int rc)
     return sql_fail(s, err, errlen, rc, "open");
 }
 
-/* Checks the header of the file and creates the schema in a new one. */
+/* Brings a file of an older schema version to MD_KPI_STORE_SCHEMA in one transaction: the
+ * columns added since, 0 in the rows there are. Another process may have done it
+ * meanwhile: the version is read again under the write lock. */
+static int migrate(md_kpi_store_t *s, int64_t ver, char *err, size_t errlen)
+{
+    int rc = exec(s, "BEGIN IMMEDIATE", err, errlen);
+    if (rc == 0)
+        rc = query_one(s, "PRAGMA user_version", &ver, NULL, 0, err, errlen);
+    for (size_t i = 0; rc == 0 && i < N_FIELDS; i++) {
+        if (FIELDS[i].since <= ver)
+            continue;
+        char *sql = NULL;
+        size_t n = 0;
+        rc = cat(&sql, &n, "ALTER TABLE kpi ADD COLUMN ");
+        if (rc == 0)
+            rc = column_sql(&sql, &n, i);
+        if (rc != 0)
+            rc = fail(err, errlen, -ENOMEM, "out of memory");
+        else
+            rc = exec(s, sql, err, errlen);
+        free(sql);
+    }
+    if (rc == 0 && ver < MD_KPI_STORE_SCHEMA) {
+        char pragma[64];
+        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", MD_KPI_STORE_SCHEMA);
+        rc = exec(s, pragma, err, errlen);
+    }
+    if (rc == 0)
+        rc = exec(s, "COMMIT", err, errlen);
+    if (rc != 0 && !sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    if (rc == -EBUSY)
+        return fail(err, errlen, rc, "KPI database %s: another process holds a write lock: "
+                    "cannot migrate the file from schema version %" PRId64 " to %d now (it is "
+                    "left as it was; try again when that process is done)", s->path, ver,
+                    MD_KPI_STORE_SCHEMA);
+    if (rc != 0 && err != NULL && errlen > 0) {
+        size_t used = strnlen(err, errlen);
+        snprintf(err + used, errlen - used, " (migrating the file from schema version %" PRId64
+                 " to %d; it is left as it was)", ver, MD_KPI_STORE_SCHEMA);
+    }
+    return rc;
+}
+
+/* Checks the header of the file, migrates an older schema and creates the schema in a new
+ * file. */
 static int check_or_create(md_kpi_store_t *s, char *err, size_t errlen)
 {
     int64_t app = 0, ver = 0, objects = 0;
@@ -369,8 +430,13 @@ static int check_or_create(md_kpi_store_t *s, char *err, size_t errlen)
             return fail(err, errlen, -EPROTO,
                         "KPI database %s: medley's application id but no schema version",
                         s->path);
-        /* Version 1 is the first: no migrations yet. */
-        return 0;
+        s->schema = (int)ver;
+        if (ver == MD_KPI_STORE_SCHEMA || s->opts.read_only)
+            return 0;   /* read-only: read as it is, the newer columns as 0 */
+        rc = migrate(s, ver, err, errlen);
+        if (rc == 0)
+            s->schema = MD_KPI_STORE_SCHEMA;
+        return rc;
     }
     if (app != 0 || objects != 0)
         return fail(err, errlen, -EPROTO,
@@ -395,6 +461,8 @@ static int check_or_create(md_kpi_store_t *s, char *err, size_t errlen)
     if (rc != 0 && !sqlite3_get_autocommit(s->db))
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     free(schema);
+    if (rc == 0)
+        s->schema = MD_KPI_STORE_SCHEMA;
     return rc;
 }
 
@@ -476,6 +544,11 @@ int md_kpi_store_close(md_kpi_store_t *s, char *err, size_t errlen)
 struct sqlite3 *md_kpi_store_db(md_kpi_store_t *s)
 {
     return s->db;
+}
+
+int md_kpi_store_schema(const md_kpi_store_t *s)
+{
+    return s->schema;
 }
 
 const char *md_kpi_store_journal_mode(const md_kpi_store_t *s)
@@ -596,7 +669,7 @@ int md_kpi_store_query(md_kpi_store_t *s, uint32_t scope, const char *name, uint
         return 0;
     if (to_ms > (uint64_t)INT64_MAX)
         to_ms = (uint64_t)INT64_MAX;
-    char *sql = select_sql();
+    char *sql = select_sql(s->schema);
     if (sql == NULL)
         return fail(err, errlen, -ENOMEM, "out of memory");
     sqlite3_stmt *st = NULL;

@@ -28,7 +28,10 @@
 
 #include "control/kpi.h"
 
-#define MD_KPI_STORE_SCHEMA 1          /* PRAGMA user_version of the databases this writes */
+#define MD_KPI_STORE_SCHEMA 2          /* PRAGMA user_version of the databases this writes:
+                                          1 first, 2 added internal_calls. An older file is
+                                          migrated when opened for writing; opened read-only
+                                          it is read as it is, the newer columns as 0. */
 #define MD_KPI_STORE_APP_ID 0x4d444b50 /* PRAGMA application_id: "MDKP" */
 
 typedef struct md_kpi_store md_kpi_store_t;
@@ -48,7 +51,9 @@ typedef struct {
 } md_kpi_store_opts_t;
 
 /* Opens (creating if missing, unless read_only) the database at path. opts NULL: defaults.
- * Refuses a file that is not a medley KPI database or has a newer schema. */
+ * Refuses a file that is not a medley KPI database or has a newer schema. A file of an
+ * older schema is migrated in one transaction (its rows kept, the new columns 0), unless
+ * read_only: then it is left as it is and read with the new columns as 0. */
 int md_kpi_store_open(md_kpi_store_t **out, const char *path, const md_kpi_store_opts_t *opts,
                       char *err, size_t errlen);
 
@@ -99,6 +104,9 @@ int md_kpi_store_export_csv(md_kpi_store_t *s, FILE *f, uint32_t scope, const ch
  * needs (like snprintf). And the header line. For tests and for the API's own export. */
 int md_kpi_store_csv_row(const md_kpi_t *k, char *buf, size_t len);
 int md_kpi_store_csv_header(char *buf, size_t len);
+
+/* The schema version of the open file: MD_KPI_STORE_SCHEMA, or an older one read-only. */
+int md_kpi_store_schema(const md_kpi_store_t *s);
 
 /* The SQLite journal mode in use ("wal", "delete", ...), for checks and logs. */
 const char *md_kpi_store_journal_mode(const md_kpi_store_t *s);

@@ -1706,6 +1706,63 @@ static void test_internal(void)
     no_agent_stuck();
 }
 
+/* internal_calls in the agents' half-hour records (KPI-1, ACD-6): a consult and a direct
+ * call count for both agents in the half hour they connect, an offer not answered does
+ * not; they are not offered, answered or handled calls; the queue's record has none; the
+ * next half hour starts at 0 while the count since login goes on. */
+static void test_internal_kpi(void)
+{
+    uint32_t c = consult_world(), i = 0;
+    (void)c;
+    CHECK(md_acd_consult(acd, cA, cB, &i, now) == 0);
+    after(1000);
+    CHECK(md_acd_agent_kpi(acd, cA)->internal_calls == 0 &&
+          md_acd_agent_kpi(acd, cB)->internal_calls == 0);   /* ringing: not yet */
+    CHECK(md_acd_agent_answer(acd, cB, i, 0, now) == 0);
+    CHECK(md_acd_agent_kpi(acd, cA)->internal_calls == 1 &&
+          md_acd_agent_kpi(acd, cB)->internal_calls == 1 &&
+          md_acd_agent_kpi(acd, cC)->internal_calls == 0);
+    after(5000);
+    CHECK(md_acd_consult_cancel(acd, cA, now) == 0);   /* the caller back to 1001 */
+    CHECK(md_acd_agent_hangup(acd, cA, now) == 0);
+    after(10000);                                      /* 1001's after-call work */
+    CHECK(st(cA) == MD_ACD_READY && st(cB) == MD_ACD_READY && st(cC) == MD_ACD_READY);
+    /* 1003 calls 1002: answered. 1001 calls 1003: rejected, not counted. */
+    CHECK(md_acd_agent_call(acd, cC, cB, 0, &i, now) == 0);
+    CHECK(md_acd_agent_answer(acd, cB, i, 0, now) == 0);
+    after(3000);
+    CHECK(md_acd_agent_hangup(acd, cC, now) == 0);
+    CHECK(md_acd_agent_call(acd, cA, cC, 0, &i, now) == 0);
+    CHECK(md_acd_agent_reject(acd, cC, now) == 0);
+    CHECK(md_acd_agent_ready(acd, cC, now) == 0);
+    CHECK(n_kpis == 0);
+    run_to(T0 + MD_KPI_INTERVAL_MS);
+    const md_kpi_t *k1 = find_kpi("1001"), *k2 = find_kpi("1002"), *k3 = find_kpi("1003"),
+                   *kq = find_kpi("q");
+    CHECK(k1 != NULL && k2 != NULL && k3 != NULL && kq != NULL);
+    if (k1 == NULL || k2 == NULL || k3 == NULL || kq == NULL)
+        return;
+    CHECKF(k1->internal_calls == 1 && k2->internal_calls == 2 && k3->internal_calls == 1,
+           "%u %u %u", k1->internal_calls, k2->internal_calls, k3->internal_calls);
+    CHECK(kq->internal_calls == 0 && kq->offered == 1 && kq->answered == 1);
+    CHECK(k1->answered == 1 && k1->handled == 1);
+    CHECK(k2->offered == 0 && k2->answered == 0 && k2->handled == 0 && k2->no_answer == 0);
+    CHECK(k3->offered == 0 && k3->answered == 0 && k3->handled == 0);
+    CHECK(k1->start_ms == T0 && k2->scope == MD_KPI_AGENT);
+    /* The next half hour: from 0; since login: on. */
+    CHECK(md_acd_agent_kpi(acd, cB)->internal_calls == 0);
+    CHECK(md_acd_agent_call(acd, cB, cA, 0, &i, now) == 0);
+    CHECK(md_acd_agent_answer(acd, cA, i, 0, now) == 0);
+    CHECK(md_acd_agent_kpi(acd, cB)->internal_calls == 1 &&
+          md_acd_agent_kpi(acd, cA)->internal_calls == 1);
+    CHECK(info_internal(cB) == 3 && info_internal(cA) == 2 && info_internal(cC) == 1);
+    /* Records add up. */
+    md_kpi_t sum = *k2;
+    md_kpi_add(&sum, md_acd_agent_kpi(acd, cB));
+    CHECK(sum.internal_calls == 3);
+    no_agent_stuck();
+}
+
 static void test_errors(void)
 {
     world();
@@ -1763,6 +1820,7 @@ int main(void)
     test_consult();
     test_consult_paths();
     test_internal();
+    test_internal_kpi();
     md_acd_free(acd);
     return check_summary("acd");
 }

@@ -1,6 +1,7 @@
 /* KPI history in SQLite (control/kpi_store.c): round trip of every field, merging of a
  * split half hour, restart, sums, CSV byte by byte, refused files (garbage, damaged,
- * another application's database, a newer schema), read-only directories, disk full and
+ * another application's database, a newer schema), the migration of a schema-1 file
+ * (read-only as it is, for writing once, its rows kept), read-only directories, disk full and
  * a lock held by another connection (records kept and retried), WAL mode. */
 #define _GNU_SOURCE
 #include "control/kpi_store.h"
@@ -81,6 +82,7 @@ static void fill(md_kpi_t *k, uint32_t scope, const char *name, uint64_t start, 
     k->not_ready_ms = (1ull << 40) + ++v;
     k->dialed = ++v;
     k->dial_answered = 0xffffffffu - ++v;
+    k->internal_calls = ++v;
 }
 
 static int same(const md_kpi_t *a, const md_kpi_t *b)
@@ -93,7 +95,7 @@ static int same(const md_kpi_t *a, const md_kpi_t *b)
     EQ(overflowed) EQ(deflected) EQ(callbacks) EQ(blocked) EQ(transferred)
     EQ(wait_answered_ms) EQ(wait_abandoned_ms) EQ(longest_wait_ms) EQ(handled) EQ(talk_ms)
     EQ(hold_ms) EQ(acw_ms) EQ(surveys) EQ(survey_sum) EQ(no_answer) EQ(ready_ms) EQ(busy_ms)
-    EQ(not_ready_ms) EQ(dialed) EQ(dial_answered)
+    EQ(not_ready_ms) EQ(dialed) EQ(dial_answered) EQ(internal_calls)
 #undef EQ
     if (strncmp(a->name, b->name, MD_KPI_NAME) != 0) {
         fprintf(stderr, "  name %.32s != %.32s\n", a->name, b->name);
@@ -296,16 +298,16 @@ static const char CSV_WANT[] =
     "offered_class1,offered_class2,offered_class3,answered,answered_in_sl,abandoned,"
     "abandoned_in_sl,abandoned_short,overflowed,deflected,callbacks,blocked,transferred,"
     "wait_answered_ms,wait_abandoned_ms,longest_wait_ms,handled,talk_ms,hold_ms,acw_ms,surveys,"
-    "survey_sum,no_answer,ready_ms,busy_ms,not_ready_ms,dialed,dial_answered\r\n"
+    "survey_sum,no_answer,ready_ms,busy_ms,not_ready_ms,dialed,dial_answered,internal_calls\r\n"
     "queue,\"sales, \"\"east\"\"\",1717200000000,2024-06-01T00:00:00Z,15000,5000,"
     "12,1,2,3,6,10,8,2,1,1,0,0,0,0,1,123456,7000,31000,10,3600000,60000,300000,4,17,"
-    "0,0,0,0,0,0\r\n"
+    "0,0,0,0,0,0,0\r\n"
     "agent,\"line\nbreak\",1717200000000,2024-06-01T00:00:00Z,0,0,"
     "3,0,0,0,0,3,0,0,0,0,0,0,0,0,0,0,0,0,3,900000,0,120000,0,0,"
-    "1,1200000,400000,200000,0,0\r\n"
+    "1,1200000,400000,200000,0,0,2\r\n"
     "agent,plain,1717201800000,2024-06-01T00:30:00Z,0,0,"
     "0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,"
-    "0,0,0,1800000,2,1\r\n";
+    "0,0,0,1800000,2,1,0\r\n";
 
 static void test_csv(void)
 {
@@ -354,6 +356,7 @@ static void test_csv(void)
     r[1].ready_ms = 1200000;
     r[1].busy_ms = 400000;
     r[1].not_ready_ms = 200000;
+    r[1].internal_calls = 2;
     r[2].scope = MD_KPI_AGENT;
     strcpy(r[2].name, "plain");
     r[2].start_ms = T0 + HH;
@@ -453,7 +456,9 @@ static void test_refused(void)
     md_kpi_store_close(s, NULL, 0);
     s = NULL;
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL) == SQLITE_OK);
+    char newer[64];
+    snprintf(newer, sizeof(newer), "PRAGMA user_version = %d", MD_KPI_STORE_SCHEMA + 1);
+    CHECK(sqlite3_exec(db, newer, NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
     CHECK_RC(md_kpi_store_open(&s, path, NULL, err, sizeof(err)), -ENOTSUP, err);
     CHECK(strstr(err, "newer") != NULL);
@@ -464,6 +469,198 @@ static void test_refused(void)
     path_of(path, sizeof(path), "missing.db");
     CHECK(md_kpi_store_open(&s, path, &ro, err, sizeof(err)) < 0 && s == NULL);
     printf("missing, read-only: %s\n", err);
+}
+
+/* The schema a version-1 file has (as medley of schema 1 made it: `sqlite3 kpi.db .schema`). */
+static const char SCHEMA_V1[] =
+    "CREATE TABLE kpi (\n"
+    "  scope TEXT NOT NULL CHECK (scope IN ('queue', 'agent')),\n"
+    "  name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 31),\n"
+    "  start_ms INTEGER NOT NULL CHECK (start_ms >= 0 AND start_ms % 1800000 = 0),\n"
+    "  sl_threshold_ms INTEGER NOT NULL DEFAULT 0 CHECK (sl_threshold_ms >= 0),\n"
+    "  short_abandon_ms INTEGER NOT NULL DEFAULT 0 CHECK (short_abandon_ms >= 0),\n"
+    "  offered INTEGER NOT NULL DEFAULT 0 CHECK (offered >= 0),\n"
+    "  offered_class0 INTEGER NOT NULL DEFAULT 0 CHECK (offered_class0 >= 0),\n"
+    "  offered_class1 INTEGER NOT NULL DEFAULT 0 CHECK (offered_class1 >= 0),\n"
+    "  offered_class2 INTEGER NOT NULL DEFAULT 0 CHECK (offered_class2 >= 0),\n"
+    "  offered_class3 INTEGER NOT NULL DEFAULT 0 CHECK (offered_class3 >= 0),\n"
+    "  answered INTEGER NOT NULL DEFAULT 0 CHECK (answered >= 0),\n"
+    "  answered_in_sl INTEGER NOT NULL DEFAULT 0 CHECK (answered_in_sl >= 0),\n"
+    "  abandoned INTEGER NOT NULL DEFAULT 0 CHECK (abandoned >= 0),\n"
+    "  abandoned_in_sl INTEGER NOT NULL DEFAULT 0 CHECK (abandoned_in_sl >= 0),\n"
+    "  abandoned_short INTEGER NOT NULL DEFAULT 0 CHECK (abandoned_short >= 0),\n"
+    "  overflowed INTEGER NOT NULL DEFAULT 0 CHECK (overflowed >= 0),\n"
+    "  deflected INTEGER NOT NULL DEFAULT 0 CHECK (deflected >= 0),\n"
+    "  callbacks INTEGER NOT NULL DEFAULT 0 CHECK (callbacks >= 0),\n"
+    "  blocked INTEGER NOT NULL DEFAULT 0 CHECK (blocked >= 0),\n"
+    "  transferred INTEGER NOT NULL DEFAULT 0 CHECK (transferred >= 0),\n"
+    "  wait_answered_ms INTEGER NOT NULL DEFAULT 0 CHECK (wait_answered_ms >= 0),\n"
+    "  wait_abandoned_ms INTEGER NOT NULL DEFAULT 0 CHECK (wait_abandoned_ms >= 0),\n"
+    "  longest_wait_ms INTEGER NOT NULL DEFAULT 0 CHECK (longest_wait_ms >= 0),\n"
+    "  handled INTEGER NOT NULL DEFAULT 0 CHECK (handled >= 0),\n"
+    "  talk_ms INTEGER NOT NULL DEFAULT 0 CHECK (talk_ms >= 0),\n"
+    "  hold_ms INTEGER NOT NULL DEFAULT 0 CHECK (hold_ms >= 0),\n"
+    "  acw_ms INTEGER NOT NULL DEFAULT 0 CHECK (acw_ms >= 0),\n"
+    "  surveys INTEGER NOT NULL DEFAULT 0 CHECK (surveys >= 0),\n"
+    "  survey_sum INTEGER NOT NULL DEFAULT 0 CHECK (survey_sum >= 0),\n"
+    "  no_answer INTEGER NOT NULL DEFAULT 0 CHECK (no_answer >= 0),\n"
+    "  ready_ms INTEGER NOT NULL DEFAULT 0 CHECK (ready_ms >= 0),\n"
+    "  busy_ms INTEGER NOT NULL DEFAULT 0 CHECK (busy_ms >= 0),\n"
+    "  not_ready_ms INTEGER NOT NULL DEFAULT 0 CHECK (not_ready_ms >= 0),\n"
+    "  dialed INTEGER NOT NULL DEFAULT 0 CHECK (dialed >= 0),\n"
+    "  dial_answered INTEGER NOT NULL DEFAULT 0 CHECK (dial_answered >= 0),\n"
+    "  PRIMARY KEY (scope, name, start_ms)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX kpi_start ON kpi (start_ms);\n"
+    "CREATE VIEW kpi_ratios AS SELECT scope, name, start_ms,\n"
+    "  strftime('%Y-%m-%dT%H:%M:%SZ', start_ms / 1000, 'unixepoch') AS start,\n"
+    "  offered, answered, abandoned, abandoned_short, blocked,\n"
+    "  CAST(answered_in_sl AS REAL) / NULLIF(answered, 0) AS sl_ignored,\n"
+    "  CAST(answered_in_sl AS REAL) / NULLIF(answered + abandoned, 0) AS sl_negative,\n"
+    "  CAST(answered_in_sl + abandoned_in_sl AS REAL) / NULLIF(answered + abandoned, 0) AS sl_positive,\n"
+    "  CAST(wait_answered_ms AS REAL) / NULLIF(answered, 0) AS asa_ms,\n"
+    "  CAST(abandoned AS REAL) / NULLIF(answered + abandoned, 0) AS abandon_rate,\n"
+    "  CAST(wait_abandoned_ms AS REAL) / NULLIF(abandoned, 0) AS abandon_time_ms,\n"
+    "  CAST(talk_ms + hold_ms + acw_ms AS REAL) / NULLIF(handled, 0) AS aht_ms,\n"
+    "  CAST(acw_ms AS REAL) / NULLIF(handled, 0) AS acw_avg_ms,\n"
+    "  CAST(busy_ms AS REAL) / NULLIF(busy_ms + ready_ms, 0) AS occupancy,\n"
+    "  CAST(transferred AS REAL) / NULLIF(answered, 0) AS transfer_rate,\n"
+    "  CAST(survey_sum AS REAL) / NULLIF(surveys, 0) AS survey_avg,\n"
+    "  CAST(blocked AS REAL) / NULLIF(offered + blocked, 0) AS blocked_rate,\n"
+    "  longest_wait_ms\n"
+    "FROM kpi\n"
+    ";\n";
+
+/* An integer from the file at path, with a connection of its own (the store's may be
+ * closed or read-only). */
+static int64_t sql_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+#define HAS_INTERNAL_CALLS "SELECT count(*) FROM pragma_table_info('kpi') WHERE name = 'internal_calls'"
+
+/* A database of schema version 1 (before internal_calls): read-only it opens as it is (the
+ * new column read as 0, the CSV has it); for writing it is migrated once, its rows kept,
+ * and new records carry internal_calls; a migration that cannot get the write lock fails
+ * and leaves the file as it was. */
+static void test_migration(void)
+{
+    char path[512], err[512] = "";
+    path_of(path, sizeof(path), "v1.db");
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, SCHEMA_V1, NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "PRAGMA application_id = 1296321360; PRAGMA user_version = 1;"
+                           "PRAGMA journal_mode = WAL;"
+                           "INSERT INTO kpi (scope, name, start_ms, offered, answered, handled,"
+                           " talk_ms) VALUES ('queue', 'billing', 1717200000000, 7, 6, 6, 1234567);"
+                           "INSERT INTO kpi (scope, name, start_ms, answered, handled, ready_ms,"
+                           " dial_answered) VALUES ('agent', '1024', 1717200000000, 3, 3, 600000, 1)",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    CHECK(sql_int(path, "PRAGMA user_version") == 1 && sql_int(path, HAS_INTERNAL_CALLS) == 0);
+
+    /* Read-only: nothing changes; the rows come back with internal_calls 0. */
+    md_kpi_store_t *s = NULL;
+    md_kpi_store_opts_t ro = { .read_only = 1 };
+    CHECK_RC(md_kpi_store_open(&s, path, &ro, err, sizeof(err)), 0, err);
+    if (s == NULL)
+        return;
+    CHECK(md_kpi_store_schema(s) == 1);
+    got_t g = { .n = 0 };
+    CHECK_RC(md_kpi_store_query(s, 0, NULL, 0, UINT64_MAX, collect, &g, err, sizeof(err)), 2, err);
+    CHECK(g.n == 2 && g.recs[0].scope == MD_KPI_QUEUE && strcmp(g.recs[0].name, "billing") == 0 &&
+          g.recs[0].offered == 7 && g.recs[0].answered == 6 && g.recs[0].talk_ms == 1234567 &&
+          g.recs[0].internal_calls == 0);
+    CHECK(g.n == 2 && g.recs[1].scope == MD_KPI_AGENT && strcmp(g.recs[1].name, "1024") == 0 &&
+          g.recs[1].answered == 3 && g.recs[1].ready_ms == 600000 &&
+          g.recs[1].dial_answered == 1 && g.recs[1].internal_calls == 0);
+    char csv[600];
+    path_of(csv, sizeof(csv), "v1.csv");
+    FILE *f = fopen(csv, "wb");
+    CHECK(f != NULL);
+    if (f != NULL) {
+        CHECK_RC(md_kpi_store_export_csv(s, f, MD_KPI_AGENT, NULL, 0, UINT64_MAX, err,
+                                         sizeof(err)), 1, err);
+        fclose(f);
+        char got[2048] = "";
+        f = fopen(csv, "rb");
+        size_t n = f != NULL ? fread(got, 1, sizeof(got) - 1, f) : 0;
+        if (f != NULL)
+            fclose(f);
+        got[n] = '\0';
+        CHECK(strstr(got, ",dial_answered,internal_calls\r\n") != NULL);
+        CHECK(strstr(got, "\r\nagent,1024,1717200000000,2024-06-01T00:00:00Z,") != NULL &&
+              strstr(got, ",600000,0,0,0,1,0\r\n") != NULL);
+    }
+    md_kpi_t k;
+    fill(&k, MD_KPI_AGENT, "1024", T0, 0);
+    CHECK(md_kpi_store_add(s, &k) == -EROFS);
+    md_kpi_store_close(s, NULL, 0);
+    s = NULL;
+    CHECK(sql_int(path, "PRAGMA user_version") == 1 && sql_int(path, HAS_INTERNAL_CALLS) == 0);
+
+    /* For writing while another connection holds the write lock: refused, nothing changed. */
+    sqlite3 *other = NULL;
+    CHECK(sqlite3_open(path, &other) == SQLITE_OK);
+    CHECK(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK_RC(md_kpi_store_open(&s, path, NULL, err, sizeof(err)), -EBUSY, err);
+    CHECK(s == NULL && strstr(err, "cannot migrate the file from schema version 1 to 2") != NULL);
+    printf("migration while locked: %s\n", err);
+    CHECK(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(other);
+    CHECK(sql_int(path, "PRAGMA user_version") == 1 && sql_int(path, HAS_INTERNAL_CALLS) == 0);
+
+    /* For writing: migrated, the rows kept. */
+    CHECK_RC(md_kpi_store_open(&s, path, NULL, err, sizeof(err)), 0, err);
+    if (s == NULL)
+        return;
+    CHECK(md_kpi_store_schema(s) == 2);
+    CHECK(sql_int(path, "PRAGMA user_version") == 2 && sql_int(path, HAS_INTERNAL_CALLS) == 1);
+    g.n = 0;
+    CHECK_RC(md_kpi_store_query(s, 0, NULL, 0, UINT64_MAX, collect, &g, err, sizeof(err)), 2, err);
+    CHECK(g.n == 2 && g.recs[0].offered == 7 && g.recs[0].talk_ms == 1234567 &&
+          g.recs[1].answered == 3 && g.recs[1].ready_ms == 600000 && g.recs[1].internal_calls == 0);
+    /* The agent's half hour goes on after the upgrade: added to the old row; a new one. */
+    md_kpi_t more[2];
+    memset(more, 0, sizeof(more));
+    more[0].scope = MD_KPI_AGENT;
+    strcpy(more[0].name, "1024");
+    more[0].start_ms = T0;
+    more[0].answered = 1;
+    more[0].internal_calls = 4;
+    more[1] = more[0];
+    more[1].start_ms = T0 + HH;
+    more[1].internal_calls = 2;
+    CHECK_RC(md_kpi_store_put(s, more, 2, err, sizeof(err)), 0, err);
+    md_kpi_store_close(s, NULL, 0);
+    s = NULL;
+
+    /* Opened again: version 2 now, nothing to migrate; the figures add up. */
+    CHECK_RC(md_kpi_store_open(&s, path, NULL, err, sizeof(err)), 0, err);
+    if (s == NULL)
+        return;
+    CHECK(md_kpi_store_schema(s) == 2);
+    g.n = 0;
+    CHECK_RC(md_kpi_store_query(s, MD_KPI_AGENT, "1024", 0, UINT64_MAX, collect, &g, err,
+                                sizeof(err)), 2, err);
+    CHECK(g.n == 2 && g.recs[0].answered == 4 && g.recs[0].ready_ms == 600000 &&
+          g.recs[0].internal_calls == 4 && g.recs[1].answered == 1 &&
+          g.recs[1].internal_calls == 2);
+    md_kpi_t sum;
+    CHECK_RC(md_kpi_store_sum(s, MD_KPI_AGENT, "1024", 0, UINT64_MAX, &sum, err, sizeof(err)), 2,
+             err);
+    CHECK(sum.answered == 5 && sum.internal_calls == 6);
+    md_kpi_store_close(s, NULL, 0);
 }
 
 /* In a directory the process cannot write: a new database and an existing one (WAL needs
@@ -515,6 +712,7 @@ int main(void)
     test_round_trip_and_restart();
     test_csv();
     test_refused();
+    test_migration();
     test_read_only_dir();
     if (failures == 0) {
         char cmd[300];
