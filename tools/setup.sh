@@ -4,6 +4,8 @@
 #   tools/setup.sh demo    install what is missing, build, run the demonstration
 #   tools/setup.sh test    install what is missing, build, run the whole test suite
 #   tools/setup.sh deps    only install what is missing
+#   tools/setup.sh bench   install what is missing, build, regenerate the capacity
+#                          figures of docs/benchmarks.md (tools/bench-capacity.sh)
 #
 # Needs root for apt-get (only when a package is missing). Safe to run again: packages
 # already installed are not touched and the build directories are reused.
@@ -122,8 +124,13 @@ case "${1:-}" in
         install_deps
         sh tools/make_prompts.sh
         ;;
+    bench)
+        install_deps
+        build build
+        sh tools/bench-capacity.sh build docs/capacity
+        ;;
     *)
-        echo "usage: $0 demo|test|deps" >&2
+        echo "usage: $0 demo|test|deps|bench" >&2
         exit 2
         ;;
 esac
