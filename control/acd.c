@@ -141,6 +141,7 @@ struct md_acd {
     uint64_t seq;
     uint32_t next_tag;
     uint64_t interval;           /* current half hour */
+    uint32_t internal_offer_ms;  /* offers without a queue (md_acd_set_internal_offer_ms) */
     uint32_t arrived_class[MD_ACD_PRIOS];
 };
 
@@ -1112,6 +1113,7 @@ md_acd_t *md_acd_new(const md_acd_limits_t *lim, const md_acd_host_t *host, uint
         acd->free_ring[i] = i;
     acd->free_n = l.max_calls;
     acd->interval = md_kpi_interval(now);
+    acd->internal_offer_ms = MD_ACD_INTERNAL_OFFER_MS;
     return acd;
 }
 
@@ -1135,6 +1137,19 @@ void md_acd_free(md_acd_t *acd)
     free(acd->last);
     free(acd->camps);
     free(acd);
+}
+
+int md_acd_set_internal_offer_ms(md_acd_t *acd, uint32_t ms)
+{
+    if (ms == 0)
+        return -EINVAL;
+    acd->internal_offer_ms = ms;
+    return 0;
+}
+
+uint32_t md_acd_internal_offer_ms(const md_acd_t *acd)
+{
+    return acd->internal_offer_ms;
 }
 
 const md_acd_limits_t *md_acd_limits(const md_acd_t *acd)
@@ -1687,7 +1702,7 @@ static uint32_t offer_timeout_of(const md_acd_t *acd, const call_t *c)
 {
     if (c != NULL && c->queue >= 0)
         return acd->queues[c->queue].cfg.offer_timeout_ms;
-    return MD_ACD_INTERNAL_OFFER_MS;
+    return acd->internal_offer_ms;
 }
 
 int md_acd_consult(md_acd_t *acd, int a, int to, uint32_t *id, uint64_t now)
@@ -1843,10 +1858,10 @@ int md_acd_agent_call(md_acd_t *acd, int a, int to, uint32_t channel, uint32_t *
     ag->call = i->id;
     ag->icall = i->id;
     ag->leg = leg;
-    ag->deadline = now + MD_ACD_INTERNAL_OFFER_MS;
+    ag->deadline = now + acd->internal_offer_ms;
     if (id != NULL)
         *id = i->id;
-    offer_internal(acd, i, to, MD_ACD_INTERNAL_OFFER_MS, now);
+    offer_internal(acd, i, to, acd->internal_offer_ms, now);
     dispatch(acd, now);
     return 0;
 }

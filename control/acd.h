@@ -27,8 +27,9 @@
 #define MD_ACD_PRIOS MD_KPI_CLASSES   /* priorities 0..3, 3 first (VIP) */
 #define MD_ACD_PLAY 24            /* names in one PLAY action (the host splits by MD_PLAY_MAX) */
 #define MD_ACD_AHT_WINDOW 20      /* recent handle times kept per queue for the expected wait */
-#define MD_ACD_INTERNAL_OFFER_MS 15000  /* offer timeout of a direct internal call (a consult:
-                                           the caller's queue's) */
+#define MD_ACD_INTERNAL_OFFER_MS 15000  /* default offer timeout of a direct internal call (a
+                                           consult: the caller's queue's), see
+                                           md_acd_set_internal_offer_ms() */
 
 typedef enum {
     MD_ACD_LONGEST_IDLE = 0,
@@ -306,6 +307,15 @@ md_acd_t *md_acd_new(const md_acd_limits_t *lim, const md_acd_host_t *host, uint
 void md_acd_free(md_acd_t *acd);
 /* The limits in force (the defaults filled in). */
 const md_acd_limits_t *md_acd_limits(const md_acd_t *acd);
+
+/* The offer timeout of offers that have no queue to take it from: direct agent-to-agent
+ * calls (md_acd_agent_call) and consults about a call without a queue (a manual dial);
+ * a consult about a queued call keeps its queue's offer_timeout_ms. Unanswered this
+ * long, the called agent goes NOT_READY "no_answer" and the caller back to its state.
+ * Default MD_ACD_INTERNAL_OFFER_MS; applies to offers made from then on. -EINVAL for 0
+ * (as a queue's offer_timeout_ms). */
+int md_acd_set_internal_offer_ms(md_acd_t *acd, uint32_t ms);
+uint32_t md_acd_internal_offer_ms(const md_acd_t *acd);
 
 /* ---- configuration ---- */
 

@@ -1763,6 +1763,81 @@ static void test_internal_kpi(void)
     no_agent_stuck();
 }
 
+/* The offer timeout of offers without a queue (md_acd_set_internal_offer_ms): a direct
+ * call rings that long on the virtual clock, a change applies to the next offer, a
+ * consult about a queued call keeps its queue's timeout and one about a manual dial (no
+ * queue) takes the setting. */
+static void test_internal_offer_timeout(void)
+{
+    uint32_t c = consult_world(), i = 0, i2 = 0;
+    CHECK(md_acd_internal_offer_ms(acd) == MD_ACD_INTERNAL_OFFER_MS);
+    CHECK(md_acd_set_internal_offer_ms(acd, 0) == -EINVAL);
+    CHECK(md_acd_internal_offer_ms(acd) == MD_ACD_INTERNAL_OFFER_MS);
+    CHECK(md_acd_agent_hangup(acd, cA, now) == 0);
+    CHECK(md_acd_agent_ready(acd, cA, now) == 0);   /* ends its after-call work */
+    (void)c;
+    /* 5 s: still ringing at 4.9 s, not answered at 5 s. */
+    CHECK(md_acd_set_internal_offer_ms(acd, 5000) == 0 && md_acd_internal_offer_ms(acd) == 5000);
+    reset();
+    CHECK(md_acd_agent_call(acd, cA, cB, 0, &i, now) == 0);
+    ACTS("offer 801 1002 internal from 1001");
+    after(4900);
+    CHECK(state_is(cA, MD_ACD_RESERVED, "internal") && state_is(cB, MD_ACD_OFFERED, "internal") &&
+          !gone(i));
+    after(100);
+    CHECKF(has(acts, "cancel 801 1002"), "%s", acts);
+    CHECK(gone(i) && state_is(cA, MD_ACD_READY, "") && state_is(cB, MD_ACD_NOT_READY, "no_answer"));
+    CHECK(md_acd_agent_kpi(acd, cB)->no_answer == 0);   /* an internal offer: not counted */
+    CHECK(md_acd_agent_ready(acd, cB, now) == 0);
+    /* A change while one rings: that offer keeps its 5 s, the next one gets 60 s. */
+    CHECK(md_acd_agent_call(acd, cA, cB, 0, &i, now) == 0);
+    after(1000);
+    CHECK(md_acd_set_internal_offer_ms(acd, 60000) == 0);
+    after(4000);
+    CHECK(gone(i) && state_is(cB, MD_ACD_NOT_READY, "no_answer"));
+    CHECK(md_acd_agent_ready(acd, cB, now) == 0);
+    CHECK(md_acd_agent_call(acd, cA, cB, 0, &i, now) == 0);
+    after(59900);
+    CHECK(!gone(i) && st(cB) == MD_ACD_OFFERED);
+    after(100);
+    CHECK(gone(i) && state_is(cB, MD_ACD_NOT_READY, "no_answer") && st(cA) == MD_ACD_READY);
+    CHECK(md_acd_agent_ready(acd, cB, now) == 0);
+    no_agent_stuck();
+    /* A consult about a queued call: the queue's 15 s, not the 2 s set. */
+    CHECK(md_acd_set_internal_offer_ms(acd, 2000) == 0);
+    c = enter("q", 102, "13800000002", 0);
+    int who = -1;
+    for (int a = 0; a < 3 && who < 0; a++) {
+        int ag = a == 0 ? cA : a == 1 ? cB : cC;
+        if (st(ag) == MD_ACD_OFFERED)
+            who = ag;
+    }
+    CHECK(who >= 0);
+    if (who < 0)
+        return;
+    CHECK(md_acd_agent_answer(acd, who, c, 0, now) == 0);
+    int to = who == cA ? cB : cA;
+    CHECK(md_acd_consult(acd, who, to, &i, now) == 0);
+    after(14900);
+    CHECK(!gone(i) && st(to) == MD_ACD_OFFERED);
+    after(100);
+    CHECK(gone(i) && state_is(to, MD_ACD_NOT_READY, "no_answer") &&
+          state_is(who, MD_ACD_TALKING, "") && phase_is(c, MD_ACD_CALL_TALKING, who));
+    CHECK(md_acd_agent_ready(acd, to, now) == 0);
+    CHECK(md_acd_agent_hangup(acd, who, now) == 0);
+    CHECK(md_acd_agent_ready(acd, who, now) == 0);
+    /* A consult about a manual dial (no queue): the setting's 2 s. */
+    CHECK(md_acd_agent_dial(acd, cC, "555", &i2, now) == 0);
+    CHECK(md_acd_dial_result(acd, i2, MD_ACD_DIAL_ANSWERED, 301, now) == 0);
+    CHECK(st(cC) == MD_ACD_TALKING);
+    CHECK(md_acd_consult(acd, cC, cA, &i, now) == 0);
+    after(1900);
+    CHECK(!gone(i) && st(cA) == MD_ACD_OFFERED);
+    after(100);
+    CHECK(gone(i) && state_is(cA, MD_ACD_NOT_READY, "no_answer") && st(cC) == MD_ACD_TALKING);
+    no_agent_stuck();
+}
+
 static void test_errors(void)
 {
     world();
@@ -1821,6 +1896,7 @@ int main(void)
     test_consult_paths();
     test_internal();
     test_internal_kpi();
+    test_internal_offer_timeout();
     md_acd_free(acd);
     return check_summary("acd");
 }
