@@ -11,6 +11,8 @@
  *
  * --metrics HOST:PORT: Prometheus metrics on http://HOST:PORT/metrics (docs/kpi.md).
  * --kpi-db FILE: the ACD's half-hour KPIs in SQLite (WAL), kept across restarts.
+ * --internal-offer-ms MS: how long a direct agent-to-agent call (AgentCall), or a consult
+ * about a call with no queue, rings before it counts as not answered (default 15000).
  * --api-event-queue BYTES: what an event subscriber may have queued and unread before
  * its events are dropped and counted (default 256 KiB).
  * --opus-channels N: Opus codec states preallocated per worker (default 32; ~50 KB
@@ -273,7 +275,7 @@ static int usage(void)
     fprintf(stderr, "usage: medleyd [EAL options] -- --ip4 A.B.C.D [--ip6 ADDR] [--channels N]"
                     " [--port-base P] [--api-unix PATH] [--api-tcp HOST:PORT]"
                     " [--api-token-file FILE] [--flow FILE]... [--record-dir DIR] [--opus-channels N]"
-                    " [--metrics HOST:PORT] [--kpi-db FILE]"
+                    " [--metrics HOST:PORT] [--kpi-db FILE] [--internal-offer-ms MS]"
                     " [--learn-channels N]"
                     " [--run-ms MS]\n");
     return 2;
@@ -391,6 +393,7 @@ int main(int argc, char **argv)
     const char *api_unix = NULL, *api_tcp = NULL, *token_file = NULL;
     const char *record_dir = NULL;
     unsigned opus_channels = 32;
+    long internal_offer_ms = 0;   /* 0: the ACD's default */
     unsigned event_queue = 256 * 1024;
     const char *metrics_addr = NULL, *kpi_db = NULL;
     const char *flows[16];
@@ -429,6 +432,8 @@ int main(int argc, char **argv)
             metrics_addr = v;
         else if (strcmp(argv[i], "--kpi-db") == 0)
             kpi_db = v;
+        else if (strcmp(argv[i], "--internal-offer-ms") == 0 && atol(v) >= 1000 && atol(v) <= 600000)
+            internal_offer_ms = atol(v);
         else
             return usage();
         i++;
@@ -627,6 +632,9 @@ int main(int argc, char **argv)
         acd.publish = md_api_publish_acd;
         acd.publish_arg = &api;
         api.acd = &acd;
+        if (internal_offer_ms > 0)
+            md_acd_set_internal_offer_ms(acd.acd, (uint32_t)internal_offer_ms);
+        printf("medleyd: ACD: direct agent calls ring %u ms\n", md_acd_internal_offer_ms(acd.acd));
     }
     if (acd_ok && kpi_db != NULL) {
         char err[256];

@@ -39,7 +39,7 @@ def start():
     p = subprocess.Popen(
         [medleyd, "--file-prefix=mdmet-%d" % os.getpid(), "-m", "256", "--vdev=net_null0", "--no-pci",
          "--no-telemetry", "-l", "0", "--log-level=error", "--", "--ip4", "10.9.0.2", "--channels", "8",
-         "--api-unix", sock, "--metrics", "127.0.0.1:0", "--kpi-db", db],
+         "--api-unix", sock, "--metrics", "127.0.0.1:0", "--kpi-db", db, "--internal-offer-ms", "4000"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         preexec_fn=medley_client.die_with_parent)
     port = None
@@ -68,6 +68,7 @@ def metric(text, name, labels=""):
 p, port, out = start()
 check("medleyd says where the metrics are", port is not None)
 check("medleyd says where the KPI history is", "KPI history in " + db in out)
+check("medleyd takes --internal-offer-ms", "direct agent calls ring 4000 ms" in out)
 c = medley_client.Client("unix:" + sock, pb)
 try:
     def unary(method, req, resp=pb.Empty):

@@ -35,5 +35,10 @@ grep -q "stopping" "$out" || { echo "FAIL: no clean stop"; fails=$((fails + 1));
 "$bin" --file-prefix=mdt-d-$$ -- --ip4 10.0.0.2 --channels 40000 >"$out" 2>&1
 [ $? -eq 2 ] || { echo "FAIL: too many channels accepted"; fails=$((fails + 1)); }
 
+for bad in 0 999 600001 ten; do
+    "$bin" --file-prefix=mdt-e-$$ -- --ip4 10.0.0.2 --internal-offer-ms $bad >"$out" 2>&1
+    [ $? -eq 2 ] && grep -q usage "$out" || { echo "FAIL: --internal-offer-ms $bad accepted"; fails=$((fails + 1)); }
+done
+
 echo "medleyd: $fails failed"
 [ $fails -eq 0 ]
