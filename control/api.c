@@ -2111,6 +2111,7 @@ static void get_kpi(void *app, const uint8_t *req, size_t len, md_grpc_reply_t *
     m.longest_wait_ms = k->longest_wait_ms;
     m.no_answer = k->no_answer;
     m.surveys = k->surveys;
+    m.internal_calls = k->internal_calls;
     m.dialed = k->dialed;
     m.dial_answered = k->dial_answered;
     m.talk_ms = k->talk_ms;

@@ -224,7 +224,9 @@ def main():
            ag["2048"].call == call and ag["1024"].internal_calls == 1 and ag["2048"].internal_calls == 1 and
            ag["2048"].consult == 0)
         kpi = eng.unary("GetKpi", pb.KpiRequest(agent="1024"), pb.Kpi)
-        ck("complete: 1024's KPI counts a transfer", kpi.transferred == 1)
+        ck("complete: 1024's KPI counts a transfer and the consult (%d) as an internal call, "
+           "not as an answered call (%d)" % (kpi.internal_calls, kpi.answered),
+           kpi.transferred == 1 and kpi.internal_calls == 1 and kpi.answered == 1)
         m = eng.event_mark()
         eng.unary("AgentHangup", req("2048"))
         ck("2048 hangs up: the caller released", bool(wait_acd(m, "release", lambda e: e.channel == caller.channel)))
