@@ -217,6 +217,22 @@ static int forward(md_ctl_t *c, md_ctl_chan_t *rec, unsigned to_plus_1)
     return md_ctl_exec(c, home, &cmd, &rep);
 }
 
+/* A move's DETACH and ATTACH must not be given up on while the worker may still carry
+ * them out (a channel detached there but believed in place would be lost; a late ATTACH
+ * would read the transit copy after it was reused): a starved worker gets 5 s, not the
+ * usual second. Bridges and ACD conferences move legs too, so this is not rare. */
+#define MOVE_TIMEOUT_MS 5000
+
+static int exec_move(md_ctl_t *c, unsigned worker, md_cmd_t *cmd, md_cmd_reply_t *rep)
+{
+    unsigned t = c->timeout_ms;
+    if (c->timeout_ms < MOVE_TIMEOUT_MS)
+        c->timeout_ms = MOVE_TIMEOUT_MS;
+    int rc = md_ctl_exec(c, worker, cmd, rep);
+    c->timeout_ms = t;
+    return rc;
+}
+
 int md_ctl_move(md_ctl_t *c, md_ctl_chan_t *rec, unsigned to)
 {
     if (to >= c->n_workers)
@@ -235,7 +251,7 @@ int md_ctl_move(md_ctl_t *c, md_ctl_chan_t *rec, unsigned to)
     cmd.slot = rec->slot;
     cmd.id = rec->local_id;
     cmd.slot2 = to + 1;
-    int rc = md_ctl_exec(c, from, &cmd, &rep);
+    int rc = exec_move(c, from, &cmd, &rep);
     if (rc != 0)
         return rc;
     /* The old worker no longer touches the slot (its reply came after it let go). */
@@ -248,11 +264,11 @@ int md_ctl_move(md_ctl_t *c, md_ctl_chan_t *rec, unsigned to)
     cmd.type = MD_CMD_ATTACH;
     cmd.move_ch = c->move_ch;
     cmd.move_m = c->move_m;
-    rc = md_ctl_exec(c, to, &cmd, &rep);
+    rc = exec_move(c, to, &cmd, &rep);
     if (rc != 0) {
         /* Back where it was (its slot there is free or reserved for it). */
         md_cmd_reply_t back;
-        int rb = md_ctl_exec(c, from, &cmd, &back);
+        int rb = exec_move(c, from, &cmd, &back);
         if (rb == 0) {
             if (from == home)
                 rec->home_id = 0;

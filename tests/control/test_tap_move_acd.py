@@ -23,6 +23,9 @@ from the RTP medleyd sends (a continuous tone per party):
    consulted leg would have to move to the call's worker: FAILED_PRECONDITION "stop the
    recording" and the media as they were; recording stopped, ConsultConference: each of
    the three hears the other two; the consulted agent hangs up: caller and agent again.
+6. The consulted agent dials out (AgentDial); the answer comes on a leg of the other
+   worker (DialResult): the agent's leg moves, they hear each other, the first call
+   goes on beside it.
 
 Needs root and /dev/net/tun (exit 77 otherwise).
 Usage: /usr/bin/python3 test_tap_move_acd.py MEDLEYD PROTO"""
@@ -67,9 +70,12 @@ def main():
     eps = []
 
     def unary(method, req, resp=pb.Empty):
+        # 15 s: a call that moves legs is a dozen worker round trips, and a worker starved
+        # by other busy-polling processes on this shared machine once took a refused
+        # ConsultConference past 5 s (its outcome was right).
         return eng.c.channel.unary_unary("/medley.v1.Engine/" + method,
                                          request_serializer=lambda m: m.SerializeToString(),
-                                         response_deserializer=resp.FromString)(req, timeout=5)
+                                         response_deserializer=resp.FromString)(req, timeout=15)
 
     def expect(desc, code, fn, words=()):
         try:
@@ -138,7 +144,7 @@ def main():
 
         # ---- 1. Bridge across workers ----
         hear("before the bridge", [(ea, 1100, 0), (eb, 700, 0)])
-        eng.call("Bridge", a=a0.channel, b=b1.channel)
+        eng.call("Bridge", timeout=15, a=a0.channel, b=b1.channel)
         hear("bridge across workers", [(ea, 1100, 1), (eb, 700, 1), (ex, 700, 0), (ey, 1100, 0)])
         ck("bridged_to of a (worker 0) names b (moved from worker 1): %d" % bridged_to(a0),
            bridged_to(a0) == b1.channel)
@@ -150,7 +156,7 @@ def main():
 
         # ---- 2. recording channels ----
         record(x0, "x.wav")
-        eng.call("Bridge", a=y1.channel, b=x0.channel)   # x records: y moves, not x
+        eng.call("Bridge", timeout=15, a=y1.channel, b=x0.channel)   # x records: y moves, not x
         hear("y bridged to the recording x", [(ex, 2300, 1), (ey, 1900, 1)])
         ck("bridged_to both ways (y moved to x's worker)",
            bridged_to(x0) == y1.channel and bridged_to(y1) == x0.channel)
@@ -171,17 +177,17 @@ def main():
         record(x0, "x2.wav")
         record(z1, "z.wav")
         expect("Bridge of two recording channels on two workers", C.FAILED_PRECONDITION,
-               lambda: eng.call("Bridge", a=x0.channel, b=z1.channel), ["stop one's recording"])
+               lambda: eng.call("Bridge", timeout=15, a=x0.channel, b=z1.channel), ["stop one's recording"])
         ck("nothing bridged after the refusal", bridged_to(x0) == 0 and bridged_to(z1) == 0)
         hear("refused bridge", [(ex, 2700, 0), (ez, 1900, 0)])
         unary("StopRecording", pb.ChannelRef(channel=z1.channel))
-        eng.call("Bridge", a=x0.channel, b=z1.channel)
+        eng.call("Bridge", timeout=15, a=x0.channel, b=z1.channel)
         hear("z's recording stopped: bridged to x", [(ex, 2700, 1), (ez, 1900, 1)])
         eng.call("Unbridge", channel=x0.channel)
         unary("StopRecording", pb.ChannelRef(channel=x0.channel))
 
         # ---- 3. Supervise with the supervisor on the other worker ----
-        eng.call("Bridge", a=a0.channel, b=b1.channel)   # caller a, agent b (both on worker 0 now)
+        eng.call("Bridge", timeout=15, a=a0.channel, b=b1.channel)   # caller a, agent b (both on worker 0 now)
         cf = unary("Supervise", pb.SuperviseRequest(caller=a0.channel, agent=b1.channel,
                                                     supervisor=s1.channel, mode=pb.WHISPER), pb.Conference)
         ck("supervise: three members", cf.members == 3)
@@ -260,6 +266,21 @@ def main():
         unary("AgentHangup", pb.AgentRequest(agent="2048"))
         hear("2048 left the three-way", [(ec, 900, 1), (eg, 600, 1), (eh, 600, 0), (ec, 1700, 0)])
         ck("caller and 1024 bridged again", bridged_to(c0) == g1.channel and bridged_to(g1) == c0.channel)
+
+        # ---- 6. an agent's dial answered on a leg of the other worker ----
+        # 2048's leg joined the three-way on worker 0; the dialled party's leg is on worker 1.
+        d1, ed = new_leg("dialled", 2100, 1)
+        ck("the dialled leg learnt", eng.wait_learnt(d1.channel))
+        m = eng.event_mark()
+        dcall = unary("AgentDial", pb.AgentDialRequest(agent="2048", number="800100"), pb.QueueCallReply).call
+        end = time.time() + 3
+        while time.time() < end and not [e for e in eng.events_since(m, type_=pb.ACD)
+                                         if e.acd == "dial" and e.call == dcall]:
+            time.sleep(0.02)
+        unary("DialResult", pb.DialResultRequest(call=dcall, result=pb.DIAL_ANSWERED, channel=d1.channel))
+        hear("dial answered on the other worker", [(ed, 1700, 1), (eh, 2100, 1), (ec, 2100, 0), (ed, 600, 0)])
+        ck("dialled leg and 2048's leg bridged", bridged_to(d1) == h1.channel and bridged_to(h1) == d1.channel)
+        hear("the first call goes on beside it", [(ec, 900, 1), (eg, 600, 1)])
     finally:
         feed.stop.set()
         pool.stop()
