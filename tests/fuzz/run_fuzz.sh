@@ -30,7 +30,8 @@ api)
     shift
     set -- -I"$(dirname "$(dirname "$(dirname "$gen")")")" "$src/tests/fuzz/fuzz_api.c" \
         "$src/control/api.c" "$src/control/ctl.c" "$src/control/ivrs.c" "$src/control/ivr.c" \
-        "$src/control/flow.c" "$src/control/say.c" "$src/control/grpc.c" "$src/control/acd_svc.c" \
+        "$src/control/flow.c" "$src/control/say.c" "$src/control/grpc.c" "$src/control/tcp_listen.c" \
+        "$src/control/acd_svc.c" \
         "$src/control/acd.c" "$src/control/kpi.c" "$src/control/kpi_store.c" "$gen" "$@" \
         -lprotobuf-c -lnghttp2 -lyaml -luring -lopus -lspandsp -lsqlite3 -lm -lpthread \
         -I/usr/include/opus
