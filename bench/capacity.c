@@ -25,7 +25,20 @@
  * must get the exact N-1 mix of the other two members' tagged frames, see CONF_TAG) and
  * transcode (an Opus narrowband phone bridged to a PCMU phone; the PCMU leg must get
  * exactly a fresh decoder's output, the Opus leg decodable Opus carrying the PCMU
- * phone's audio, see check_transcode; libopus alone is timed for comparison). */
+ * phone's audio, see check_transcode; libopus alone is timed for comparison).
+ *
+ * --memif: the same, with the generator in a second process. The process forks before
+ * either EAL starts; the parent is the engine (EAL with a net_memif server port, the
+ * worker lcore as above, and the main lcore as the control thread: it relays the
+ * worker's events, joins conference members, sets up and judges every step), the child
+ * the generator (its own EAL and --file-prefix, a net_memif client port, pinned to the
+ * generator's CPU). What both need (shared_t: stop, started, the step's parameters and
+ * hand-over; the tick log, the phones' gch_t, the latency histograms) is in MAP_SHARED
+ * memory mapped before the fork, at the same address in both; the TSC is the same
+ * clock in both (the child uses the parent's rate). A step's checks and figures mean
+ * what they mean on net_ring; the worker also pays memif's copies (copy mode). A
+ * generator process that dies or hangs, or a link that never comes up, ends the run
+ * with exit status 3 (waitpid and timeouts, never a hang); transcode is refused. */
 #define _GNU_SOURCE
 #include "bench/capacity.h"
 
@@ -36,6 +49,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -176,6 +193,25 @@ typedef struct {
     double rec_open_s;
 } step_t;
 
+/* What the worker and the generator share. With --memif the generator is a second
+ * process (forked before either EAL starts) and this lives, with the tick log, the
+ * phones' gch_t and the latency histograms, in a MAP_SHARED region mapped before the
+ * fork, at the same address in both; without it, in the one process. */
+typedef struct {
+    _Atomic uint32_t started;     /* slot ticks started (the worker) */
+    volatile int stop;            /* the generator is done: the worker stops at a period's end */
+    /* --memif only. The engine process (parent) issues a step by setting its parameters
+     * and step_seq; the generator process (child) runs it and answers with done_seq and
+     * its counters in gs. */
+    uint64_t hz, tick, t0;        /* the engine's TSC rate (the child uses it, not its own) */
+    uint32_t n, J0, J1, jend;
+    _Atomic uint32_t server_ready;   /* the memif server is listening (parent) */
+    _Atomic uint32_t gen_up;         /* the child's EAL is up and its memif link too */
+    _Atomic uint32_t step_seq, done_seq, worker_done, quit;
+    step_t gs;                    /* the generator's counters of the step */
+    md_event_ring_t ev;           /* the worker's events, relayed by the control thread */
+} shared_t;
+
 static const char digits[] = "0123456789*#";
 
 static struct {
@@ -209,11 +245,10 @@ static struct {
     char rec_path[4096];
     /* shared between the generator and the worker */
     uint32_t n;
-    volatile int stop;
+    shared_t *sh;                 /* stop, started (and the --memif hand-over) */
     uint64_t t0, tick;            /* tick: 20 ms in TSC cycles */
     tick_log_t *log;              /* per slot tick */
     uint32_t log_max;
-    _Atomic uint32_t started;     /* slot ticks started */
     uint32_t J0, J1, jend;
     uint64_t conc[2];
     struct rusage ru[2];          /* worker thread at the window's start and end */
@@ -221,6 +256,13 @@ static struct {
     int gen_cpu;                  /* the CPU of the generator (main lcore); the worker
                                    * gets the other */
     uint64_t skips;
+    /* --memif: the generator in a second process over net_memif */
+    int memif;
+    int memif_failed;             /* the transport failed: exit status 3 */
+    pid_t child, parent;          /* the generator process; the engine process */
+    char sock[108];               /* the memif control socket (a file, removed at the end) */
+    md_event_ring_t *evsrc;       /* where the generator takes events: the worker's ring,
+                                   * or the relay in sh (--memif) */
     /* generator */
     gch_t *g;
     uint8_t tone[12][TONE_FRAMES][FRAME];
@@ -305,7 +347,7 @@ static int worker_main(void *arg)
     const uint32_t q0 = C.J0 * C.slots, q1 = (C.J1 + 1) * C.slots;   /* the window */
     /* Stops at a period's end only: every channel then ticked equally often (the
      * recordings' frame counts are checked against it). */
-    while (!C.stop || q % C.slots != 0) {
+    while (!C.sh->stop || q % C.slots != 0) {
         uint64_t a = rte_rdtsc();
         unsigned n = md_worker_poll(w);
         md_cmd_serve(&C.cmd, &w->wm);
@@ -335,7 +377,7 @@ static int worker_main(void *arg)
             L->cpu_busy_before = cpu_busy;
             L->runs_before = runs;
         }
-        atomic_store_explicit(&C.started, q + 1, memory_order_release);
+        atomic_store_explicit(&C.sh->started, q + 1, memory_order_release);
         if (C.slots == 1)
             md_worker_tick(w, (b - C.t0) * 1000 / C.hz);
         else
@@ -630,7 +672,7 @@ static void check_packet(struct rte_mbuf *m, uint64_t now, step_t *s)
      * origin plus 160 per tick since the channel was created, before tick 0). */
     int64_t j = (int64_t)((uint32_t)(h.ts - h.ssrc * 69069u) / (opus_leg ? OPUS_TS : FRAME)) - 1;
     /* Channel c is in table slot c (made in order), so it ticks in slot c % C.slots. */
-    uint32_t started = atomic_load_explicit(&C.started, memory_order_acquire);
+    uint32_t started = atomic_load_explicit(&C.sh->started, memory_order_acquire);
     int64_t q = j * (int64_t)C.slots + (int64_t)(c % C.slots);
     if (j < 0 || q >= (int64_t)started) {
         g->bad++;
@@ -709,22 +751,39 @@ static void check_packet(struct rte_mbuf *m, uint64_t now, step_t *s)
     }
 }
 
-static void drain_tx(step_t *s)
+/* The phones' side of the link: the ring port's rings, or (--memif, in the generator
+ * process) the memif client port. */
+static unsigned gen_send(struct rte_mbuf **mb, unsigned n)
+{
+    if (C.memif)
+        return rte_eth_tx_burst(C.port, 0, mb, (uint16_t)n);
+    return rte_ring_enqueue_burst(C.rxr, (void **)mb, n, NULL);
+}
+
+static unsigned gen_recv(struct rte_mbuf **mb, unsigned n)
+{
+    if (C.memif)
+        return rte_eth_rx_burst(C.port, 0, mb, (uint16_t)n);
+    return rte_ring_dequeue_burst(C.txr, (void **)mb, n, NULL);
+}
+
+static unsigned drain_tx(step_t *s)
 {
     struct rte_mbuf *mb[RX_BATCH];
-    unsigned n = rte_ring_dequeue_burst(C.txr, (void **)mb, RX_BATCH, NULL);
+    unsigned n = gen_recv(mb, RX_BATCH);
     if (n == 0)
-        return;
+        return 0;
     uint64_t now = rte_rdtsc();
     for (unsigned i = 0; i < n; i++)
         check_packet(mb[i], now, s);
     rte_pktmbuf_free_bulk(mb, n);
+    return n;
 }
 
 static void drain_events(step_t *s)
 {
     md_event_t ev;
-    while (md_event_pop(&C.events, &ev)) {
+    while (md_event_pop(C.evsrc, &ev)) {
         if (ev.type == MD_EV_TALKING_START || ev.type == MD_EV_TALKING_STOP) {
             s->talk_ev++;   /* conference members: none expected (stationary levels) */
             continue;
@@ -850,7 +909,7 @@ static void finish_recorder(step_t *s, uint32_t ticks_total)
 static void conf_join(uint32_t *next, step_t *s)
 {
     uint32_t at = C.jb_depth + 4 < C.J0 / 2 ? C.jb_depth + 4 : C.J0 / 2;
-    if (atomic_load_explicit(&C.started, memory_order_acquire) < at * C.slots)
+    if (atomic_load_explicit(&C.sh->started, memory_order_acquire) < at * C.slots)
         return;
     while (*next < C.n) {
         const gch_t *g = &C.g[*next];
@@ -1068,14 +1127,129 @@ static int libopus_alone(void)
     return 0;
 }
 
+/* The generator: N phones sending on schedule (channel c at phase c/N of each frame,
+ * frames 0..J1 + 10), every packet that comes back checked, the events drained (and,
+ * in one process, the conference members joined) until the worker has started tick
+ * jend. Runs in the main lcore, or (--memif) in the generator process. */
+static void gen_loop(uint32_t n, step_t *s)
+{
+    const uint32_t f_last = C.J1 + 10, key_until = C.J1 - 25;
+    const uint64_t k_end = (uint64_t)(f_last + 1) * n;
+    uint64_t k = 0, gen_busy = 0, gen_t0 = 0, gen_t1 = 0, lag_max = 0;
+    uint32_t join_next = 0;
+    const uint64_t win_from = C.t0 + (uint64_t)C.J0 * C.tick,
+                   win_to = C.t0 + (uint64_t)(C.J1 + 1) * C.tick;
+    for (;;) {
+        uint64_t now = rte_rdtsc();
+        int did = 0;
+        if (k < k_end && now >= C.t0) {
+            uint64_t kd = (now - C.t0) * n / C.tick + 1;
+            if (kd > k_end)
+                kd = k_end;
+            unsigned batch = kd - k > GEN_BATCH ? GEN_BATCH : (unsigned)(kd - k);
+            if (batch > 0) {
+                struct rte_mbuf *mb[GEN_BATCH];
+                if (rte_pktmbuf_alloc_bulk(C.gpool, mb, batch) != 0) {
+                    s->mbuf_fail += batch;
+                    k += batch;
+                } else {
+                    unsigned used = 0;
+                    for (unsigned i = 0; i < batch; i++, k++) {
+                        uint32_t c = (uint32_t)(k % n), f = (uint32_t)(k / n);
+                        gch_t *g = &C.g[c];
+                        uint8_t buf[FRAME];
+                        const uint8_t *pl;
+                        uint32_t plsum;
+                        if (C.profile == PROF_TRANS && !(c & 1)) {
+                            /* The Opus phone: its stream's pre-encoded packet. */
+                            uint32_t x = (f + 17 * ((c / 2) % TR_STREAMS)) % OPUS_FRAMES;
+                            size_t len = md_tx_build(&g->t, f == 0, C.opkt[x], C.olen[x],
+                                                     OPUS_TS, rte_pktmbuf_mtod(mb[used], uint8_t *),
+                                                     rte_pktmbuf_tailroom(mb[used]));
+                            mb[used]->data_len = (uint16_t)len;
+                            mb[used]->pkt_len = (uint32_t)len;
+                            g->sent[f % SENT_SLOTS] = now;
+                            used++;
+                            continue;
+                        }
+                        if (C.profile == PROF_IVR) {
+                            pl = ivr_payload(g, c, f, key_until, &plsum);
+                        } else if (C.profile == PROF_TRANS) {
+                            /* The PCMU phone: the prompt, from frame c on. */
+                            pl = C.prompt_ulaw[(f + c) % PROMPT_FRAMES];
+                            plsum = C.prompt_sum[(f + c) % PROMPT_FRAMES];
+                        } else if (C.profile == PROF_CONF) {
+                            conf_payload(buf, c, f);
+                            plsum = md_pkt_sum(buf, CONF_BODY,
+                                               C.cnoise_tail_sum[(f + 5 * c) % NOISE_FRAMES]);
+                            pl = buf;
+                            g->sent[f % SENT_SLOTS] = now;
+                        } else {
+                            bridge_payload(buf, c, f);
+                            plsum = md_pkt_sum(buf, 12, C.noise_tail_sum[f % NOISE_FRAMES]);
+                            pl = buf;
+                            g->sent[f % SENT_SLOTS] = now;
+                        }
+                        size_t len = fast_build(g, f == 0, pl, plsum,
+                                                rte_pktmbuf_mtod(mb[used], uint8_t *));
+                        mb[used]->data_len = (uint16_t)len;
+                        mb[used]->pkt_len = (uint32_t)len;
+                        used++;
+                    }
+                    if (used < batch)
+                        rte_pktmbuf_free_bulk(mb + used, batch - used);
+                    unsigned ok = gen_send(mb, used);
+                    if (ok < used) {
+                        s->ring_full += used - ok;
+                        rte_pktmbuf_free_bulk(mb + ok, used - ok);
+                    }
+                }
+                did = 1;
+                /* How far behind the schedule the generator is after this batch. */
+                if (k < kd && now >= win_from && now < win_to) {
+                    uint64_t due_k = C.t0 + k * C.tick / n;
+                    if (now - due_k > lag_max)
+                        lag_max = now - due_k;
+                }
+            }
+        }
+        struct rte_mbuf *mb[RX_BATCH];
+        unsigned got = gen_recv(mb, RX_BATCH);
+        if (got > 0) {
+            uint64_t t = rte_rdtsc();
+            for (unsigned i = 0; i < got; i++)
+                check_packet(mb[i], t, s);
+            rte_pktmbuf_free_bulk(mb, got);
+            did = 1;
+        }
+        drain_events(s);
+        if (!C.memif && C.profile == PROF_CONF && s->joined < n)
+            conf_join(&join_next, s);
+        uint64_t after = rte_rdtsc();
+        if (now >= win_from && now < win_to) {
+            if (gen_t0 == 0)
+                gen_t0 = now;
+            gen_t1 = after;
+            if (did)
+                gen_busy += after - now;
+        }
+        if (k >= k_end && atomic_load(&C.sh->started) >= C.jend * C.slots)
+            break;
+    }
+    s->gen_lag_max = cyc_ms((int64_t)lag_max);
+    s->gen_load = gen_t1 > gen_t0 ? (double)gen_busy / (double)(gen_t1 - gen_t0) : 0;
+}
+
+static int memif_step(uint32_t n, step_t *s);
+
 static int run_step(uint32_t n, step_t *s)
 {
     memset(s, 0, sizeof(*s));
     s->n = n;
     C.n = n;
-    C.stop = 0;
+    C.sh->stop = 0;
     C.skips = 0;
-    atomic_store(&C.started, 0);
+    atomic_store(&C.sh->started, 0);
     uint32_t warm = (uint32_t)lround(C.warmup * 1000 / TICK_MS);
     uint32_t meas = (uint32_t)lround(C.seconds * 1000 / TICK_MS);
     if (warm < 10)
@@ -1085,7 +1259,7 @@ static int run_step(uint32_t n, step_t *s)
     C.J0 = warm;
     C.J1 = warm + meas - 1;
     C.jend = C.J1 + 12;
-    uint32_t f_last = C.J1 + 10, key_from = 10, key_until = C.J1 - 25;
+    uint32_t f_last = C.J1 + 10, key_from = 10;   /* gen_loop: the same f_last */
     memset(C.log, 0, sizeof(tick_log_t) * C.log_max);
     memset(C.hist_d2w, 0, sizeof(uint32_t) * HIST_BINS);
     memset(C.hist_w2w, 0, sizeof(uint32_t) * HIST_BINS);
@@ -1192,122 +1366,25 @@ static int run_step(uint32_t n, step_t *s)
         fprintf(stderr, "capacity: cannot launch the worker lcore\n");
         return -1;
     }
-
-    const uint64_t k_end = (uint64_t)(f_last + 1) * n;
-    uint64_t k = 0, gen_busy = 0, gen_t0 = 0, gen_t1 = 0, lag_max = 0;
-    uint32_t join_next = 0;
-    const uint64_t win_from = C.t0 + (uint64_t)C.J0 * C.tick,
-                   win_to = C.t0 + (uint64_t)(C.J1 + 1) * C.tick;
-    for (;;) {
-        uint64_t now = rte_rdtsc();
-        int did = 0;
-        if (k < k_end && now >= C.t0) {
-            uint64_t kd = (now - C.t0) * n / C.tick + 1;
-            if (kd > k_end)
-                kd = k_end;
-            unsigned batch = kd - k > GEN_BATCH ? GEN_BATCH : (unsigned)(kd - k);
-            if (batch > 0) {
-                struct rte_mbuf *mb[GEN_BATCH];
-                if (rte_pktmbuf_alloc_bulk(C.gpool, mb, batch) != 0) {
-                    s->mbuf_fail += batch;
-                    k += batch;
-                } else {
-                    unsigned used = 0;
-                    for (unsigned i = 0; i < batch; i++, k++) {
-                        uint32_t c = (uint32_t)(k % n), f = (uint32_t)(k / n);
-                        gch_t *g = &C.g[c];
-                        uint8_t buf[FRAME];
-                        const uint8_t *pl;
-                        uint32_t plsum;
-                        if (C.profile == PROF_TRANS && !(c & 1)) {
-                            /* The Opus phone: its stream's pre-encoded packet. */
-                            uint32_t x = (f + 17 * ((c / 2) % TR_STREAMS)) % OPUS_FRAMES;
-                            size_t len = md_tx_build(&g->t, f == 0, C.opkt[x], C.olen[x],
-                                                     OPUS_TS, rte_pktmbuf_mtod(mb[used], uint8_t *),
-                                                     rte_pktmbuf_tailroom(mb[used]));
-                            mb[used]->data_len = (uint16_t)len;
-                            mb[used]->pkt_len = (uint32_t)len;
-                            g->sent[f % SENT_SLOTS] = now;
-                            used++;
-                            continue;
-                        }
-                        if (C.profile == PROF_IVR) {
-                            pl = ivr_payload(g, c, f, key_until, &plsum);
-                        } else if (C.profile == PROF_TRANS) {
-                            /* The PCMU phone: the prompt, from frame c on. */
-                            pl = C.prompt_ulaw[(f + c) % PROMPT_FRAMES];
-                            plsum = C.prompt_sum[(f + c) % PROMPT_FRAMES];
-                        } else if (C.profile == PROF_CONF) {
-                            conf_payload(buf, c, f);
-                            plsum = md_pkt_sum(buf, CONF_BODY,
-                                               C.cnoise_tail_sum[(f + 5 * c) % NOISE_FRAMES]);
-                            pl = buf;
-                            g->sent[f % SENT_SLOTS] = now;
-                        } else {
-                            bridge_payload(buf, c, f);
-                            plsum = md_pkt_sum(buf, 12, C.noise_tail_sum[f % NOISE_FRAMES]);
-                            pl = buf;
-                            g->sent[f % SENT_SLOTS] = now;
-                        }
-                        size_t len = fast_build(g, f == 0, pl, plsum,
-                                                rte_pktmbuf_mtod(mb[used], uint8_t *));
-                        mb[used]->data_len = (uint16_t)len;
-                        mb[used]->pkt_len = (uint32_t)len;
-                        used++;
-                    }
-                    if (used < batch)
-                        rte_pktmbuf_free_bulk(mb + used, batch - used);
-                    unsigned ok = rte_ring_enqueue_burst(C.rxr, (void **)mb, used, NULL);
-                    if (ok < used) {
-                        s->ring_full += used - ok;
-                        rte_pktmbuf_free_bulk(mb + ok, used - ok);
-                    }
-                }
-                did = 1;
-                /* How far behind the schedule the generator is after this batch. */
-                if (k < kd && now >= win_from && now < win_to) {
-                    uint64_t due_k = C.t0 + k * C.tick / n;
-                    if (now - due_k > lag_max)
-                        lag_max = now - due_k;
-                }
-            }
+    if (C.memif) {
+        if (memif_step(n, s) != 0)
+            return -1;
+    } else {
+        gen_loop(n, s);
+        C.sh->stop = 1;
+        rte_eal_wait_lcore(C.wlcore);
+        for (int i = 0; i < 4; i++) {
+            while (rte_ring_count(C.txr) > 0)
+                drain_tx(s);
+            drain_events(s);
         }
-        struct rte_mbuf *mb[RX_BATCH];
-        unsigned got = rte_ring_dequeue_burst(C.txr, (void **)mb, RX_BATCH, NULL);
-        if (got > 0) {
-            uint64_t t = rte_rdtsc();
-            for (unsigned i = 0; i < got; i++)
-                check_packet(mb[i], t, s);
-            rte_pktmbuf_free_bulk(mb, got);
-            did = 1;
-        }
-        drain_events(s);
-        if (C.profile == PROF_CONF && s->joined < n)
-            conf_join(&join_next, s);
-        uint64_t after = rte_rdtsc();
-        if (now >= win_from && now < win_to) {
-            if (gen_t0 == 0)
-                gen_t0 = now;
-            gen_t1 = after;
-            if (did)
-                gen_busy += after - now;
-        }
-        if (k >= k_end && atomic_load(&C.started) >= C.jend * C.slots)
-            break;
+        /* Leftovers of the input (the worker stopped) go back to the pool. */
+        struct rte_mbuf *left[RX_BATCH];
+        unsigned nl;
+        while ((nl = rte_ring_dequeue_burst(C.rxr, (void **)left, RX_BATCH, NULL)) > 0)
+            rte_pktmbuf_free_bulk(left, nl);
     }
-    C.stop = 1;
-    rte_eal_wait_lcore(C.wlcore);
-    for (int i = 0; i < 4; i++) {
-        while (rte_ring_count(C.txr) > 0)
-            drain_tx(s);
-        drain_events(s);
-    }
-    /* Leftovers of the input (the worker stopped) go back to the pool. */
-    struct rte_mbuf *left[RX_BATCH];
-    unsigned nl;
-    while ((nl = rte_ring_dequeue_burst(C.rxr, (void **)left, RX_BATCH, NULL)) > 0)
-        rte_pktmbuf_free_bulk(left, nl);
-    uint32_t ticks_total = atomic_load(&C.started) / C.slots;
+    uint32_t ticks_total = atomic_load(&C.sh->started) / C.slots;
     if (C.profile == PROF_TRANS) {
         trans_verdict(s);
         md_media_opus_pool_free(&C.w.wm);
@@ -1332,7 +1409,7 @@ static int run_step(uint32_t n, step_t *s)
     }
     s->conceal = C.conc[1] - C.conc[0];
     s->tx_dropped = C.w.dp.st.tx_dropped;
-    s->ev_lost = C.events.lost;
+    s->ev_lost = C.events.lost + (C.memif ? C.sh->ev.lost : 0);
     s->skips = 0;   /* counted in the window below; C.skips is the whole run */
     /* Lateness and duration per slot tick; costs per 20 ms period (all its slots). */
     const uint32_t ns = C.slots, q0 = C.J0 * ns, q1 = (C.J1 + 1) * ns, nq = q1 - q0;
@@ -1406,8 +1483,6 @@ static int run_step(uint32_t n, step_t *s)
     s->w2w_p50 = hist_pct(C.hist_w2w, 0.5);
     s->w2w_p99 = hist_pct(C.hist_w2w, 0.99);
     s->w2w_p999 = hist_pct(C.hist_w2w, 0.999);
-    s->gen_lag_max = cyc_ms((int64_t)lag_max);
-    s->gen_load = gen_t1 > gen_t0 ? (double)gen_busy / (double)(gen_t1 - gen_t0) : 0;
     if (C.record)
         finish_recorder(s, ticks_total);
 
@@ -1466,6 +1541,292 @@ static int run_step(uint32_t n, step_t *s)
     else if (strlen(s->why) >= 2)
         s->why[strlen(s->why) - 2] = '\0';
     return 0;
+}
+
+
+/* ------------------------------------------------------------------ --memif */
+
+/* Whether the generator process still runs; if it ended, says how (once) and reaps it.
+ * An exit with status 0 (after quit) is not reported. */
+static int gen_alive(void)
+{
+    if (C.child <= 0)
+        return 0;
+    int st;
+    pid_t r = waitpid(C.child, &st, WNOHANG);
+    if (r == 0)
+        return 1;
+    if (r == C.child) {
+        if (WIFSIGNALED(st))
+            fprintf(stderr, "capacity: the generator process (pid %d) was killed by signal %d "
+                            "(%s)\n", (int)C.child, WTERMSIG(st), strsignal(WTERMSIG(st)));
+        else if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
+            fprintf(stderr, "capacity: the generator process (pid %d) exited with status %d\n",
+                    (int)C.child, WEXITSTATUS(st));
+    }
+    C.child = 0;
+    return 0;
+}
+
+/* Kills the generator process (after a failure) and reaps it. */
+static void gen_kill(void)
+{
+    if (C.child > 0) {
+        kill(C.child, SIGKILL);
+        waitpid(C.child, NULL, 0);
+        C.child = 0;
+    }
+}
+
+/* The end: the generator process is told to quit and given 10 s, then killed; the socket
+ * file goes. Safe to call more than once. */
+static void memif_finish(void)
+{
+    if (C.child > 0 && C.memif_failed)
+        gen_kill();   /* stuck or unreachable: no use waiting */
+    if (C.child > 0) {
+        atomic_store(&C.sh->quit, 1);
+        for (int i = 0; i < 1000 && gen_alive(); i++)
+            usleep(10000);
+        if (C.child > 0) {
+            fprintf(stderr, "capacity: the generator process (pid %d) did not quit in 10 s: "
+                            "killed\n", (int)C.child);
+            gen_kill();
+        }
+    }
+    if (C.sock[0] != '\0') {
+        unlink(C.sock);
+        C.sock[0] = '\0';
+    }
+}
+
+/* The control thread's part of the engine process: the worker's events go to the
+ * generator process (which matches them against the digits it keyed, as the one-process
+ * generator does) through a second event ring in the shared region. Returns how many. */
+static unsigned relay_events(void)
+{
+    md_event_t ev;
+    unsigned k = 0;
+    while (md_event_pop(&C.events, &ev)) {
+        md_event_push(&C.sh->ev, &ev);   /* full: counted in sh->ev.lost */
+        k++;
+    }
+    return k;
+}
+
+/* A step with the generator in the other process: issue it, play the control thread
+ * (relay events, join conference members) while the worker runs, stop the worker when
+ * the generator says it is done, let the generator drain the last packets, and take its
+ * counters. A dead generator or a step that does not end in time fails the run (exit
+ * status 3) instead of hanging. */
+static int memif_step(uint32_t n, step_t *s)
+{
+    shared_t *S = C.sh;
+    uint32_t seq = atomic_load(&S->step_seq) + 1;
+    memset(&S->gs, 0, sizeof(S->gs));
+    md_event_ring_init(&S->ev);
+    S->n = n;
+    S->J0 = C.J0;
+    S->J1 = C.J1;
+    S->jend = C.jend;
+    S->t0 = C.t0;
+    atomic_store_explicit(&S->step_seq, seq, memory_order_release);
+    /* The step's nominal length and a generous margin (an overloaded worker stretches it). */
+    double nominal_s = (double)(C.jend + 1) * TICK_MS / 1000.0;
+    uint64_t deadline = C.t0 + (uint64_t)((30 + 5 * nominal_s) * (double)C.hz);
+    uint32_t join_next = 0;
+    const char *err = NULL;
+    while (!S->stop) {
+        unsigned busy = relay_events();
+        if (C.profile == PROF_CONF && s->joined < n) {
+            conf_join(&join_next, s);
+            busy += join_next < n;
+        }
+        if (!gen_alive()) {
+            err = "the generator process ended during the step";
+            break;
+        }
+        if (rte_rdtsc() > deadline) {
+            err = "the generator process did not finish the step in time";
+            break;
+        }
+        if (busy == 0)
+            usleep(1000);   /* the generator's CPU: wake up as little as the event ring allows */
+    }
+    if (err != NULL)
+        S->stop = 1;   /* the worker stops at its period's end */
+    rte_eal_wait_lcore(C.wlcore);
+    relay_events();
+    if (C.profile == PROF_CONF) {
+        md_cmd_reply_t rep;
+        while (md_cmd_take_reply(&C.cmd, &rep)) {
+            s->joined++;
+            s->join_failed += rep.status != 0;
+        }
+    }
+    /* The input the worker did not take goes back to the pool (the generator sent its
+     * last packet before it said it was done). */
+    struct rte_mbuf *left[RX_BATCH];
+    uint16_t nl;
+    while ((nl = rte_eth_rx_burst(C.port, 0, left, RX_BATCH)) > 0)
+        rte_pktmbuf_free_bulk(left, nl);
+    if (err == NULL) {
+        atomic_store_explicit(&S->worker_done, seq, memory_order_release);
+        uint64_t until = rte_rdtsc() + 30 * C.hz;
+        while (atomic_load_explicit(&S->done_seq, memory_order_acquire) != seq) {
+            if (!gen_alive()) {
+                err = "the generator process ended at the end of the step";
+                break;
+            }
+            if (rte_rdtsc() > until) {
+                err = "the generator process did not report the step within 30 s";
+                break;
+            }
+            usleep(200);
+        }
+    }
+    if (err != NULL) {
+        fprintf(stderr, "\ncapacity: --memif, step N=%u: %s; giving up\n", n, err);
+        gen_kill();
+        C.memif_failed = 1;
+        return -1;
+    }
+    const step_t *g = &S->gs;
+    s->mbuf_fail = g->mbuf_fail;
+    s->ring_full = g->ring_full;
+    s->other += g->other;
+    s->opus_decoded = g->opus_decoded;
+    s->talk_ev = g->talk_ev;
+    s->detected = g->detected;
+    s->missed = g->missed;
+    s->wrong = g->wrong;
+    s->extra = g->extra;
+    s->gen_lag_max = g->gen_lag_max;
+    s->gen_load = g->gen_load;
+    return 0;
+}
+
+/* The generator process, one step: what gen_loop does in one process, then (the worker
+ * stops at the end of its period) the last packets and events. */
+static void gen_child_step(uint32_t seq)
+{
+    shared_t *S = C.sh;
+    C.n = S->n;
+    C.J0 = S->J0;
+    C.J1 = S->J1;
+    C.jend = S->jend;
+    C.t0 = S->t0;
+    step_t *s = &S->gs;
+    gen_loop(C.n, s);
+    S->stop = 1;
+    while (atomic_load_explicit(&S->worker_done, memory_order_acquire) != seq) {
+        drain_tx(s);
+        drain_events(s);
+        if (getppid() != C.parent)
+            _exit(3);
+    }
+    for (int i = 0; i < 4; i++) {
+        while (drain_tx(s) > 0)
+            ;
+        drain_events(s);
+    }
+    atomic_store_explicit(&S->done_seq, seq, memory_order_release);
+}
+
+/* The generator process (forked before either EAL starts): its own EAL on the
+ * generator's CPU with a memif client port, then the steps the engine process issues.
+ * Dies with the engine process (PR_SET_PDEATHSIG). Returns its exit status. */
+static int gen_child(void)
+{
+    shared_t *S = C.sh;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != C.parent)
+        return 3;
+    cpu_set_t cs;
+    CPU_ZERO(&cs);
+    CPU_SET(C.gen_cpu, &cs);
+    sched_setaffinity(0, sizeof(cs), &cs);   /* EAL's own threads too */
+    while (!atomic_load(&S->server_ready)) {   /* the engine process supervises the wait */
+        if (getppid() != C.parent || atomic_load(&S->quit))
+            return 3;
+        usleep(5000);
+    }
+    char prefix[64], lc[16], vdev[300];
+    snprintf(prefix, sizeof(prefix), "--file-prefix=medley-cap-gen-%d", (int)C.parent);
+    snprintf(lc, sizeof(lc), "%d", C.gen_cpu);
+    snprintf(vdev, sizeof(vdev), "--vdev=net_memif0,role=client,socket=%s,socket-abstract=no,"
+             "rsize=14", C.sock);
+    char *eal[] = { "medley-bench-gen", "--no-huge", "--no-shconf", "-m", "1024", prefix,
+                    "--no-pci", "--no-telemetry", "-l", lc, vdev, "--log-level=error", NULL };
+    if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])) - 1, eal) < 0) {
+        fprintf(stderr, "capacity (generator process): EAL init failed: %s\n",
+                rte_strerror(rte_errno));
+        return 3;
+    }
+    C.hz = S->hz;   /* the engine's TSC rate: both schedules on one clock */
+    C.tick = S->tick;
+    uint16_t room = RTE_PKTMBUF_HEADROOM + 512;
+    C.gpool = rte_pktmbuf_pool_create("cap_gen", POOL_SIZE, 256, 0, room, SOCKET_ID_ANY);
+    uint16_t port = RTE_MAX_ETHPORTS, p;
+    RTE_ETH_FOREACH_DEV(p)
+    if (port == RTE_MAX_ETHPORTS)
+        port = p;
+    struct rte_eth_conf conf;
+    memset(&conf, 0, sizeof(conf));
+    if (C.gpool == NULL || port == RTE_MAX_ETHPORTS ||
+        rte_eth_dev_configure(port, 1, 1, &conf) != 0 ||
+        rte_eth_rx_queue_setup(port, 0, 1024, SOCKET_ID_ANY, NULL, C.gpool) != 0 ||
+        rte_eth_tx_queue_setup(port, 0, 1024, SOCKET_ID_ANY, NULL) != 0 ||
+        rte_eth_dev_start(port) != 0) {
+        fprintf(stderr, "capacity (generator process): cannot start the memif client port "
+                        "(socket %s)\n", C.sock);
+        rte_eal_cleanup();
+        return 3;
+    }
+    C.port = port;
+    int rc = 0;
+    for (int i = 0;; i++) {
+        struct rte_eth_link l;
+        if (rte_eth_link_get_nowait(port, &l) == 0 && l.link_status == RTE_ETH_LINK_UP)
+            break;
+        if (i == 3000 || getppid() != C.parent) {   /* 30 s */
+            fprintf(stderr, "capacity (generator process): the memif link did not come up "
+                            "(socket %s)\n", C.sock);
+            rc = 3;
+            break;
+        }
+        usleep(10000);
+    }
+    if (rc == 0) {
+        atomic_store(&S->gen_up, 1);
+        if (C.nice != 0)
+            setpriority(PRIO_PROCESS, (id_t)gettid(), C.nice);
+        uint32_t done = 0;
+        for (;;) {
+            uint32_t seq = atomic_load_explicit(&S->step_seq, memory_order_acquire);
+            if (seq != done) {
+                gen_child_step(seq);
+                done = seq;
+                continue;
+            }
+            if (atomic_load(&S->quit) || getppid() != C.parent)
+                break;
+            usleep(200);
+        }
+    }
+    rte_eth_dev_stop(port);
+    rte_eth_dev_close(port);
+    rte_eal_cleanup();
+    return rc;
+}
+
+/* Memory both processes use, mapped before the fork (--memif), else ordinary memory. */
+static void *shalloc(size_t size)
+{
+    if (!C.memif)
+        return calloc(1, size);
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
 }
 
 /* ------------------------------------------------------------------ results */
@@ -1547,6 +1908,12 @@ static const char *profile_name(void)
            : C.profile == PROF_TRANS ? "transcode" : C.record ? "bridge+record" : "bridge";
 }
 
+static const char *transport_name(void)
+{
+    return C.memif ? "net_memif (the generator in a second process, memif copy mode)"
+                   : "net_ring (the generator on the second lcore of the one process)";
+}
+
 static void cpu_model(char *out, size_t len)
 {
     snprintf(out, len, "unknown");
@@ -1595,6 +1962,7 @@ static void print_table(result_t *res, unsigned nres, uint32_t best, const char 
     printf("\nmedley-bench capacity: profile %s, %.1f s measured per step after %.1f s warm-up, "
            "%u trial(s) per N\n", profile_name(), C.seconds, C.warmup, C.repeat);
     printf("cpu: %s\n", cpu);
+    printf("transport: %s\n", transport_name());
     printf("\n%7s %-4s %2s %6s %5s %15s %15s %21s %7s %13s %13s %7s %9s %s\n", "N", "ok", "tr", "load",
            "wcpu", "ns/chf rx+tick", "cpu ns rx+tick", "tick late p50/99/99.9", "tick", "due->wire",
            C.profile != PROF_IVR ? "wire->wire" : "", "genlag", "lost/bad",
@@ -1762,7 +2130,8 @@ static int write_json(result_t *res, unsigned nres, uint32_t best, const char *c
     size_t mc, mm, mr;
     size_t mem = mem_per_channel(&mc, &mm, &mr);
     fprintf(f,
-            "{\n  \"profile\": \"%s\",\n  \"cpu\": \"%s\",\n  \"worker_cores\": 1,\n"
+            "{\n  \"profile\": \"%s\",\n  \"transport\": \"%s\",\n  \"cpu\": \"%s\",\n"
+            "  \"worker_cores\": 1,\n"
             "  \"seconds_per_step\": %.1f,\n  \"warmup_s\": %.1f,\n  \"trials\": %u,\n"
             "  \"deadline_ms\": %.1f,\n  \"jb_depth\": %u,\n  \"tick_slots\": %u,\n  \"nice\": %d,\n"
             "  \"channels_per_core\": %u,\n  \"libopus_alone_ns\": {\"decode\": %.1f, "
@@ -1770,7 +2139,7 @@ static int write_json(result_t *res, unsigned nres, uint32_t best, const char *c
             "%.1f, %.1f], \"after_search\": [%.1f, %.1f, %.1f]},\n  \"memory_per_channel\": "
             "{\"total\": %zu, \"channel\": %zu, \"media\": %zu, \"recording\": %zu},\n"
             "  \"steps\": [\n",
-            profile_name(), cpu, C.seconds, C.warmup, C.repeat, C.deadline_ms, C.jb_depth, C.slots,
+            profile_name(), C.memif ? "net_memif" : "net_ring", cpu, C.seconds, C.warmup, C.repeat, C.deadline_ms, C.jb_depth, C.slots,
             C.nice,
             best, C.lib_dec_ns, C.lib_enc_ns, C.lib_cold_states, C.lib_cold_ns,
             C.lib_runs[0][0], C.lib_runs[0][1], C.lib_runs[0][2], C.lib_runs[1][0],
@@ -1888,7 +2257,7 @@ static const char *const usage_text =
     "         [--seconds S (5)] [--warmup S (1)] [--repeat R (1)] [--deadline-ms MS (20)]\n"
     "         [--jb-depth FRAMES (3)] [--record-dir DIR] [--keep-recordings]\n"
     "         [--retries N (2)] [--nice -20..19] [--generator-cpu 0|1 (0)] [--slots 20|1]\n"
-    "         [--json FILE] [--plot FILE.png]\n"
+    "         [--memif] [--json FILE] [--plot FILE.png]\n"
     "  Profiles: ivr (prompt + in-band DTMF per channel), bridge (pairs; --record: one\n"
     "  stereo recording per pair), conference (three-party conferences: N rounded down to\n"
     "  a multiple of 3), transcode (Opus narrowband phone bridged to a PCMU phone: N even;\n"
@@ -1901,7 +2270,12 @@ static const char *const usage_text =
     "  (the worker thread preempted, or the generator behind) is run again, up to\n"
     "  --retries times; the tries column counts them. --slots: the worker ticks one of\n"
     "  20 slots of channels every 1 ms, as medleyd does (20, the default), or the whole\n"
-    "  table every 20 ms (1).\n";
+    "  table every 20 ms (1).\n"
+    "  --memif: the generator runs in a second process (its own EAL, on the generator's\n"
+    "  CPU) connected to the engine's process over net_memif (a memif server port in the\n"
+    "  engine, a client in the generator, socket in $TMPDIR or /tmp) instead of a\n"
+    "  net_ring port in one process; profiles ivr, bridge (with --record) and conference.\n"
+    "  Exit status 3: the memif link or the generator process failed.\n";
 
 static int bad_usage(const char *msg, const char *arg)
 {
@@ -1957,6 +2331,9 @@ static int parse_args(int argc, char **argv)
             continue;
         } else if (strcmp(a, "--keep-recordings") == 0) {
             C.keep = 1;
+            continue;
+        } else if (strcmp(a, "--memif") == 0) {
+            C.memif = 1;
             continue;
         }
         static const char *const with_value[] = { "--profile", "--n", "--start", "--max",
@@ -2049,6 +2426,10 @@ static int parse_args(int argc, char **argv)
     }
     if (C.record && C.profile != PROF_BRIDGE)
         return bad_usage("--record goes with --profile bridge", NULL);
+    if (C.memif && C.profile == PROF_TRANS)
+        return bad_usage("--memif does not run --profile transcode (its reference decodes "
+                         "and the Opus legs' check are not split between the two processes "
+                         "yet); run it without --memif", NULL);
     if (C.profile == PROF_BRIDGE || C.profile == PROF_TRANS) {
         for (unsigned i = 0; i < C.nfixed; i++)
             C.fixed[i] &= ~1u;
@@ -2195,14 +2576,65 @@ static int make_signals(void)
     return 0;
 }
 
+/* --memif, the engine process: the memif server port (the EAL made it from the vdev
+ * argument), then the generator process connects; both must be up within 30 s. */
+static int setup_memif_server(uint16_t room)
+{
+    shared_t *S = C.sh;
+    S->hz = C.hz;
+    S->tick = C.tick;
+    C.epool = rte_pktmbuf_pool_create("cap_eng", POOL_SIZE, 256, 0, room, SOCKET_ID_ANY);
+    uint16_t port = RTE_MAX_ETHPORTS, p;
+    RTE_ETH_FOREACH_DEV(p)
+    if (port == RTE_MAX_ETHPORTS)
+        port = p;
+    struct rte_eth_conf conf;
+    memset(&conf, 0, sizeof(conf));
+    if (C.epool == NULL || port == RTE_MAX_ETHPORTS ||
+        rte_eth_dev_configure(port, 1, 1, &conf) != 0 ||
+        rte_eth_rx_queue_setup(port, 0, 1024, SOCKET_ID_ANY, NULL, C.epool) != 0 ||
+        rte_eth_tx_queue_setup(port, 0, 1024, SOCKET_ID_ANY, NULL) != 0 ||
+        rte_eth_dev_start(port) != 0) {
+        fprintf(stderr, "capacity: cannot start the memif server port (socket %s)\n", C.sock);
+        C.memif_failed = 1;
+        return -1;
+    }
+    C.port = port;
+    atomic_store(&S->server_ready, 1);
+    uint64_t until = rte_rdtsc() + 30 * C.hz;
+    for (;;) {
+        struct rte_eth_link l;
+        if (rte_eth_link_get_nowait(port, &l) == 0 && l.link_status == RTE_ETH_LINK_UP &&
+            atomic_load(&S->gen_up))
+            return 0;
+        if (!gen_alive()) {
+            fprintf(stderr, "capacity: the generator process ended before the memif link "
+                            "came up (socket %s)\n", C.sock);
+            break;
+        }
+        if (rte_rdtsc() > until) {
+            fprintf(stderr, "capacity: the memif link to the generator process did not come "
+                            "up within 30 s (socket %s)\n", C.sock);
+            break;
+        }
+        usleep(10000);
+    }
+    C.memif_failed = 1;
+    return -1;
+}
+
 static int setup_dpdk(void)
 {
     char prefix[64];
     snprintf(prefix, sizeof(prefix), "--file-prefix=medley-cap-%d", (int)getpid());
+    char vdev[300];
+    snprintf(vdev, sizeof(vdev), "--vdev=net_memif0,role=server,socket=%s,socket-abstract=no,"
+             "rsize=14", C.sock);
     char *eal[] = { "medley-bench", "--no-huge", "--no-shconf", "-m", "1024", prefix,
                     "--no-pci", "--no-telemetry", "-l", "0-1", "--main-lcore",
-                    C.gen_cpu ? "1" : "0", "--log-level=error", NULL };
-    if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])) - 1, eal) < 0) {
+                    C.gen_cpu ? "1" : "0", "--log-level=error", vdev, NULL };
+    int neal = (int)(sizeof(eal) / sizeof(eal[0])) - 1 - !C.memif;   /* no vdev on net_ring */
+    if (rte_eal_init(neal, eal) < 0) {
         fprintf(stderr, "capacity: EAL init failed (needs two CPUs: -l 0-1)\n");
         return -1;
     }
@@ -2214,6 +2646,8 @@ static int setup_dpdk(void)
     C.hz = rte_get_tsc_hz();
     C.tick = C.hz * TICK_MS / 1000;
     uint16_t room = RTE_PKTMBUF_HEADROOM + 512;
+    if (C.memif)
+        return setup_memif_server(room);
     C.gpool = rte_pktmbuf_pool_create("cap_gen", POOL_SIZE, 256, 0, room, SOCKET_ID_ANY);
     C.epool = rte_pktmbuf_pool_create("cap_eng", POOL_SIZE, 256, 0, room, SOCKET_ID_ANY);
     C.rxr = rte_ring_create("cap_rx", RING_SIZE, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -2273,6 +2707,8 @@ static int run_n(uint32_t n, result_t *r, unsigned idx)
     return 0;
 }
 
+static int capacity_engine(uint32_t maxn, char *made_dir);
+
 int md_capacity_main(int argc, char **argv)
 {
     int rc = parse_args(argc, argv);
@@ -2281,7 +2717,7 @@ int md_capacity_main(int argc, char **argv)
     C.rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
     if (make_signals() != 0)
         return 1;
-    char made_dir[4096] = "";
+    static char made_dir[4096];
     if (C.record) {
         if (C.record_dir != NULL) {
             snprintf(C.rec_path, sizeof(C.rec_path), "%s", C.record_dir);
@@ -2300,37 +2736,84 @@ int md_capacity_main(int argc, char **argv)
             setrlimit(RLIMIT_NOFILE, &rl);
         }
     }
+    uint32_t maxn = C.max;
+    for (unsigned i = 0; i < C.nfixed; i++)
+        if (C.fixed[i] > maxn)
+            maxn = C.fixed[i];
+    /* What the generator shares with the worker (with --memif: across the fork). */
+    C.sh = shalloc(sizeof(shared_t));
+    C.g = shalloc(maxn * sizeof(gch_t));
+    C.log_max = ((uint32_t)lround((C.warmup + C.seconds) * 1000 / TICK_MS) + 64) * C.slots;
+    C.log = shalloc(C.log_max * sizeof(tick_log_t));
+    C.hist_d2w = shalloc(HIST_BINS * sizeof(uint32_t));
+    C.hist_w2w = shalloc(HIST_BINS * sizeof(uint32_t));
+    if (!C.sh || !C.g || !C.log || !C.hist_d2w || !C.hist_w2w) {
+        fprintf(stderr, "capacity: out of memory\n");
+        return 1;
+    }
+    C.evsrc = C.memif ? &C.sh->ev : &C.events;
+    if (C.memif) {
+        const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+        int len = snprintf(C.sock, sizeof(C.sock), "%s/medley-cap-%d.sock", tmp, (int)getpid());
+        if (len < 0 || (size_t)len >= sizeof(C.sock)) {
+            fprintf(stderr, "capacity: the memif socket path %s/medley-cap-%d.sock is too "
+                            "long\n", tmp, (int)getpid());
+            C.sock[0] = '\0';
+            return 1;
+        }
+        unlink(C.sock);
+        md_event_ring_init(&C.sh->ev);
+        C.parent = getpid();
+        fflush(stdout);
+        fflush(stderr);
+        pid_t pid = fork();
+        if (pid < 0) {
+            fprintf(stderr, "capacity: fork: %s\n", strerror(errno));
+            return 3;
+        }
+        if (pid == 0)
+            _exit(gen_child());
+        C.child = pid;
+    }
+    rc = capacity_engine(maxn, made_dir);
+    if (C.memif) {
+        memif_finish();
+        if (rc != 0 && C.memif_failed)
+            rc = 3;
+    }
+    return rc;
+}
+
+/* The engine's side (and, without --memif, the generator on the main lcore). */
+static int capacity_engine(uint32_t maxn, char *made_dir)
+{
     if (setup_dpdk() != 0)
         return 1;
     if (C.profile == PROF_TRANS && libopus_measure(0) != 0)
         return 1;
     if (C.nice != 0 && setpriority(PRIO_PROCESS, (id_t)gettid(), C.nice) != 0)
         fprintf(stderr, "capacity: setpriority %d: %s (going on)\n", C.nice, strerror(errno));
-    uint32_t maxn = C.max;
-    for (unsigned i = 0; i < C.nfixed; i++)
-        if (C.fixed[i] > maxn)
-            maxn = C.fixed[i];
     C.chans = aligned_alloc(64, ((sizeof(md_channel_t) * maxn + 63) / 64) * 64);
     C.media = aligned_alloc(64, ((sizeof(md_media_t) * maxn + 63) / 64) * 64);
-    C.g = calloc(maxn, sizeof(gch_t));
     C.rec_ids = calloc(maxn / 2 + 1, sizeof(md_rec_id_t));
     C.confset = calloc(1, sizeof(md_conf_set_t));
     C.confs = calloc(maxn / 3 + 1, sizeof(md_conf_t));
     C.members = calloc(maxn, sizeof(md_conf_member_t));
-    C.log_max = ((uint32_t)lround((C.warmup + C.seconds) * 1000 / TICK_MS) + 64) * C.slots;
-    C.log = calloc(C.log_max, sizeof(tick_log_t));
-    C.hist_d2w = calloc(HIST_BINS, sizeof(uint32_t));
-    C.hist_w2w = calloc(HIST_BINS, sizeof(uint32_t));
-    if (!C.chans || !C.media || !C.g || !C.rec_ids || !C.log || !C.hist_d2w || !C.hist_w2w ||
-        !C.confset || !C.confs || !C.members) {
+    if (!C.chans || !C.media || !C.rec_ids || !C.confset || !C.confs || !C.members) {
         fprintf(stderr, "capacity: out of memory\n");
         return 1;
     }
     char cpu[512];
     cpu_model(cpu, sizeof(cpu));
-    fprintf(stderr, "capacity %s: %s; worker on lcore %u, generator on lcore %u%s%s\n",
-            profile_name(), cpu, C.wlcore, rte_lcore_id(), C.record ? "; recordings in " : "",
-            C.record ? C.rec_path : "");
+    if (C.memif)
+        fprintf(stderr, "capacity %s: %s; worker on lcore %u, generator in process %d on CPU %d "
+                "over net_memif (socket %s)%s%s\n",
+                profile_name(), cpu, C.wlcore, (int)C.child, C.gen_cpu, C.sock,
+                C.record ? "; recordings in " : "", C.record ? C.rec_path : "");
+    else
+        fprintf(stderr, "capacity %s: %s; worker on lcore %u, generator on lcore %u%s%s\n",
+                profile_name(), cpu, C.wlcore, rte_lcore_id(), C.record ? "; recordings in " : "",
+                C.record ? C.rec_path : "");
 
     static result_t res[MAX_STEPS];
     unsigned nres = 0;
@@ -2393,6 +2876,8 @@ int md_capacity_main(int argc, char **argv)
         return 1;
     if (made_dir[0] != '\0' && !C.keep)
         rmdir(made_dir);
+    if (C.memif)
+        memif_finish();   /* the generator quits before the port goes */
     rte_eth_dev_stop(C.port);
     rte_eth_dev_close(C.port);
     rte_eal_cleanup();
