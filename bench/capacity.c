@@ -325,6 +325,8 @@ static int worker_main(void *arg)
         setpriority(PRIO_PROCESS, (id_t)gettid(), C.nice);
     md_worker_t *w = &C.w;
     const uint64_t slot_cyc = C.tick / C.slots;
+    const uint64_t deadline_cyc = (uint64_t)(C.deadline_ms * (double)C.hz / 1000.0);
+    const uint64_t skip_after = deadline_cyc > C.tick ? deadline_cyc : C.tick;
     /* Slot tick q is due at t0 + tick + q * slot_cyc: period j's slots from the end of
      * period j's first 20 ms on (as medleyd, the first tick one period after the start). */
     uint64_t next = C.t0 + C.tick, busy = 0;
@@ -403,8 +405,10 @@ static int worker_main(void *arg)
         q++;
         next += slot_cyc;
         /* medleyd's rule: slots that fell behind run back to back; after a stall of more
-         * than a whole tick, catch up on the clock instead of bursting. */
-        if (b > next + C.tick) {
+         * than a whole tick (medleyd), or of more than the deadline when that is longer
+         * (--deadline-ms: the smoke tests' loose deadline rides out a busy machine as the
+         * whole-table tick did), catch up on the clock instead of bursting. */
+        if (b > next + skip_after) {
             next = b + slot_cyc;
             C.skips++;
         }
