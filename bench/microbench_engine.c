@@ -6,7 +6,11 @@
  *   engine/ivr_tick_16k               16,384 channels (32 MiB of state per tick, more than
  *                                     the L3 of most servers' cores), each also playing a
  *                                     prompt, its frame encoded and its packet built as the
- *                                     worker's send pass does: the whole worker but the NIC */
+ *                                     worker's send pass does: the whole worker but the NIC
+ *   engine/ivr_tick_sparse_32k         the same for 1,024 channels spread over a table of
+ *                                     32,768 (every 32nd in use, as after a day of calls
+ *                                     on a medleyd sized for the busy hour): what the idle
+ *                                     entries cost the tick; items are live channel-frames */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,22 +27,25 @@
 void md_microbench_register_engine(void);
 
 #define NCH_MAX 16384
+#define NCH_ALL 30720   /* ports 2000-63439 */
 
 static void bm_engine_rx(md_bench_state_t *st, void *arg)
 {
-    const int full = (intptr_t)arg != 0;
-    const int NCH = full ? NCH_MAX : 1024;
+    const int full = (intptr_t)arg != 0, sparse = (intptr_t)arg == 2;
+    const int NCH = sparse ? NCH_ALL : full ? NCH_MAX : 1024;
+    const int stride = sparse ? 30 : 1;   /* channels in use: every stride-th */
+    const int live = NCH / stride;
     md_channel_t *chans = calloc(NCH, sizeof(md_channel_t));
     md_media_t *media = calloc(NCH, sizeof(md_media_t));
     md_event_ring_t *events = calloc(1, sizeof(md_event_ring_t));
     md_tx_template_t *peers = calloc(NCH, sizeof(md_tx_template_t));
-    static uint8_t frames[NCH_MAX][256];
-    static uint16_t flen[NCH_MAX];
+    static uint8_t frames[NCH_ALL][256];
+    static uint16_t flen[NCH_ALL];
     static uint8_t wire[256];
     md_prompt_t prompt = { 0 };
     int16_t *prompt_pcm = calloc(8000, sizeof(int16_t));
     md_chan_table_t t;
-    if (!chans || !media || !events || !peers || !prompt_pcm || md_chan_table_init(&t, chans, NCH, 20000) != 0) {
+    if (!chans || !media || !events || !peers || !prompt_pcm || md_chan_table_init(&t, chans, NCH, sparse ? 2000 : 20000) != 0) {
         md_bench_fail(st, "set-up failed (memory or channel table)");
         goto out;
     }
@@ -76,6 +83,9 @@ static void bm_engine_rx(md_bench_state_t *st, void *arg)
             md_media_play(&media[c], &prompt, 65535, 0);
         }
     }
+    for (int c = 0; c < NCH; c++)
+        if (c % stride != 0)
+            md_chan_delete(&t, (uint32_t)c);   /* sparse: only every stride-th stays */
     for (int i = 0; i < 8000; i++)
         prompt_pcm[i] = (int16_t)((i * 7919 % 4001) - 2000);
     prompt.pcm = prompt_pcm;
@@ -100,12 +110,12 @@ static void bm_engine_rx(md_bench_state_t *st, void *arg)
     long f = 0, digits = 0, wrong = 0;
     while (md_bench_keep_running(st)) {
         md_bench_pause_timing(st);   /* building the frames is the peer's work */
-        for (int c = 0; c < NCH; c++) {
+        for (int c = 0; c < NCH; c += stride) {
             flen[c] = (uint16_t)md_tx_build(&peers[c], 0, ulaw[(f + c) % 50], 160, 160,
                                             frames[c], sizeof(frames[c]));
         }
         md_bench_resume_timing(st);
-        for (int c = 0; c < NCH; c++) {
+        for (int c = 0; c < NCH; c += stride) {
             md_pkt_t p;
             if (md_pkt_parse(frames[c], flen[c], &p) != MD_PKT_UDP)
                 continue;
@@ -118,9 +128,9 @@ static void bm_engine_rx(md_bench_state_t *st, void *arg)
         if (full) {
             md_media_tick_in(&w, now);
             long sent = 0;
-            for (int c = 0; c < NCH; c++) {
-                if (c + 4 < NCH)
-                    md_media_prefetch_out(&w, (uint32_t)c + 4);
+            for (int c = 0; c < NCH; c += stride) {
+                if (c + 4 * stride < NCH)
+                    md_media_prefetch_out(&w, (uint32_t)(c + 4 * stride));
                 md_media_tick_out(&w, (uint32_t)c);
                 if (!media[c].have_out)
                     continue;
@@ -128,7 +138,7 @@ static void bm_engine_rx(md_bench_state_t *st, void *arg)
                 md_ulaw_encode(payload, media[c].out, MD_FRAME);
                 sent += md_tx_build(&media[c].tx, 0, payload, MD_FRAME, 160, wire, sizeof(wire)) > 0;
             }
-            if (sent != NCH)
+            if (sent != live)
                 md_bench_fail(st, "a channel sent nothing");
         } else {
             md_media_tick(&w, now);
@@ -141,14 +151,14 @@ static void bm_engine_rx(md_bench_state_t *st, void *arg)
         now += 20;
         f++;
     }
-    md_bench_set_items_per_iteration(st, NCH);
+    md_bench_set_items_per_iteration(st, live);
     md_bench_counter(st, "bytes_per_channel", (double)(sizeof(md_channel_t) + sizeof(md_media_t)));
     /* Channel c sends the tone in iterations f with (f + c) % 50 in 10..12, so its tones
      * start at s0 + 50 m (s0 = (10 - c) mod 50). Whole tones with 10 frames to spare for
      * the jitter buffer and the detector must be reported; a tone cut by the start of
      * the run (c % 50 is 11 or 12) may be. */
     long lo = 0, hi = 0;
-    for (int c = 0; c < NCH; c++) {
+    for (int c = 0; c < NCH; c += stride) {
         long s0 = (10 - c % 50 + 50) % 50;
         lo += f - 13 >= s0 ? (f - 13 - s0) / 50 + 1 : 0;
         hi += (f - 1 >= s0 ? (f - 1 - s0) / 50 + 1 : 0) + (c % 50 == 11 || c % 50 == 12);
@@ -331,6 +341,7 @@ void md_microbench_register_engine(void)
 {
     md_bench_register("engine/receive_decode_dtmf", bm_engine_rx, NULL);
     md_bench_register("engine/ivr_tick_16k", bm_engine_rx, (void *)(intptr_t)1);
+    md_bench_register("engine/ivr_tick_sparse_32k", bm_engine_rx, (void *)(intptr_t)2);
     md_bench_register("conf/3party_x3334", bm_conf, (void *)(intptr_t)0);
     md_bench_register("conf/1000_members", bm_conf, (void *)(intptr_t)1);
     md_bench_register("conf/1000_members_encode_each", bm_conf, (void *)(intptr_t)2);

@@ -4,9 +4,19 @@
 #include <errno.h>
 #include <string.h>
 
+void md_chan_set_in_use(md_chan_table_t *t, uint32_t i, int on)
+{
+    t->chans[i].in_use = on ? 1 : 0;
+    if (on)
+        t->live[i >> 6] |= 1ull << (i & 63);
+    else
+        t->live[i >> 6] &= ~(1ull << (i & 63));
+}
+
 int md_chan_table_init(md_chan_table_t *t, md_channel_t *chans, uint32_t max, uint16_t port_base)
 {
-    if (chans == NULL || max == 0 || (port_base & 1) || (uint32_t)port_base + 2 * max > 65536)
+    if (chans == NULL || max == 0 || max > MD_CHAN_TABLE_MAX || (port_base & 1) ||
+        (uint32_t)port_base + 2 * max > 65536)
         return -EINVAL;
     memset(t, 0, sizeof(*t));
     memset(chans, 0, sizeof(*chans) * max);
@@ -45,7 +55,7 @@ int md_chan_create(md_chan_table_t *t, const md_chan_params_t *prm, uint16_t *po
         if (ch->in_use || ch->fwd)
             continue;
         memset(ch, 0, sizeof(*ch));
-        ch->in_use = 1;
+        md_chan_set_in_use(t, i, 1);
         ch->id = t->next_id++;
         ch->local_port = (uint16_t)(t->port_base + 2 * i);
         ch->prm = *prm;
@@ -72,7 +82,7 @@ int md_chan_delete(md_chan_table_t *t, uint32_t index)
 {
     if (index >= t->max || !t->chans[index].in_use)
         return -ENOENT;
-    t->chans[index].in_use = 0;
+    md_chan_set_in_use(t, index, 0);
     t->used--;
     return 0;
 }
@@ -113,7 +123,7 @@ int md_chan_adopt(md_chan_table_t *t, const md_channel_t *src, int index)
     }
     md_channel_t *ch = &t->chans[i];
     *ch = *src;
-    ch->in_use = 1;
+    md_chan_set_in_use(t, i, 1);
     ch->fwd = 0;
     ch->id = t->next_id++;
     return (int)i;

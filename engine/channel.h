@@ -70,13 +70,28 @@ typedef struct {
     md_chan_stats_t st;
 } md_channel_t;
 
+/* The most channels a table can have: each takes two UDP ports below 65536. */
+#define MD_CHAN_TABLE_MAX 32768
+
 typedef struct {
     md_channel_t *chans;     /* caller's array of max entries */
     uint32_t max, used;
     uint16_t port_base;      /* channel i uses port_base + 2 i and the next */
     uint32_t next_id;
     uint32_t free_hint;
+    /* Bit i: chans[i].in_use (md_chan_set_in_use keeps both). The tick walks the table
+     * by these bits, so an idle entry of a large table costs a bit test, not a cache miss
+     * and a dozen prefetches of memory nobody uses (4 KiB, stays in cache). */
+    uint64_t live[MD_CHAN_TABLE_MAX / 64];
 } md_chan_table_t;
+
+static inline int md_chan_live(const md_chan_table_t *t, uint32_t i)
+{
+    return (int)((t->live[i >> 6] >> (i & 63)) & 1);
+}
+
+/* Sets chans[i].in_use and its bit: the only way in_use changes. */
+void md_chan_set_in_use(md_chan_table_t *t, uint32_t i, int on);
 
 /* chans: max preallocated channels; ports from port_base (even) upward. */
 int md_chan_table_init(md_chan_table_t *t, md_channel_t *chans, uint32_t max, uint16_t port_base);

@@ -131,7 +131,7 @@ static int exec_detach(md_worker_media_t *w, const md_cmd_t *c, md_cmd_reply_t *
     md_media_opus_detach(w, c->slot);
     describe(w, c->slot, &rep->info);
     if (home) {
-        ch->in_use = 0;        /* not ticked, not received; the slot stays reserved */
+        md_chan_set_in_use(w->table, c->slot, 0);   /* not ticked, not received; the slot stays reserved */
         ch->fwd = (uint16_t)c->slot2;
     } else {
         if (w->imports[ch->local_port >> 1] == c->slot + 1)
@@ -172,7 +172,7 @@ static int exec_attach(md_worker_media_t *w, const md_cmd_t *c, md_cmd_reply_t *
         int rc = md_media_opus_attach(w, (uint32_t)slot);
         if (rc != 0) {
             if (home >= 0) {
-                w->table->chans[slot].in_use = 0;   /* reserved again, as it was */
+                md_chan_set_in_use(w->table, (uint32_t)slot, 0);   /* reserved again, as it was */
                 w->table->chans[slot].fwd = old_fwd;
                 w->table->chans[slot].id = old_id;
             } else {

@@ -444,13 +444,13 @@ unsigned md_media_tick_in_slot(md_worker_media_t *w, uint64_t now_ms, unsigned s
 
     for (uint32_t i = slot; i < t->max; i += nslots) {
         md_channel_t *ch = &t->chans[i];
-        if (i + far < t->max)
+        if (i + far < t->max && md_chan_live(t, i + far))
             prefetch_headers(&t->chans[i + far], &w->media[i + far]);
-        if (i + near < t->max)
+        if (i + near < t->max && md_chan_live(t, i + near))
             prefetch_frame(&t->chans[i + near], &w->media[i + near]);
         if (w->poll != NULL && ++seen % MD_TICK_POLL_EVERY == 0)
             w->poll(w->poll_arg);   /* between channels: none is half done */
-        if (!ch->in_use)
+        if (!md_chan_live(t, i))
             continue;
         md_media_t *m = &w->media[i];
         const uint8_t *payload = NULL;

@@ -348,11 +348,11 @@ static void tick(md_worker_t *w, uint64_t now_ms, unsigned slot, unsigned nslots
     for (uint32_t i = slot; i < w->table.max; i += nslots) {
         md_channel_t *ch = &w->table.chans[i];
         md_media_t *m = &w->media[i];
-        if (i + ahead < w->table.max)
+        if (i + ahead < w->table.max && md_chan_live(&w->table, i + ahead))
             md_media_prefetch_out(&w->wm, i + ahead);
         if (++seen % MD_TICK_POLL_EVERY == 0)
             md_worker_poll(w);
-        if (!ch->in_use)
+        if (!md_chan_live(&w->table, i))
             continue;
         md_media_tick_out(&w->wm, i);
         if (ch->learnt && ch->src_mac[0] | ch->src_mac[1] | ch->src_mac[2] | ch->src_mac[3] |

@@ -24,6 +24,18 @@ static md_pkt_t from(int last_octet, uint16_t sport, uint16_t dport)
     return p;
 }
 
+/* The table's live bits say exactly which channels are in use (the tick walks them). */
+static int live_bits_agree(void)
+{
+    for (uint32_t i = 0; i < t.max; i++)
+        if (md_chan_live(&t, i) != (t.chans[i].in_use != 0))
+            return 0;
+    for (uint32_t i = t.max; i < MD_CHAN_TABLE_MAX; i++)
+        if (md_chan_live(&t, i))
+            return 0;
+    return 1;
+}
+
 static uint32_t event_ts;   /* nonzero: the timestamp every packet carries (an event) */
 
 static md_chan_rx_t rtp(md_channel_t *ch, md_pkt_t p, uint8_t pt, uint16_t seq, uint32_t ssrc,
@@ -55,8 +67,31 @@ int main(void)
         CHECK(idx[i] >= 0 && port == 20000 + 2 * idx[i]);
     }
     CHECK(md_chan_create(&t, &prm, &port) == -ENOSPC);
+    CHECK(live_bits_agree() && t.live[0] == 0xF);
     CHECK(md_chan_delete(&t, (uint32_t)idx[1]) == 0 && md_chan_delete(&t, (uint32_t)idx[1]) == -ENOENT);
+    CHECK(live_bits_agree() && !md_chan_live(&t, (uint32_t)idx[1]));
     CHECK(md_chan_create(&t, &prm, &port) == idx[1]);
+    CHECK(live_bits_agree() && md_chan_live(&t, (uint32_t)idx[1]));
+    {
+        /* A moved channel: its home slot reserved (not live), the copy adopted live into
+         * a free slot of another table, then released. */
+        static md_channel_t other_chans[MAX];
+        static md_chan_table_t other;
+        CHECK(md_chan_table_init(&other, other_chans, MAX, 30000) == 0);
+        md_chan_set_in_use(&t, (uint32_t)idx[2], 0);
+        t.chans[idx[2]].fwd = 2;
+        CHECK(live_bits_agree() && !md_chan_live(&t, (uint32_t)idx[2]));
+        int k = md_chan_adopt(&other, &t.chans[idx[2]], -1);
+        CHECK(k >= 0 && md_chan_live(&other, (uint32_t)k) && other.chans[k].in_use);
+        CHECK(md_chan_delete(&other, (uint32_t)k) == 0 && !md_chan_live(&other, (uint32_t)k));
+        /* Back home into its reserved slot. */
+        CHECK(md_chan_adopt(&t, &t.chans[idx[2]], idx[2]) == idx[2]);
+        CHECK(live_bits_agree() && md_chan_live(&t, (uint32_t)idx[2]) && t.chans[idx[2]].fwd == 0);
+    }
+    CHECK(md_chan_table_init(&t, chans, MD_CHAN_TABLE_MAX + 1, 0) == -EINVAL);
+    CHECK(md_chan_table_init(&t, chans, MAX, 20000) == 0 && live_bits_agree() && t.live[0] == 0);
+    for (int i = 0; i < MAX; i++)
+        CHECK(md_chan_create(&t, &prm, &port) == idx[i]);
     md_chan_params_t bad = prm;
     bad.jb_depth = 0;
     CHECK(md_chan_create(&t, &bad, &port) == -EINVAL);
