@@ -224,6 +224,8 @@ static struct {
     double seconds, warmup, deadline_ms;
     unsigned repeat, jb_depth, retries;
     unsigned slots;               /* tick slots per 20 ms: MD_TICK_SLOTS (medleyd) or 1 */
+    int nic_offload;              /* --nic-offload: the ring port plays a NIC that checks
+                                   * and computes IPv4/UDP checksums (see gen_send) */
     int nice;                     /* for both threads (setpriority), 0: unchanged */
     /* DPDK */
     struct rte_mempool *gpool, *epool;
@@ -628,6 +630,36 @@ static void check_transcode(gch_t *g, uint32_t c, int64_t j, int in_win, const u
     }
 }
 
+/* --nic-offload: what the NIC's transmit side does to a frame whose checksums the engine
+ * left to it (RTE_MBUF_F_TX_IP_CKSUM, RTE_MBUF_F_TX_UDP_CKSUM): the IPv4 header's sum, and
+ * the UDP sum started from the pseudo-header sum the engine put in the field. Done for
+ * the frames the generator checks in full, so a wrong pseudo-header sum still fails. */
+static void nic_finish_checksums(struct rte_mbuf *m)
+{
+    uint64_t f = m->ol_flags;
+    if (!(f & RTE_MBUF_F_TX_IPV4) || !(f & (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM)))
+        return;
+    uint8_t *ip = rte_pktmbuf_mtod(m, uint8_t *) + m->l2_len;
+    if (m->l2_len + m->l3_len + 8u > rte_pktmbuf_data_len(m))
+        return;   /* the full parser will refuse it */
+    if (f & RTE_MBUF_F_TX_IP_CKSUM) {
+        ip[10] = ip[11] = 0;
+        uint16_t c = (uint16_t)~md_pkt_fold(md_pkt_sum(ip, m->l3_len, 0));
+        ip[10] = (uint8_t)(c >> 8);
+        ip[11] = (uint8_t)c;
+    }
+    if (f & RTE_MBUF_F_TX_UDP_CKSUM) {
+        uint8_t *u = ip + m->l3_len;
+        size_t ulen = (size_t)(u[4] << 8 | u[5]);
+        if ((size_t)(u - rte_pktmbuf_mtod(m, uint8_t *)) + ulen > rte_pktmbuf_data_len(m))
+            return;
+        uint16_t c = (uint16_t)~md_pkt_fold(md_pkt_sum(u, ulen, 0));
+        c = c ? c : 0xFFFF;
+        u[6] = (uint8_t)(c >> 8);
+        u[7] = (uint8_t)c;
+    }
+}
+
 static void check_packet(struct rte_mbuf *m, uint64_t now, step_t *s)
 {
     const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
@@ -642,9 +674,13 @@ static void check_packet(struct rte_mbuf *m, uint64_t now, step_t *s)
         p.dport = (uint16_t)(d[36] << 8 | d[37]);
         p.payload_off = 42;
         p.payload_len = (uint16_t)(len - 42);
-    } else if (md_pkt_parse(d, len, &p) != MD_PKT_UDP) {
-        s->other++;
-        return;
+    } else {
+        if (C.nic_offload)
+            nic_finish_checksums(m);
+        if (md_pkt_parse(d, len, &p) != MD_PKT_UDP) {
+            s->other++;
+            return;
+        }
     }
     if (p.dport & 1) {   /* RTCP from the channel's odd port: not counted here */
         s->other++;
@@ -759,6 +795,12 @@ static void check_packet(struct rte_mbuf *m, uint64_t now, step_t *s)
  * process) the memif client port. */
 static unsigned gen_send(struct rte_mbuf **mb, unsigned n)
 {
+    /* --nic-offload: a NIC with receive checksum offload has verified these (they are
+     * right: fast_build makes them) and says so in the mbuf, as DPDK's PMDs do; the
+     * engine then skips its own sums (engine/dp.c). */
+    if (C.nic_offload)
+        for (unsigned i = 0; i < n; i++)
+            mb[i]->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
     if (C.memif)
         return rte_eth_tx_burst(C.port, 0, mb, (uint16_t)n);
     return rte_ring_enqueue_burst(C.rxr, (void **)mb, n, NULL);
@@ -1278,6 +1320,8 @@ static int run_step(uint32_t n, step_t *s)
         fprintf(stderr, "capacity: md_worker_init failed for %u channels\n", n);
         return -1;
     }
+    /* As medleyd does on a port with transmit checksum offload. */
+    C.w.tx_hw_csum = C.nic_offload ? MD_TX_HW_IP_CKSUM | MD_TX_HW_UDP_CKSUM : 0;
     md_chan_params_t prm = { .codec = MD_CODEC_PCMU, .pt = 0, .event_pt = 101,
                              .jb_depth = (uint8_t)C.jb_depth, .learn = 1 };
     md_chan_params_t oprm = prm;
@@ -1582,9 +1626,10 @@ static void gen_kill(void)
     }
 }
 
-/* The end: the generator process is told to quit and given 10 s, then killed; the socket
- * file goes. Safe to call more than once. */
-static void memif_finish(void)
+/* The end: the generator process is told to quit and given 10 s, then killed; with
+ * rm_sock, the socket file goes (after the memif port is closed: DPDK removes it then,
+ * this is for the paths that never got there). Safe to call more than once. */
+static void memif_finish(int rm_sock)
 {
     if (C.child > 0 && C.memif_failed)
         gen_kill();   /* stuck or unreachable: no use waiting */
@@ -1598,7 +1643,7 @@ static void memif_finish(void)
             gen_kill();
         }
     }
-    if (C.sock[0] != '\0') {
+    if (rm_sock && C.sock[0] != '\0') {
         unlink(C.sock);
         C.sock[0] = '\0';
     }
@@ -1914,8 +1959,12 @@ static const char *profile_name(void)
 
 static const char *transport_name(void)
 {
+    if (C.nic_offload)
+        return "net_ring (the generator on the second lcore of the one process), playing a NIC "
+               "with IPv4/UDP checksum offload (--nic-offload)";
     return C.memif ? "net_memif (the generator in a second process, memif copy mode)"
-                   : "net_ring (the generator on the second lcore of the one process)";
+                   : "net_ring (the generator on the second lcore of the one process); "
+                     "checksums in software";
 }
 
 static void cpu_model(char *out, size_t len)
@@ -2143,7 +2192,7 @@ static int write_json(result_t *res, unsigned nres, uint32_t best, const char *c
             "%.1f, %.1f], \"after_search\": [%.1f, %.1f, %.1f]},\n  \"memory_per_channel\": "
             "{\"total\": %zu, \"channel\": %zu, \"media\": %zu, \"recording\": %zu},\n"
             "  \"steps\": [\n",
-            profile_name(), C.memif ? "net_memif" : "net_ring", cpu, C.seconds, C.warmup, C.repeat, C.deadline_ms, C.jb_depth, C.slots,
+            profile_name(), C.memif ? "net_memif" : C.nic_offload ? "net_ring+nic_offload" : "net_ring", cpu, C.seconds, C.warmup, C.repeat, C.deadline_ms, C.jb_depth, C.slots,
             C.nice,
             best, C.lib_dec_ns, C.lib_enc_ns, C.lib_cold_states, C.lib_cold_ns,
             C.lib_runs[0][0], C.lib_runs[0][1], C.lib_runs[0][2], C.lib_runs[1][0],
@@ -2261,7 +2310,7 @@ static const char *const usage_text =
     "         [--seconds S (5)] [--warmup S (1)] [--repeat R (1)] [--deadline-ms MS (20)]\n"
     "         [--jb-depth FRAMES (3)] [--record-dir DIR] [--keep-recordings]\n"
     "         [--retries N (2)] [--nice -20..19] [--generator-cpu 0|1 (0)] [--slots 20|1]\n"
-    "         [--memif] [--json FILE] [--plot FILE.png]\n"
+    "         [--memif | --nic-offload] [--json FILE] [--plot FILE.png]\n"
     "  Profiles: ivr (prompt + in-band DTMF per channel), bridge (pairs; --record: one\n"
     "  stereo recording per pair), conference (three-party conferences: N rounded down to\n"
     "  a multiple of 3), transcode (Opus narrowband phone bridged to a PCMU phone: N even;\n"
@@ -2279,7 +2328,11 @@ static const char *const usage_text =
     "  CPU) connected to the engine's process over net_memif (a memif server port in the\n"
     "  engine, a client in the generator, socket in $TMPDIR or /tmp) instead of a\n"
     "  net_ring port in one process; profiles ivr, bridge (with --record) and conference.\n"
-    "  Exit status 3: the memif link or the generator process failed.\n";
+    "  Exit status 3: the memif link or the generator process failed.\n"
+    "  --nic-offload: the ring port plays a NIC with checksum offload, as medleyd uses on\n"
+    "  one (the generator marks its packets' IPv4/UDP checksums verified; the engine\n"
+    "  leaves its own to the 'NIC', which the generator completes on the packets it\n"
+    "  checks in full). Without it the engine sums every packet in software.\n";
 
 static int bad_usage(const char *msg, const char *arg)
 {
@@ -2338,6 +2391,9 @@ static int parse_args(int argc, char **argv)
             continue;
         } else if (strcmp(a, "--memif") == 0) {
             C.memif = 1;
+            continue;
+        } else if (strcmp(a, "--nic-offload") == 0) {
+            C.nic_offload = 1;
             continue;
         }
         static const char *const with_value[] = { "--profile", "--n", "--start", "--max",
@@ -2430,6 +2486,9 @@ static int parse_args(int argc, char **argv)
     }
     if (C.record && C.profile != PROF_BRIDGE)
         return bad_usage("--record goes with --profile bridge", NULL);
+    if (C.memif && C.nic_offload)
+        return bad_usage("--nic-offload goes with the ring port, not --memif (memif carries "
+                         "no offload flags)", NULL);
     if (C.memif && C.profile == PROF_TRANS)
         return bad_usage("--memif does not run --profile transcode (its reference decodes "
                          "and the Opus legs' check are not split between the two processes "
@@ -2781,7 +2840,7 @@ int md_capacity_main(int argc, char **argv)
     }
     rc = capacity_engine(maxn, made_dir);
     if (C.memif) {
-        memif_finish();
+        memif_finish(1);
         if (rc != 0 && C.memif_failed)
             rc = 3;
     }
@@ -2881,7 +2940,7 @@ static int capacity_engine(uint32_t maxn, char *made_dir)
     if (made_dir[0] != '\0' && !C.keep)
         rmdir(made_dir);
     if (C.memif)
-        memif_finish();   /* the generator quits before the port goes */
+        memif_finish(0);   /* the generator quits before the port goes */
     rte_eth_dev_stop(C.port);
     rte_eth_dev_close(C.port);
     rte_eal_cleanup();
