@@ -5,7 +5,9 @@
 #
 #   sh tools/bench-capacity.sh [BUILD_DIR (build)] [OUT_DIR (docs/capacity)] [PROFILE...]
 #
-# PROFILE: ivr, bridge-record, conference, transcode (all four when none is named).
+# PROFILE: ivr, bridge-record, conference, transcode, and ivr-nic-offload and
+# bridge-record-nic-offload (the ring port playing a NIC that does the checksums, as a
+# server's NIC does for medleyd); all six when none is named.
 # Needs root (DPDK) and both CPUs of the machine to itself: the worker polls one core,
 # the generator the other; other processes on them fail steps (see docs/benchmarks.md).
 set -eu
@@ -29,17 +31,23 @@ run() {
     cat "$out/capacity-$name.txt"
 }
 
-profiles=${*:-ivr bridge-record conference transcode}
+profiles=${*:-ivr ivr-nic-offload bridge-record bridge-record-nic-offload conference transcode}
 for p in $profiles; do
     case $p in
         ivr) run ivr --profile ivr --start 8000 --resolution 500 --seconds 5 --warmup 1 ;;
+        ivr-nic-offload) run ivr-nic-offload --profile ivr --nic-offload --start 8000 \
+                             --resolution 500 --seconds 5 --warmup 1 ;;
         bridge-record) run bridge-record --profile bridge --record --start 4000 --resolution 500 \
                            --seconds 5 --warmup 1 ;;
+        bridge-record-nic-offload) run bridge-record-nic-offload --profile bridge --record \
+                                       --nic-offload --start 4000 --resolution 500 --seconds 5 \
+                                       --warmup 1 ;;
         conference) run conference --profile conference --start 3000 --resolution 500 \
                         --seconds 5 --warmup 1 ;;
         transcode) run transcode --profile transcode --start 200 --resolution 20 \
                        --seconds 5 --warmup 1 ;;
-        *) echo "bench-capacity: unknown profile $p (ivr, bridge-record, conference, transcode)" >&2
+        *) echo "bench-capacity: unknown profile $p (ivr, ivr-nic-offload, bridge-record," \
+                "bridge-record-nic-offload, conference, transcode)" >&2
            exit 2 ;;
     esac
 done
