@@ -38,7 +38,9 @@
  * clock in both (the child uses the parent's rate). A step's checks and figures mean
  * what they mean on net_ring; the worker also pays memif's copies (copy mode). A
  * generator process that dies or hangs, or a link that never comes up, ends the run
- * with exit status 3 (waitpid and timeouts, never a hang); transcode is refused. */
+ * with exit status 3 (waitpid and timeouts, never a hang). Transcode: the generator
+ * process makes its own reference decodes (the same libopus on the same CPU decodes the
+ * same packets identically) and judges the Opus legs' audio itself. */
 #define _GNU_SOURCE
 #include "bench/capacity.h"
 
@@ -1406,7 +1408,8 @@ static int run_step(uint32_t n, step_t *s)
         }
         fast_init(g);
     }
-    if (C.profile == PROF_TRANS && trans_setup(n, f_last + 1) != 0)
+    /* (--memif: the generator process sets up its own reference decodes and decoders.) */
+    if (C.profile == PROF_TRANS && !C.memif && trans_setup(n, f_last + 1) != 0)
         return -1;
 
     C.t0 = rte_rdtsc() + C.hz / 20;   /* 50 ms from now */
@@ -1434,7 +1437,8 @@ static int run_step(uint32_t n, step_t *s)
     }
     uint32_t ticks_total = atomic_load(&C.sh->started) / C.slots;
     if (C.profile == PROF_TRANS) {
-        trans_verdict(s);
+        if (!C.memif)   /* --memif: the generator process did it (memif_step) */
+            trans_verdict(s);
         md_media_opus_pool_free(&C.w.wm);
     }
 
@@ -1752,6 +1756,10 @@ static int memif_step(uint32_t n, step_t *s)
     s->extra = g->extra;
     s->gen_lag_max = g->gen_lag_max;
     s->gen_load = g->gen_load;
+    s->corr_n = g->corr_n;
+    s->corr_min = g->corr_min;
+    s->erat_min = g->erat_min;
+    s->erat_max = g->erat_max;
     return 0;
 }
 
@@ -1766,6 +1774,12 @@ static void gen_child_step(uint32_t seq)
     C.jend = S->jend;
     C.t0 = S->t0;
     step_t *s = &S->gs;
+    /* Transcode: the reference decodes (made at start-up, see gen_child) and the
+     * generator's decoders of this step's Opus legs, as run_step does in one process. */
+    if (C.profile == PROF_TRANS && trans_setup(C.n, C.J1 + 11) != 0) {
+        fprintf(stderr, "capacity (generator process): the transcode reference failed\n");
+        _exit(3);
+    }
     gen_loop(C.n, s);
     S->stop = 1;
     while (atomic_load_explicit(&S->worker_done, memory_order_acquire) != seq) {
@@ -1779,6 +1793,8 @@ static void gen_child_step(uint32_t seq)
             ;
         drain_events(s);
     }
+    if (C.profile == PROF_TRANS)
+        trans_verdict(s);   /* the Opus legs it decoded against what their phones sent */
     atomic_store_explicit(&S->done_seq, seq, memory_order_release);
 }
 
@@ -1845,6 +1861,18 @@ static int gen_child(void)
             break;
         }
         usleep(10000);
+    }
+    if (rc == 0 && C.profile == PROF_TRANS) {
+        /* The reference decodes for as many frames as every step sends (run_step's J1 +
+         * 11), before the engine process starts a step: decoding them takes tens of ms. */
+        uint32_t warm = (uint32_t)lround(C.warmup * 1000 / TICK_MS);
+        uint32_t meas = (uint32_t)lround(C.seconds * 1000 / TICK_MS);
+        warm = warm < 10 ? 10 : warm;
+        meas = meas < 10 ? 10 : meas;
+        if (trans_setup(2, warm + meas - 1 + 11) != 0) {
+            fprintf(stderr, "capacity (generator process): the transcode reference failed\n");
+            rc = 3;
+        }
     }
     if (rc == 0) {
         atomic_store(&S->gen_up, 1);
@@ -2327,7 +2355,7 @@ static const char *const usage_text =
     "  --memif: the generator runs in a second process (its own EAL, on the generator's\n"
     "  CPU) connected to the engine's process over net_memif (a memif server port in the\n"
     "  engine, a client in the generator, socket in $TMPDIR or /tmp) instead of a\n"
-    "  net_ring port in one process; profiles ivr, bridge (with --record) and conference.\n"
+    "  net_ring port in one process; every profile.\n"
     "  Exit status 3: the memif link or the generator process failed.\n"
     "  --nic-offload: the ring port plays a NIC with checksum offload, as medleyd uses on\n"
     "  one (the generator marks its packets' IPv4/UDP checksums verified; the engine\n"
@@ -2489,10 +2517,6 @@ static int parse_args(int argc, char **argv)
     if (C.memif && C.nic_offload)
         return bad_usage("--nic-offload goes with the ring port, not --memif (memif carries "
                          "no offload flags)", NULL);
-    if (C.memif && C.profile == PROF_TRANS)
-        return bad_usage("--memif does not run --profile transcode (its reference decodes "
-                         "and the Opus legs' check are not split between the two processes "
-                         "yet); run it without --memif", NULL);
     if (C.profile == PROF_BRIDGE || C.profile == PROF_TRANS) {
         for (unsigned i = 0; i < C.nfixed; i++)
             C.fixed[i] &= ~1u;
