@@ -1893,7 +1893,10 @@ static int gen_child(void)
     }
     rte_eth_dev_stop(port);
     rte_eth_dev_close(port);
+    char rdir[4096];   /* the EAL's (empty) runtime directory for this file prefix */
+    snprintf(rdir, sizeof(rdir), "%s", rte_eal_get_runtime_dir());
     rte_eal_cleanup();
+    rmdir(rdir);
     return rc;
 }
 
@@ -2967,7 +2970,11 @@ static int capacity_engine(uint32_t maxn, char *made_dir)
         memif_finish(0);   /* the generator quits before the port goes */
     rte_eth_dev_stop(C.port);
     rte_eth_dev_close(C.port);
+    char rdir[4096];
+    snprintf(rdir, sizeof(rdir), "%s", rte_eal_get_runtime_dir());
     rte_eal_cleanup();
+    if (C.memif)
+        rmdir(rdir);   /* its runtime directory (empty; one per run otherwise) */
     if (C.nfixed > 0)
         return fixed_failed ? 1 : 0;
     return best > 0 ? 0 : 1;
