@@ -432,6 +432,11 @@ unsigned md_media_tick_in(md_worker_media_t *w, uint64_t now_ms)
     return md_media_tick_in_slot(w, now_ms, 0, 1);
 }
 
+uint32_t md_media_conceal_budget(uint32_t channels, unsigned nslots)
+{
+    return 16 + channels / (16 * (nslots ? nslots : 1));
+}
+
 unsigned md_media_tick_in_slot(md_worker_media_t *w, uint64_t now_ms, unsigned slot,
                                unsigned nslots)
 {
@@ -441,6 +446,7 @@ unsigned md_media_tick_in_slot(md_worker_media_t *w, uint64_t now_ms, unsigned s
     unsigned nb = 0, done = 0, seen = 0;
     md_chan_table_t *t = w->table;
     const uint32_t far = 16 * nslots, near = 8 * nslots;
+    uint32_t conceal_left = md_media_conceal_budget(t->used, nslots);
 
     for (uint32_t i = slot; i < t->max; i += nslots) {
         md_channel_t *ch = &t->chans[i];
@@ -485,11 +491,19 @@ unsigned md_media_tick_in_slot(md_worker_media_t *w, uint64_t now_ms, unsigned s
                 m->plc_synced = 0;
             }
         } else if (r == MD_JB_LOST || r == MD_JB_FRAME) {
-            /* Lost, or a frame we cannot use (wrong size): conceal. */
-            if (!m->plc_synced)
-                plc_history(ch, m);
-            md_plc_conceal(&m->plc, m->pcm, MD_FRAME);
-            m->plc_synced = 1;
+            /* Lost, or a frame we cannot use (wrong size): conceal, within the slot's
+             * budget of concealments that start (md_media_conceal_budget). */
+            int going_on = md_plc_pending(&m->plc);
+            if (going_on || conceal_left > 0) {
+                conceal_left -= !going_on;
+                if (!m->plc_synced)
+                    plc_history(ch, m);
+                md_plc_conceal(&m->plc, m->pcm, MD_FRAME);
+                m->plc_synced = 1;
+            } else {
+                memset(m->pcm, 0, sizeof(m->pcm));
+                w->conceal_silent++;
+            }
             m->concealed++;
         } else {
             memset(m->pcm, 0, sizeof(m->pcm));

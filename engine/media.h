@@ -136,7 +136,17 @@ typedef struct {
      * ring must not overflow meanwhile. NULL: none. */
     void (*poll)(void *arg);
     void *poll_arg;
+    /* Lost frames that started no concealment because the slot's budget was spent
+     * (md_media_conceal_budget): silence instead. Nonzero only when the worker is
+     * overloaded or a loss burst hits every call at once. */
+    uint64_t conceal_silent;
 } md_worker_media_t;
+
+/* Concealments a slot tick may start (each costs SpanDSP's pitch search, about five
+ * normal frames): 16 plus one per 16 channels of the slot. A concealment already under
+ * way goes on (it is cheap); past the budget a lost frame that would start one is
+ * silence, so that an overloaded worker degrades instead of falling further behind. */
+uint32_t md_media_conceal_budget(uint32_t channels, unsigned nslots);
 
 #define MD_TICK_POLL_EVERY 128
 #define MD_IMPORT_PORTS 32768   /* one per even UDP port */

@@ -91,9 +91,78 @@ static void test_lazy_plc(void)
            compared, concealed, wrong);
 }
 
+/* A loss on every call at once (80 channels, frames 10 and 11 lost for all): a tick
+ * starts at most md_media_conceal_budget() concealments (21 here); the other lost frames
+ * are silence and counted; concealments under way go on; every lost frame is counted as
+ * concealed; the calls go on normally after. */
+static void test_conceal_budget(void)
+{
+    enum { N = 80 };
+    static md_channel_t bc[N];
+    static md_media_t bm[N];
+    static md_chan_table_t bt;
+    static md_event_ring_t br;
+    md_event_ring_init(&br);
+    md_chan_table_init(&bt, bc, N, 40000);
+    md_chan_params_t prm = { .codec = MD_CODEC_PCMU, .pt = 0, .event_pt = 101, .jb_depth = 2,
+                             .learn = 1 };
+    for (int i = 0; i < N; i++) {
+        CHECK(md_chan_create(&bt, &prm, NULL) == i);
+        md_media_init(&bm[i], 0, 0);
+    }
+    md_worker_media_t w = { .table = &bt, .media = bm, .events = &br,
+                            .isa = md_cpu_default_isa() };
+    const uint32_t budget = md_media_conceal_budget(N, 1);
+    CHECK(budget == 21);
+    uint64_t silent_at[20] = { 0 };
+    int plc_voiced[20] = { 0 }, zero[20] = { 0 }, pending[20] = { 0 };
+    for (int f = 0; f < 20; f++) {
+        int16_t tone[160];
+        for (int i = 0; i < 160; i++)
+            tone[i] = (int16_t)(8000 * sin(2 * M_PI * 300 * (f * 160 + i) / 8000.0));
+        if (f != 10 && f != 11)
+            for (int c = 0; c < N; c++)
+                send_audio(&bc[c], (uint16_t)f, tone, (uint64_t)f * 160);
+        md_media_tick(&w, (uint64_t)f * 20);
+        silent_at[f] = w.conceal_silent;
+        for (int c = 0; c < N; c++) {
+            int nz = 0;
+            for (int i = 0; i < 160; i++)
+                nz |= bm[c].pcm[i] != 0;
+            zero[f] += !nz;
+            plc_voiced[f] += nz && md_plc_pending(&bm[c].plc);
+            pending[f] += md_plc_pending(&bm[c].plc);
+        }
+    }
+    /* The first lost frame's tick: 21 concealed by the concealer, 59 silent. */
+    int k = 0;
+    while (k < 20 && silent_at[k] == 0)
+        k++;
+    CHECKF(k < 19 && silent_at[k] == N - budget && zero[k] == (int)(N - budget) &&
+           plc_voiced[k] == (int)budget,
+           "first loss (tick %d): %llu silent, %d zero frames, %d concealed with audio", k,
+           (unsigned long long)(k < 20 ? silent_at[k] : 0), k < 20 ? zero[k] : -1,
+           k < 20 ? plc_voiced[k] : -1);
+    /* The second: those 21 go on (free, still audio), 21 more start (from the silence
+     * they played last, so silence again), 38 silent. */
+    if (k < 19)
+        CHECKF(silent_at[k + 1] - silent_at[k] == N - 2 * budget && pending[k + 1] == (int)(2 * budget) &&
+               plc_voiced[k + 1] == (int)budget,
+               "second loss: %llu silent, %d concealing, %d with audio",
+               (unsigned long long)(silent_at[k + 1] - silent_at[k]), pending[k + 1], plc_voiced[k + 1]);
+    uint64_t conc = 0;
+    for (int c = 0; c < N; c++)
+        conc += bm[c].concealed;
+    CHECKF(conc == 2 * N, "%llu lost frames counted as concealed, %d expected",
+           (unsigned long long)conc, 2 * N);
+    CHECKF(zero[19] == 0 && silent_at[19] == silent_at[k + 1], "after the loss: %d silent channels",
+           zero[19]);
+}
+
 int main(void)
 {
     test_lazy_plc();
+    test_conceal_budget();
     md_event_ring_init(&ring);
     md_chan_table_init(&t, chans, MAX, 30000);
     md_chan_params_t prm = { .codec = MD_CODEC_PCMU, .pt = 0, .event_pt = 101, .jb_depth = 2,
