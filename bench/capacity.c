@@ -1798,6 +1798,25 @@ static void gen_child_step(uint32_t seq)
     atomic_store_explicit(&S->done_seq, seq, memory_order_release);
 }
 
+/* --memif, in either process: the process's one port (its memif vdev), one queue each
+ * way on pool, started. Returns the port, or -1. */
+static int start_memif_port(struct rte_mempool *pool)
+{
+    uint16_t port = RTE_MAX_ETHPORTS, p;
+    RTE_ETH_FOREACH_DEV(p)
+    if (port == RTE_MAX_ETHPORTS)
+        port = p;
+    struct rte_eth_conf conf;
+    memset(&conf, 0, sizeof(conf));
+    if (pool == NULL || port == RTE_MAX_ETHPORTS ||
+        rte_eth_dev_configure(port, 1, 1, &conf) != 0 ||
+        rte_eth_rx_queue_setup(port, 0, 1024, SOCKET_ID_ANY, NULL, pool) != 0 ||
+        rte_eth_tx_queue_setup(port, 0, 1024, SOCKET_ID_ANY, NULL) != 0 ||
+        rte_eth_dev_start(port) != 0)
+        return -1;
+    return port;
+}
+
 /* The generator process (forked before either EAL starts): its own EAL on the
  * generator's CPU with a memif client port, then the steps the engine process issues.
  * Dies with the engine process (PR_SET_PDEATHSIG). Returns its exit status. */
@@ -1832,22 +1851,14 @@ static int gen_child(void)
     C.tick = S->tick;
     uint16_t room = RTE_PKTMBUF_HEADROOM + 512;
     C.gpool = rte_pktmbuf_pool_create("cap_gen", POOL_SIZE, 256, 0, room, SOCKET_ID_ANY);
-    uint16_t port = RTE_MAX_ETHPORTS, p;
-    RTE_ETH_FOREACH_DEV(p)
-    if (port == RTE_MAX_ETHPORTS)
-        port = p;
-    struct rte_eth_conf conf;
-    memset(&conf, 0, sizeof(conf));
-    if (C.gpool == NULL || port == RTE_MAX_ETHPORTS ||
-        rte_eth_dev_configure(port, 1, 1, &conf) != 0 ||
-        rte_eth_rx_queue_setup(port, 0, 1024, SOCKET_ID_ANY, NULL, C.gpool) != 0 ||
-        rte_eth_tx_queue_setup(port, 0, 1024, SOCKET_ID_ANY, NULL) != 0 ||
-        rte_eth_dev_start(port) != 0) {
+    int started = start_memif_port(C.gpool);
+    if (started < 0) {
         fprintf(stderr, "capacity (generator process): cannot start the memif client port "
                         "(socket %s)\n", C.sock);
         rte_eal_cleanup();
         return 3;
     }
+    const uint16_t port = (uint16_t)started;
     C.port = port;
     int rc = 0;
     for (int i = 0;; i++) {
@@ -2674,21 +2685,13 @@ static int setup_memif_server(uint16_t room)
     S->hz = C.hz;
     S->tick = C.tick;
     C.epool = rte_pktmbuf_pool_create("cap_eng", POOL_SIZE, 256, 0, room, SOCKET_ID_ANY);
-    uint16_t port = RTE_MAX_ETHPORTS, p;
-    RTE_ETH_FOREACH_DEV(p)
-    if (port == RTE_MAX_ETHPORTS)
-        port = p;
-    struct rte_eth_conf conf;
-    memset(&conf, 0, sizeof(conf));
-    if (C.epool == NULL || port == RTE_MAX_ETHPORTS ||
-        rte_eth_dev_configure(port, 1, 1, &conf) != 0 ||
-        rte_eth_rx_queue_setup(port, 0, 1024, SOCKET_ID_ANY, NULL, C.epool) != 0 ||
-        rte_eth_tx_queue_setup(port, 0, 1024, SOCKET_ID_ANY, NULL) != 0 ||
-        rte_eth_dev_start(port) != 0) {
+    int started = start_memif_port(C.epool);
+    if (started < 0) {
         fprintf(stderr, "capacity: cannot start the memif server port (socket %s)\n", C.sock);
         C.memif_failed = 1;
         return -1;
     }
+    const uint16_t port = (uint16_t)started;
     C.port = port;
     atomic_store(&S->server_ready, 1);
     uint64_t until = rte_rdtsc() + 30 * C.hz;
