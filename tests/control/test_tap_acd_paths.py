@@ -68,13 +68,7 @@ def main():
         return wait_acd(mark, "agent_state", lambda e: e.agent == agent and e.value == state and
                         (reason is None or e.reason == reason), timeout)
 
-    def expect(desc, code, fn, words=()):
-        try:
-            fn()
-            ck(desc, False, "succeeded, expected %s" % code.name)
-        except grpc.RpcError as e:
-            ok = e.code() == code and all(w.lower() in (e.details() or "").lower() for w in words)
-            ck("%s: %s %r" % (desc, e.code().name, e.details()), ok)
+    expect = ck.rpc_error
 
     def agents():
         return {a.id: a for a in eng.unary("ListAgents", pb.ListAgentsRequest(), pb.AgentList).agents}

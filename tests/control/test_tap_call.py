@@ -69,6 +69,17 @@ class Checks:
         print("%s: %d checks, %d failed" % (self.name, self.n, self.fails))
         return 1 if self.fails else 0
 
+    def rpc_error(self, desc, code, fn, words=()):
+        """A check that fn() fails with gRPC status code and details holding every one of
+        words (case-insensitive)."""
+        import grpc
+        try:
+            fn()
+            return self(desc, False, "succeeded, expected %s" % code.name)
+        except grpc.RpcError as e:
+            ok = e.code() == code and all(w.lower() in (e.details() or "").lower() for w in words)
+            return self("%s: %s %r" % (desc, e.code().name, e.details()), ok)
+
 
 def real_time_priority():
     """Media is paced in real time by both sides (medleyd's 20 ms tick, the callers'
@@ -149,17 +160,17 @@ class TapEngine:
     def call(self, method, **kw):
         return self.c.call(method, **kw)
 
-    def rpc(self, ch, method, req, resp=None):
+    def rpc(self, ch, method, req, resp=None, timeout=5):
         """One unary call of the Engine service on the grpc channel ch: the request message
-        req, the reply parsed as resp (Empty when not given); 5 s timeout."""
+        req, the reply parsed as resp (Empty when not given)."""
         resp = resp or self.pb.Empty
         return ch.unary_unary("/medley.v1.Engine/" + method,
                               request_serializer=lambda m: m.SerializeToString(),
-                              response_deserializer=resp.FromString)(req, timeout=5)
+                              response_deserializer=resp.FromString)(req, timeout=timeout)
 
-    def unary(self, method, req, resp=None):
+    def unary(self, method, req, resp=None, timeout=5):
         """rpc() on the engine's own client connection."""
-        return self.rpc(self.c.channel, method, req, resp)
+        return self.rpc(self.c.channel, method, req, resp, timeout)
 
     def raw(self, method, payload):
         """A unary call with the request given as bytes, the reply returned as bytes."""

@@ -67,10 +67,7 @@ def main():
     pb = eng.pb
     pool = mc.CallerPool()
 
-    def unary(method, req, resp=pb.Empty):
-        return eng.c.channel.unary_unary("/medley.v1.Engine/" + method,
-                                         request_serializer=lambda m: m.SerializeToString(),
-                                         response_deserializer=resp.FromString)(req, timeout=5)
+    unary = eng.unary
 
     def expect_error(desc, fn, code, words=""):
         try:

@@ -73,17 +73,9 @@ def main():
         # 15 s: a call that moves legs is a dozen worker round trips, and a worker starved
         # by other busy-polling processes on this shared machine once took a refused
         # ConsultConference past 5 s (its outcome was right).
-        return eng.c.channel.unary_unary("/medley.v1.Engine/" + method,
-                                         request_serializer=lambda m: m.SerializeToString(),
-                                         response_deserializer=resp.FromString)(req, timeout=15)
+        return eng.unary(method, req, resp, timeout=15)
 
-    def expect(desc, code, fn, words=()):
-        try:
-            fn()
-            ck(desc, False, "succeeded, expected %s" % code.name)
-        except grpc.RpcError as e:
-            ok = e.code() == code and all(w.lower() in (e.details() or "").lower() for w in words)
-            ck("%s: %s %r" % (desc, e.code().name, e.details()), ok)
+    expect = ck.rpc_error
 
     def hear(label, want):
         """want: [(ep, freq, heard?)]. Up to 3 windows of 0.7 s until every path is as
