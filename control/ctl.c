@@ -96,7 +96,9 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int md_ctl_exec(md_ctl_t *c, unsigned worker, md_cmd_t *cmd, md_cmd_reply_t *rep)
+/* md_ctl_exec with a given wait for the reply. */
+static int exec_within(md_ctl_t *c, unsigned worker, md_cmd_t *cmd, md_cmd_reply_t *rep,
+                       unsigned timeout_ms)
 {
     md_ctl_worker_t *w = &c->workers[worker];
     cmd->seq = ++c->seq;
@@ -108,7 +110,7 @@ int md_ctl_exec(md_ctl_t *c, unsigned worker, md_cmd_t *cmd, md_cmd_reply_t *rep
         return -EAGAIN;
     /* The worker serves its command ring between receive bursts: microseconds. Replies
      * to commands that timed out earlier are skipped by their sequence number. */
-    uint64_t start = now_ns(), deadline = start + (uint64_t)c->timeout_ms * 1000000u;
+    uint64_t start = now_ns(), deadline = start + (uint64_t)timeout_ms * 1000000u;
     for (;;) {
         if (md_cmd_take_reply(w->ring, rep)) {
             if (rep->seq == cmd->seq)
@@ -130,6 +132,11 @@ int md_ctl_exec(md_ctl_t *c, unsigned worker, md_cmd_t *cmd, md_cmd_reply_t *rep
         struct timespec nap = { 0, 20000 };
         nanosleep(&nap, NULL);
     }
+}
+
+int md_ctl_exec(md_ctl_t *c, unsigned worker, md_cmd_t *cmd, md_cmd_reply_t *rep)
+{
+    return exec_within(c, worker, cmd, rep, c->timeout_ms);
 }
 
 int md_ctl_create(md_ctl_t *c, md_cmd_t *cmd, uint32_t near, const char *tag,
@@ -225,12 +232,8 @@ static int forward(md_ctl_t *c, md_ctl_chan_t *rec, unsigned to_plus_1)
 
 static int exec_move(md_ctl_t *c, unsigned worker, md_cmd_t *cmd, md_cmd_reply_t *rep)
 {
-    unsigned t = c->timeout_ms;
-    if (c->timeout_ms < MOVE_TIMEOUT_MS)
-        c->timeout_ms = MOVE_TIMEOUT_MS;
-    int rc = md_ctl_exec(c, worker, cmd, rep);
-    c->timeout_ms = t;
-    return rc;
+    return exec_within(c, worker, cmd, rep,
+                       c->timeout_ms > MOVE_TIMEOUT_MS ? c->timeout_ms : MOVE_TIMEOUT_MS);
 }
 
 int md_ctl_move(md_ctl_t *c, md_ctl_chan_t *rec, unsigned to)
@@ -706,15 +709,14 @@ md_ctl_chan_t *md_ctl_find_local(md_ctl_t *c, unsigned worker, uint32_t local_id
     const md_ctl_worker_t *w = &c->workers[worker];
     for (uint32_t s = 0; s < w->max; s++) {
         uint32_t gs = w->base + s;
-        /* A channel moved to this slot, else the slot's own record (which may have moved
-         * away: then its worker is another). */
-        md_ctl_chan_t *rec = c->guest[gs] != 0 ? &c->chans[c->guest[gs] - 1] : &c->chans[gs];
-        if (rec->api_id != 0 && rec->worker == worker && rec->slot == s && rec->local_id == local_id)
-            return rec;
-        if (c->guest[gs] != 0) {
-            /* A stale guest entry (that channel moved on): the slot's own record. */
-            rec = &c->chans[gs];
-            if (rec->api_id != 0 && rec->worker == worker && rec->slot == s && rec->local_id == local_id)
+        /* A channel moved to this slot, else (none, or a stale guest entry: that channel
+         * moved on) the slot's own record, which may itself have moved away. */
+        md_ctl_chan_t *cand[2] = { c->guest[gs] != 0 ? &c->chans[c->guest[gs] - 1] : NULL,
+                                   &c->chans[gs] };
+        for (int k = 0; k < 2; k++) {
+            md_ctl_chan_t *rec = cand[k];
+            if (rec != NULL && rec->api_id != 0 && rec->worker == worker && rec->slot == s &&
+                rec->local_id == local_id)
                 return rec;
         }
     }
@@ -730,6 +732,18 @@ int md_ctl_move_to(md_ctl_t *c, md_ctl_chan_t *rec, unsigned to)
         return -EXDEV;
     int rc = md_ctl_move(c, rec, to);
     return rc == -ENOSPC ? -ENOBUFS : rc == -ENOTSUP ? -ENODEV : rc;
+}
+
+/* A command naming two channels of one worker (BRIDGE, CONF_FROM_BRIDGE). */
+static void pair_cmd(md_cmd_t *cmd, md_cmd_type_t type, const md_ctl_chan_t *a,
+                     const md_ctl_chan_t *b)
+{
+    memset(cmd, 0, sizeof(*cmd));
+    cmd->type = type;
+    cmd->slot = a->slot;
+    cmd->id = a->local_id;
+    cmd->slot2 = b->slot;
+    cmd->id2 = b->local_id;
 }
 
 int md_ctl_bridge(md_ctl_t *c, md_ctl_chan_t *a, md_ctl_chan_t *b)
@@ -750,12 +764,7 @@ int md_ctl_bridge(md_ctl_t *c, md_ctl_chan_t *a, md_ctl_chan_t *b)
     }
     md_cmd_t cmd;
     md_cmd_reply_t rep;
-    memset(&cmd, 0, sizeof(cmd));
-    cmd.type = MD_CMD_BRIDGE;
-    cmd.slot = a->slot;
-    cmd.id = a->local_id;
-    cmd.slot2 = b->slot;
-    cmd.id2 = b->local_id;
+    pair_cmd(&cmd, MD_CMD_BRIDGE, a, b);
     return md_ctl_exec(c, a->worker, &cmd, &rep);
 }
 
@@ -768,12 +777,7 @@ int md_ctl_conf_from_bridge(md_ctl_t *c, md_ctl_chan_t *a, md_ctl_chan_t *b, md_
         return -ENOTCONN;   /* a bridge's two legs share a worker */
     md_cmd_t cmd;
     md_cmd_reply_t rep;
-    memset(&cmd, 0, sizeof(cmd));
-    cmd.type = MD_CMD_CONF_FROM_BRIDGE;
-    cmd.slot = a->slot;
-    cmd.id = a->local_id;
-    cmd.slot2 = b->slot;
-    cmd.id2 = b->local_id;
+    pair_cmd(&cmd, MD_CMD_CONF_FROM_BRIDGE, a, b);
     int rc = md_ctl_exec(c, a->worker, &cmd, &rep);
     if (rc == -EINVAL)
         return -ENOTCONN;
