@@ -288,7 +288,21 @@ void md_worker_share(md_worker_t *w, md_worker_t **peers, unsigned n, struct rte
 
 unsigned md_worker_poll(md_worker_t *w)
 {
-    unsigned n = w->rx_enabled || w->n_peers <= 1 ? md_dp_poll(&w->dp) : 0;
+    /* A full burst means more is waiting: keep receiving, up to MD_POLL_MAX_BURSTS. One
+     * burst per poll is not enough once the worker is behind: the ticks poll every
+     * MD_TICK_POLL_EVERY channels, and a slot tick of C channels has C packets arriving
+     * while it runs (one per channel per 20 ms), so after a stall the ring would only
+     * grow, frames would miss their tick, and the concealment of those frames would cost
+     * more than decoding them: a cliff instead of a catch-up. */
+    unsigned n = 0;
+    if (w->rx_enabled || w->n_peers <= 1) {
+        for (unsigned b = 0; b < MD_POLL_MAX_BURSTS; b++) {
+            unsigned got = md_dp_poll(&w->dp);
+            n += got;
+            if (got < MD_DP_BURST)
+                break;
+        }
+    }
     if (w->inbox != NULL) {
         struct rte_mbuf *in[MD_DP_BURST];
         unsigned k = rte_ring_dequeue_burst(w->inbox, (void **)in, MD_DP_BURST, NULL);

@@ -51,7 +51,9 @@ int md_worker_init(md_worker_t *w, uint16_t port, struct rte_mempool *pool,
 void md_worker_share(md_worker_t *w, md_worker_t **peers, unsigned n, struct rte_ring *inbox,
                      unsigned index, unsigned rx_queues);
 
-/* Receive what the port has (one burst) and what other workers handed over. */
+/* Receive what the port has (bursts while they come full, at most MD_POLL_MAX_BURSTS)
+ * and what other workers handed over (one burst). Returns the packets taken. */
+#define MD_POLL_MAX_BURSTS 8
 unsigned md_worker_poll(md_worker_t *w);
 
 /* The 20 ms media tick of every channel at once. */

@@ -137,6 +137,18 @@ int main(void)
     CHECK(w.udp_no_channel == 1 && w.dp.st.verdict[MD_PKT_DROP_SHORT] == 1);
     CHECK(media[0].concealed <= MD_JB_OUTAGE);   /* only after the stream stopped */
 
+    /* A backlog (a stall, a burst) is taken in one poll, not one burst of it: a worker
+     * that is behind polls only between channels of its ticks, and must then take more
+     * than arrives. 200 datagrams to a port with no channel: all counted by one poll. */
+    uint64_t stray_before = w.udp_no_channel;
+    md_tx_template_t stray = peer(7, 29002, 0);
+    for (int i = 0; i < 200; i++)
+        ring_port_inject(&rp, frame, md_tx_build(&stray, 0, pl, 160, 160, frame, sizeof(frame)));
+    unsigned took = md_worker_poll(&w);
+    CHECKF(took == 200 && w.udp_no_channel - stray_before == 200,
+           "one poll took %u of a 200-packet backlog", took);
+    CHECK(md_worker_poll(&w) == 0);
+
     ring_port_close(&rp);
     rte_eal_cleanup();
     return check_summary("worker-ring");
