@@ -2559,6 +2559,10 @@ static int make_signals(void)
     snprintf(C.prompt.name, sizeof(C.prompt.name), "capacity");
     C.prompt.pcm = C.prompt_pcm;
     C.prompt.samples = PROMPT_FRAMES * FRAME;
+    if (md_prompt_encode_g711(&C.prompt) != 0) {   /* as medleyd's prompt store does */
+        fprintf(stderr, "capacity: no memory for the prompt's G.711 copies\n");
+        return -1;
+    }
     for (int f = 0; f < PROMPT_FRAMES; f++) {
         md_ulaw_encode(C.prompt_ulaw[f], C.prompt_pcm + f * FRAME, FRAME);
         C.prompt_sum[f] = md_pkt_sum(C.prompt_ulaw[f], FRAME, 0);

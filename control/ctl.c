@@ -57,7 +57,7 @@ static void prompt_unref(md_ctl_t *c, md_ctl_prompt_t *p)
             *pp = p->next;
             break;
         }
-    free(p->p.pcm);
+    md_prompt_free_audio(&p->p);
     free(p);
 }
 
@@ -66,7 +66,7 @@ void md_ctl_free(md_ctl_t *c)
     md_ctl_prompt_t *p = c->prompts;
     while (p != NULL) {
         md_ctl_prompt_t *next = p->next;
-        free(p->p.pcm);
+        md_prompt_free_audio(&p->p);
         free(p);
         p = next;
     }
@@ -472,6 +472,7 @@ int md_ctl_load_prompt(md_ctl_t *c, const char *name, const char *path, const md
         free(p);
         return rc;   /* the old version, if any, stays */
     }
+    (void)md_prompt_encode_g711(&p->p);   /* without the copies it plays all the same */
     snprintf(p->p.name, sizeof(p->p.name), "%s", name);
     p->current = 1;
     p->next = c->prompts;

@@ -256,14 +256,22 @@ static void prompt_done(md_worker_media_t *w, const md_channel_t *ch, md_media_t
     m->play = NULL;
 }
 
-/* The next 20 ms of the play list into m->out. */
-static void play_frame(md_worker_media_t *w, const md_channel_t *ch, md_media_t *m)
+/* The next 20 ms of the play list: into pcm as linear audio, or, when g711 is set, into
+ * g711 as that codec's bytes (alaw: A-law, else µ-law), copied from the prompts' G.711
+ * copies (md_prompt_encode_g711) or encoded from their audio where a prompt has none. One
+ * state machine for both, so gaps, loops, the list and prompt-done are the same. */
+static void play_frame(md_worker_media_t *w, const md_channel_t *ch, md_media_t *m,
+                       int16_t *pcm, uint8_t *g711, int alaw)
 {
+    const uint8_t silence = alaw ? md_alaw_encode1(0) : md_ulaw_encode1(0);
     size_t filled = 0;
     while (m->play != NULL && filled < MD_FRAME) {
         if (m->gap_left > 0) {
             size_t g = m->gap_left < MD_FRAME - filled ? m->gap_left : MD_FRAME - filled;
-            memset(m->out + filled, 0, g * sizeof(int16_t));
+            if (g711 != NULL)
+                memset(g711 + filled, silence, g);
+            else
+                memset(pcm + filled, 0, g * sizeof(int16_t));
             filled += g;
             m->gap_left -= (uint32_t)g;
             continue;
@@ -271,7 +279,18 @@ static void play_frame(md_worker_media_t *w, const md_channel_t *ch, md_media_t 
         size_t n = m->play->samples - m->play_pos;
         if (n > MD_FRAME - filled)
             n = MD_FRAME - filled;
-        memcpy(m->out + filled, m->play->pcm + m->play_pos, n * sizeof(int16_t));
+        const int16_t *src = m->play->pcm + m->play_pos;
+        if (g711 == NULL) {
+            memcpy(pcm + filled, src, n * sizeof(int16_t));
+        } else {
+            const uint8_t *copy = alaw ? m->play->alaw : m->play->ulaw;
+            if (copy != NULL)
+                memcpy(g711 + filled, copy + m->play_pos, n);
+            else if (alaw)
+                md_alaw_encode(g711 + filled, src, n);
+            else
+                md_ulaw_encode(g711 + filled, src, n);
+        }
         filled += n;
         m->play_pos += n;
         if (m->play_pos == m->play->samples) {
@@ -289,8 +308,38 @@ static void play_frame(md_worker_media_t *w, const md_channel_t *ch, md_media_t 
             }
         }
     }
-    memset(m->out + filled, 0, (MD_FRAME - filled) * sizeof(int16_t));
+    if (g711 != NULL)
+        memset(g711 + filled, silence, MD_FRAME - filled);
+    else
+        memset(pcm + filled, 0, (MD_FRAME - filled) * sizeof(int16_t));
     m->have_out = filled > 0;
+}
+
+/* A prompt goes out as G.711 bytes without linear audio when nothing else makes this
+ * tick's frame: no overlay, no digits being sent, no recording (which takes the linear
+ * audio), a G.711 channel, and a prompt with its G.711 copy. This is the IVR's common
+ * case, and it saves the encode and the 320-byte out buffer's cache lines. */
+static int play_as_g711(const md_worker_media_t *w, const md_channel_t *ch, const md_media_t *m)
+{
+    return m->overlay == NULL && m->send_len == 0 && (m->rec_id == 0 || w->rec == NULL) &&
+           (ch->prm.codec == MD_CODEC_PCMU || ch->prm.codec == MD_CODEC_PCMA) &&
+           (ch->prm.codec == MD_CODEC_PCMA ? m->play->alaw : m->play->ulaw) != NULL;
+}
+
+const uint8_t *md_media_g711_payload(md_worker_media_t *w, const md_channel_t *ch,
+                                     const md_media_t *m, uint8_t *buf)
+{
+    if (!m->have_out)
+        return NULL;
+    if (m->out_g711)
+        return w->g711;
+    if (ch->prm.codec == MD_CODEC_PCMU)
+        md_ulaw_encode(buf, m->out, MD_FRAME);
+    else if (ch->prm.codec == MD_CODEC_PCMA)
+        md_alaw_encode(buf, m->out, MD_FRAME);
+    else
+        return NULL;
+    return buf;
 }
 
 uint64_t md_media_4733_start_ms(const md_4733_rx_t *rx, const md_4733_digit_t *d,
@@ -571,8 +620,12 @@ void md_media_prefetch_out(const md_worker_media_t *w, uint32_t i)
     __builtin_prefetch(&m->play, 1, 3);
     __builtin_prefetch(&m->send_len, 1, 3);
     __builtin_prefetch(&m->have_out, 1, 3);
-    for (unsigned k = 64; k < sizeof(m->out); k += 64)
-        __builtin_prefetch((const char *)m->out + k, 1, 3);
+    /* The linear output only if the last tick used it: a prompt sent as G.711 bytes does
+     * not touch out, and fetching it would read five lines for nothing. out_g711 shares
+     * have_out's line, which this slot's md_media_tick_in wrote, so it is in cache. */
+    if (!m->out_g711)
+        for (unsigned k = 64; k < sizeof(m->out); k += 64)
+            __builtin_prefetch((const char *)m->out + k, 1, 3);
     __builtin_prefetch(&m->tx, 1, 3);
     __builtin_prefetch(&m->overlay, 0, 3);
 }
@@ -586,8 +639,16 @@ void md_media_tick_out(md_worker_media_t *w, uint32_t i)
     if (!m->conf_ready || m->play != NULL || m->overlay != NULL || m->send_len > 0)
         m->conf_share = 0;
     m->conf_ready = 0;
-    if (m->play != NULL)
-        play_frame(w, &t->chans[i], m);
+    m->out_g711 = 0;
+    if (m->play != NULL) {
+        const md_channel_t *ch = &t->chans[i];
+        if (play_as_g711(w, ch, m)) {
+            play_frame(w, ch, m, NULL, w->g711, ch->prm.codec == MD_CODEC_PCMA);
+            m->out_g711 = (uint8_t)m->have_out;
+            return;   /* nothing else goes over it (play_as_g711) */
+        }
+        play_frame(w, ch, m, m->out, NULL, 0);
+    }
     /* Bridged audio: the peer's frame of this tick, taken in md_media_tick_in. */
     if (m->bridge >= 0 && m->play == NULL && !m->have_out) {
         md_media_t *peer = &w->media[m->bridge];

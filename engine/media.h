@@ -72,6 +72,8 @@ typedef struct {
     uint64_t rec_refused;    /* frames the recorder did not take (ring full) */
     uint32_t overlay_tag;
     int have_out;            /* out holds audio to send this tick */
+    uint8_t out_g711;         /* this tick's audio is already G.711, in the worker's
+                                 md_worker_media_t.g711 (md_media_payload), not in out */
     uint8_t conf_ready;       /* out holds a conference mix not yet sent (its conference
                                  may mix in another tick slot than the channel's) */
     uint8_t conf_share;       /* 1-based: out is that shared frame of the conference,
@@ -140,6 +142,10 @@ typedef struct {
      * (md_media_conceal_budget): silence instead. Nonzero only when the worker is
      * overloaded or a loss burst hits every call at once. */
     uint64_t conceal_silent;
+    /* The G.711 frame of the channel md_media_tick_out made last, when it needed no
+     * linear audio (md_media_t.out_g711): a prompt played with nothing over it is copied
+     * here from the prompt's G.711 copy. Valid until the next md_media_tick_out. */
+    uint8_t g711[MD_FRAME];
 } md_worker_media_t;
 
 /* Concealments a slot tick may start (each costs SpanDSP's pitch search, about five
@@ -206,6 +212,13 @@ uint64_t md_media_4733_start_ms(const md_4733_rx_t *rx, const md_4733_digit_t *d
  * md_media_tick does both for every channel. */
 unsigned md_media_tick_in(md_worker_media_t *w, uint64_t now_ms);
 void md_media_tick_out(md_worker_media_t *w, uint32_t slot);
+
+/* The channel's frame of this tick as its codec's payload, after md_media_tick_out and
+ * before the next one: G.711 bytes made there (a prompt's copy) or encoded here from
+ * out into buf (MD_FRAME bytes). NULL when there is nothing to send or the codec is not
+ * G.711 (Opus is the worker's to encode). */
+const uint8_t *md_media_g711_payload(md_worker_media_t *w, const md_channel_t *ch,
+                                     const md_media_t *m, uint8_t *buf);
 
 /* The worker spreads its channels over MD_TICK_SLOTS slots of 1 ms: channel i ticks in
  * slot i % MD_TICK_SLOTS, conference k in slot k % MD_TICK_SLOTS, so each millisecond

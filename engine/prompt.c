@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dsp/g711.h"
 #include "dsp/wav.h"
 
 int md_uring_read_file(const char *path, uint8_t **buf, size_t *len)
@@ -82,10 +83,32 @@ int md_prompt_store_init(md_prompt_store_t *s, unsigned cap)
     return s->items ? 0 : -ENOMEM;
 }
 
+int md_prompt_encode_g711(md_prompt_t *p)
+{
+    free(p->ulaw);
+    p->ulaw = p->alaw = NULL;
+    uint8_t *b = malloc(2 * (p->samples ? p->samples : 1));
+    if (b == NULL)
+        return -ENOMEM;
+    md_ulaw_encode(b, p->pcm, p->samples);
+    md_alaw_encode(b + p->samples, p->pcm, p->samples);
+    p->ulaw = b;
+    p->alaw = b + p->samples;
+    return 0;
+}
+
+void md_prompt_free_audio(md_prompt_t *p)
+{
+    free(p->pcm);
+    free(p->ulaw);
+    p->pcm = NULL;
+    p->ulaw = p->alaw = NULL;
+}
+
 void md_prompt_store_free(md_prompt_store_t *s)
 {
     for (unsigned i = 0; i < s->count; i++)
-        free(s->items[i].pcm);
+        md_prompt_free_audio(&s->items[i]);
     free(s->items);
     s->items = NULL;
     s->count = s->cap = 0;
@@ -199,9 +222,10 @@ int md_prompt_load(md_prompt_store_t *s, const char *name, const char *path, cha
         slot = &s->items[s->count++];
         snprintf(slot->name, sizeof(slot->name), "%s", name);
     } else {
-        free(slot->pcm);
+        md_prompt_free_audio(slot);
     }
     slot->pcm = pcm;
     slot->samples = n;
+    (void)md_prompt_encode_g711(slot);   /* without the copies it plays all the same */
     return 0;
 }

@@ -15,7 +15,18 @@ typedef struct {
     char name[MD_PROMPT_NAME];
     int16_t *pcm;            /* 8 kHz mono */
     size_t samples;
+    /* The same audio as G.711 bytes (md_prompt_encode_g711), or NULL: a channel that
+     * plays the prompt with nothing mixed over it copies its packets from here instead of
+     * encoding 20 ms every tick. One allocation: alaw points into ulaw's. */
+    uint8_t *ulaw, *alaw;
 } md_prompt_t;
+
+/* Makes p's G.711 copies from p->pcm (replacing any). Returns 0, or -ENOMEM, which
+ * leaves them NULL: the prompt still plays, encoded frame by frame. */
+int md_prompt_encode_g711(md_prompt_t *p);
+
+/* Frees p's audio (pcm and the G.711 copies) and sets the pointers to NULL. */
+void md_prompt_free_audio(md_prompt_t *p);
 
 typedef struct {
     md_prompt_t *items;

@@ -494,12 +494,8 @@ static void tick(md_worker_t *w, uint64_t now_ms, unsigned slot, unsigned nslots
             (body = md_conf_shared_payload(w->wm.conf, i, m->conf_share,
                                            ch->prm.codec == MD_CODEC_PCMA, m->out)) != NULL) {
             /* A conference's common frame: encoded once for all its members. */
-        } else if (ch->prm.codec == MD_CODEC_PCMU) {
-            body = payload;
-            md_ulaw_encode(payload, m->out, MD_FRAME);
-        } else if (ch->prm.codec == MD_CODEC_PCMA) {
-            body = payload;
-            md_alaw_encode(payload, m->out, MD_FRAME);
+        } else if (ch->prm.codec == MD_CODEC_PCMU || ch->prm.codec == MD_CODEC_PCMA) {
+            body = md_media_g711_payload(&w->wm, ch, m, payload);
         } else if (m->opus_slot >= 0) {
             int k = md_opus_encode(&w->wm.opus[m->opus_slot], m->out, payload, sizeof(payload));
             if (k <= 0) {

@@ -2,11 +2,13 @@
  * batch, RFC 4733 digits (also without their end), lost frames concealed, no-media
  * events, and the event ring's limits. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dsp/g711.h"
 #include "dsp/tone.h"
 #include "engine/media.h"
+#include "engine/prompt.h"
 #include "tests/check.h"
 
 #define MAX 3
@@ -159,10 +161,89 @@ static void test_conceal_budget(void)
            zero[19]);
 }
 
+/* A prompt with G.711 copies (md_prompt_encode_g711) is sent as those bytes, without
+ * linear audio, and the bytes are exactly what encoding the linear path's frame gives:
+ * channel pairs (PCMU, PCMA) play the same list (a loop that wraps mid-frame, a gap, a
+ * second prompt), one member of each pair from prompts with copies and the other from
+ * the same audio without; an overlay or a prompt without copies takes the linear path. */
+static void test_prompt_g711(void)
+{
+    enum { N = 5 };
+    static md_channel_t gc[N];
+    static md_media_t gm[N];
+    md_chan_table_t gt;
+    static md_event_ring_t gr;
+    md_event_ring_init(&gr);
+    md_chan_table_init(&gt, gc, N, 32000);
+    static int16_t a_pcm[250], b_pcm[410];
+    for (int i = 0; i < 250; i++)
+        a_pcm[i] = (int16_t)(7000 * sin(2 * M_PI * (250 + i) * i / 8000.0));
+    for (int i = 0; i < 410; i++)
+        b_pcm[i] = (int16_t)(i * 97 % 20001 - 10000);
+    md_prompt_t a = { .name = "a", .pcm = a_pcm, .samples = 250 };
+    md_prompt_t b = { .name = "b", .pcm = b_pcm, .samples = 410 };
+    md_prompt_t a2 = a, b2 = b;   /* the same audio, copies made below */
+    CHECK(md_prompt_encode_g711(&a2) == 0 && md_prompt_encode_g711(&b2) == 0);
+    CHECK(a2.ulaw != NULL && a2.alaw == a2.ulaw + 250);
+    /* 0: PCMU, linear; 1: PCMU, copies; 2: PCMA, linear; 3: PCMA, copies; 4: PCMU,
+     * copies under an overlay. */
+    static const md_codec_t codec[N] = { MD_CODEC_PCMU, MD_CODEC_PCMU, MD_CODEC_PCMA,
+                                         MD_CODEC_PCMA, MD_CODEC_PCMU };
+    md_worker_media_t w = { .table = &gt, .media = gm, .events = &gr,
+                            .isa = md_cpu_default_isa() };
+    for (int c = 0; c < N; c++) {
+        md_chan_params_t prm = { .codec = codec[c], .pt = codec[c] == MD_CODEC_PCMA ? 8 : 0,
+                                 .event_pt = 101, .jb_depth = 2, .learn = 1 };
+        CHECK(md_chan_create(&gt, &prm, NULL) == c);
+        md_media_init(&gm[c], 0, 0);
+        int copies = c == 1 || c == 3 || c == 4;
+        md_play_item_t list[2] = { { .prompt = copies ? &a2 : &a, .loops = 3, .gap_ms = 7 },
+                                   { .prompt = copies ? &b2 : &b, .loops = 1 } };
+        CHECK(md_media_play_list(&gm[c], list, 2, 0) == 0);
+    }
+    static int16_t quiet[16 * 160];   /* longer than the test: over every frame */
+    md_prompt_t over = { .name = "over", .pcm = quiet, .samples = 16 * 160 };
+    CHECK(md_media_overlay(&gm[4], &over, -6) == 0);
+    int frames = 0, differ = 0, g711_frames = 0, linear_with_copies = 0;
+    for (int f = 0; f < 12; f++) {
+        md_media_tick_in(&w, (uint64_t)f * 20);
+        uint8_t got[N][MD_FRAME];
+        int have[N];
+        for (int c = 0; c < N; c++) {
+            md_media_tick_out(&w, (uint32_t)c);
+            uint8_t buf[MD_FRAME];
+            const uint8_t *pl = md_media_g711_payload(&w, &gc[c], &gm[c], buf);
+            have[c] = pl != NULL;
+            if (pl != NULL)
+                memcpy(got[c], pl, MD_FRAME);
+            g711_frames += (c == 1 || c == 3) && gm[c].out_g711;
+            linear_with_copies += (c == 0 || c == 2 || c == 4) && gm[c].out_g711;
+        }
+        if (have[0] != have[1] || have[2] != have[3] || have[0] != have[2])
+            differ++;
+        else if (have[0]) {
+            frames++;
+            differ += memcmp(got[0], got[1], MD_FRAME) != 0 || memcmp(got[2], got[3], MD_FRAME) != 0;
+        }
+    }
+    /* 3 x 250 + 56 (gap) + 410 = 1216 samples: 8 frames, the last one part silence. */
+    CHECKF(frames == 8 && differ == 0, "%d frames, %d differ", frames, differ);
+    CHECKF(g711_frames == 16 && linear_with_copies == 0, "%d G.711 frames, %d linear ones wrongly",
+           g711_frames, linear_with_copies);
+    int done = 0;
+    md_event_t ev;
+    while (md_event_pop(&gr, &ev))
+        done += ev.type == MD_EV_PROMPT_DONE;
+    CHECKF(done == 5, "%d prompt-done events", done);   /* the five lists */
+    free(a2.ulaw);
+    free(b2.ulaw);
+}
+
 int main(void)
 {
     test_lazy_plc();
     test_conceal_budget();
+    test_prompt_g711();
     md_event_ring_init(&ring);
     md_chan_table_init(&t, chans, MAX, 30000);
     md_chan_params_t prm = { .codec = MD_CODEC_PCMU, .pt = 0, .event_pt = 101, .jb_depth = 2,

@@ -45,6 +45,12 @@ int main(void)
     CHECK(md_prompt_load(&s, "a", path("a.wav"), err, sizeof(err)) == 0);
     const md_prompt_t *a = md_prompt_find(&s, "a");
     CHECK(a != NULL && a->samples == 8000 && memcmp(a->pcm, mono8, sizeof(mono8)) == 0);
+    /* Its G.711 copies, for the channels that send it as it is (engine/media.c). */
+    int copies_bad = a == NULL || a->ulaw == NULL || a->alaw == NULL;
+    for (size_t i = 0; !copies_bad && i < a->samples; i++)
+        copies_bad = a->ulaw[i] != md_ulaw_encode1(a->pcm[i]) ||
+                     a->alaw[i] != md_alaw_encode1(a->pcm[i]);
+    CHECK(!copies_bad);
 
     CHECK(md_prompt_load(&s, "b", path("b.wav"), err, sizeof(err)) == 0);
     const md_prompt_t *b = md_prompt_find(&s, "b");
@@ -72,6 +78,9 @@ int main(void)
     /* Reload replaces the audio under the same name. */
     CHECK(md_prompt_load(&s, "a", path("b.wav"), err, sizeof(err)) == 0);
     CHECK(md_prompt_find(&s, "a")->samples == 8000 && s.count == 3);
+    const md_prompt_t *a2 = md_prompt_find(&s, "a");
+    CHECK(a2->ulaw != NULL && a2->ulaw[4000] == md_ulaw_encode1(a2->pcm[4000]) &&
+          a2->alaw[4000] == md_alaw_encode1(a2->pcm[4000]));
 
     md_prompt_store_free(&s);
     unlink(path("a.wav"));
