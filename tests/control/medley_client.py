@@ -49,6 +49,19 @@ class Checks:
         self.check("%s: succeeded, expected %s" % (desc, code), False)
 
 
+def clear_of_half_hour(seconds):
+    """The ACD counts its KPIs per half hour of wall-clock time (:00 and :30, REQ KPI-2):
+    a test that counts calls in one interval fails if it straddles a boundary. If fewer
+    than `seconds` are left before the next one, waits until just past it (at most
+    `seconds`)."""
+    import time
+    left = 1800 - time.time() % 1800
+    if left < seconds:
+        print("waiting %.1f s for the half hour to turn: the test counts KPIs in one" % left)
+        sys.stdout.flush()
+        time.sleep(left + 1)
+
+
 def die_with_parent():
     """For subprocess.Popen(preexec_fn=...): the child gets SIGTERM when the process that
     started it dies, so a test killed by its timeout (or ended by an exception) never

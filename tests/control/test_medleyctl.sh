@@ -91,6 +91,13 @@ wait_for() {
 }
 
 # ---- medleyd ----
+# KPIs are counted per wall-clock half hour (:00, :30) and kpi-csv below expects one row
+# per queue and agent: never straddle a boundary.
+LEFT=$((1800 - $(date +%s) % 1800))
+if [ "$LEFT" -lt 60 ]; then
+    echo "waiting $LEFT s for the half hour to turn: the test counts KPIs in one"
+    sleep $((LEFT + 1))
+fi
 MEDLEY_API_TOKEN=$TOKEN "$MEDLEYD" --file-prefix=mdctl-$$ -m 256 --vdev=net_null0 --no-pci \
     --no-telemetry -l 0 --log-level=error -- --ip4 10.9.0.2 --channels 4 \
     --api-unix "$SOCK" --api-tcp 127.0.0.1:0 --kpi-db "$WORK/kpi.db" >"$WORK/medleyd.log" 2>&1 &

@@ -21,6 +21,7 @@ import medley_client  # noqa: E402
 
 medleyd, proto = sys.argv[1], sys.argv[2]
 pb = medley_client.load_messages(proto)
+medley_client.clear_of_half_hour(60)   # one unfinished half hour is checked in the file
 work = tempfile.mkdtemp(prefix="medley-metrics-")
 sock = os.path.join(work, "api.sock")
 db = os.path.join(work, "kpi.db")
