@@ -48,7 +48,6 @@ typedef struct {
     uint8_t full[MD_JB_SLOTS];
     uint8_t marker[MD_JB_SLOTS];
     uint32_t ts[MD_JB_SLOTS];
-    uint8_t data[MD_JB_SLOTS][MD_JB_MAX_PAYLOAD];
 
     unsigned depth;          /* frames queued before playing starts */
     int started;             /* a stream is known (ssrc, next_seq valid) */
@@ -69,6 +68,10 @@ typedef struct {
     uint16_t last_played;    /* sequence number of the last frame taken */
     uint8_t played_any;
     md_jb_stats_t st;
+    /* The frames, last: everything above is touched by every packet and every tick and
+     * stays together in a few cache lines (md_chan_prefetch), of which a frame's slot
+     * is only 3 or 4 more. */
+    uint8_t data[MD_JB_SLOTS][MD_JB_MAX_PAYLOAD];
 } md_jb_t;
 
 /* depth: playout delay in frames, 1..MD_JB_SLOTS-2 (3 = 60 ms is a usual choice). */

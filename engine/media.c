@@ -449,14 +449,7 @@ static void plc_history(const md_channel_t *ch, md_media_t *m)
  * lines its frame is written to. */
 static void prefetch_headers(const md_channel_t *ch, const md_media_t *m)
 {
-    const char *c = (const char *)ch;
-    __builtin_prefetch(c, 1, 3);              /* in_use, parameters, peer */
-    __builtin_prefetch(c + 64, 1, 3);         /* last_rx; the jitter buffer's index arrays */
-    __builtin_prefetch(c + 128, 1, 3);
-    __builtin_prefetch(c + 192, 1, 3);
-    __builtin_prefetch(&ch->jb.depth, 1, 3);
-    __builtin_prefetch(&ch->jb.st, 1, 3);
-    __builtin_prefetch(&ch->dtmf, 1, 3);
+    md_chan_prefetch(ch);   /* header, RFC 4733 state, the jitter buffer's indexes */
     __builtin_prefetch(&m->inband, 1, 3);
     __builtin_prefetch(&m->plc, 1, 3);
     __builtin_prefetch(&m->play, 0, 3);
@@ -467,9 +460,10 @@ static void prefetch_frame(const md_channel_t *ch, const md_media_t *m)
     if (!ch->in_use)
         return;
     const char *slot = md_jb_next_slot(&ch->jb);
-    __builtin_prefetch(slot, 0, 3);
+    __builtin_prefetch(slot, 0, 3);   /* a G.711 frame's 160 bytes: 3 or 4 lines */
     __builtin_prefetch(slot + 64, 0, 3);
     __builtin_prefetch(slot + 128, 0, 3);
+    __builtin_prefetch(slot + 159, 0, 3);
     for (unsigned k = 0; k < sizeof(m->pcm); k += 64)
         __builtin_prefetch((const char *)m->pcm + k, 1, 3);
     for (unsigned k = 0; k < sizeof(m->dtmf); k += 64)
@@ -614,9 +608,9 @@ void md_media_prefetch_out(const md_worker_media_t *w, uint32_t i)
 {
     const md_channel_t *ch = &w->table->chans[i];
     const md_media_t *m = &w->media[i];
-    __builtin_prefetch(ch, 0, 3);
-    __builtin_prefetch(&ch->rtcp, 0, 3);
-    __builtin_prefetch(&ch->st, 1, 3);
+    __builtin_prefetch(ch, 0, 3);                   /* learnt, the peer's MAC */
+    __builtin_prefetch(&ch->rtcp.next_at_ms, 0, 3);   /* a report due? */
+    __builtin_prefetch(&ch->st.tx_packets, 1, 3);
     __builtin_prefetch(&m->play, 1, 3);
     __builtin_prefetch(&m->send_len, 1, 3);
     __builtin_prefetch(&m->have_out, 1, 3);

@@ -54,20 +54,14 @@ static void on_udp_prefetch(void *arg, const struct rte_mbuf *m, const md_pkt_t 
     if (p->dport < t->port_base || (off & 1) || off / 2 >= t->max || p->payload_len < 12)
         return;
     const md_channel_t *ch = &t->chans[off / 2];
-    const char *c = (const char *)ch;
-    __builtin_prefetch(c, 1, 3);
-    __builtin_prefetch(c + 64, 1, 3);
-    __builtin_prefetch(c + 128, 1, 3);
-    __builtin_prefetch(c + 192, 1, 3);
-    __builtin_prefetch(&ch->jb.depth, 1, 3);
-    __builtin_prefetch(&ch->jb.st, 1, 3);
-    __builtin_prefetch(&ch->st, 1, 3);
+    md_chan_prefetch(ch);
     const uint8_t *rtp = rte_pktmbuf_mtod(m, const uint8_t *) + p->payload_off;
     uint16_t seq = (uint16_t)(rtp[2] << 8 | rtp[3]);
     const char *slot = (const char *)ch->jb.data[seq % MD_JB_SLOTS];
-    __builtin_prefetch(slot, 1, 3);
+    __builtin_prefetch(slot, 1, 3);   /* a G.711 frame's 160 bytes: 3 or 4 lines */
     __builtin_prefetch(slot + 64, 1, 3);
     __builtin_prefetch(slot + 128, 1, 3);
+    __builtin_prefetch(slot + 159, 1, 3);
 }
 
 /* A datagram whose port has no channel of this worker's own: a channel of this range that
