@@ -276,8 +276,9 @@ static void test_hw_checked(void)
 
 /* md_pkt_sum against RFC 1071 written the plain way (big-endian 16-bit words, an odd
  * last byte padded with zero, carries folded at the end), for every length 0..300 at
- * every alignment 0..7, on data with many carries, and RFC 1071's own example. The other
- * tests build their frames' checksums with md_pkt_sum, so they cannot see it wrong. */
+ * every alignment 0..7, on pseudo-random data with runs of 0xFF (many carries), and RFC
+ * 1071's own example. The other tests build their frames' checksums with md_pkt_sum, so
+ * they cannot see it wrong. */
 static uint32_t plain_sum(const uint8_t *p, size_t len)
 {
     uint64_t acc = 0;
@@ -314,26 +315,5 @@ int main(void)
     test_hw_checked();
     test_malformed_frames();
     test_rtp();
-    /* md_pkt_sum against the byte-by-byte definition, for every length up to 300 and
-     * random contents (odd lengths, every alignment of the tail). */
-    {
-        uint8_t buf[301];
-        int bad = 0;
-        srand(3);
-        for (int round = 0; round < 20; round++) {
-            for (size_t k = 0; k < sizeof(buf); k++)
-                buf[k] = (uint8_t)rand();
-            for (size_t len = 0; len <= 300; len++) {
-                uint32_t ref = 77;
-                size_t k = 0;
-                for (; k + 1 < len; k += 2)
-                    ref += (uint32_t)(buf[k] << 8 | buf[k + 1]);
-                if (k < len)
-                    ref += (uint32_t)buf[k] << 8;
-                bad += md_pkt_fold(md_pkt_sum(buf, len, 77)) != md_pkt_fold(ref);
-            }
-        }
-        CHECKF(bad == 0, "%d sums differ", bad);
-    }
     return check_summary("pkt");
 }
