@@ -22,6 +22,7 @@
 #ifndef MD_DSP_DTMF_H
 #define MD_DSP_DTMF_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "dsp/cpu.h"
@@ -76,11 +77,15 @@ typedef struct md_dtmf_rx {
     uint64_t active_start;       /* estimated first sample of its tone */
     uint64_t last_present_end;   /* estimated end of its tone in the last window that had it */
 
-    /* Events not yet taken by md_dtmf_rx_event(). */
-    md_dtmf_event_t events[MD_DTMF_EVENTS_MAX];
+    /* Events not yet taken by md_dtmf_rx_event(). The queue's array is last: every
+     * frame touches what is above it (MD_DTMF_RX_HOT_BYTES), the array only when a digit
+     * starts or ends. */
     uint8_t ev_head, ev_count;
     uint32_t events_lost;        /* queue overflowed: the caller did not drain it */
+    md_dtmf_event_t events[MD_DTMF_EVENTS_MAX];
 } md_dtmf_rx_t;
+
+#define MD_DTMF_RX_HOT_BYTES (offsetof(md_dtmf_rx_t, events))
 
 /* Resets a channel's detector. */
 void md_dtmf_rx_init(md_dtmf_rx_t *rx);

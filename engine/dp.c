@@ -3,10 +3,17 @@
 
 #include <rte_ethdev.h>
 
-/* How far ahead of the parser the receive loop fetches: the mbuf's header (buffer address,
- * data offset, length, offload flags), then, once that has arrived, the frame itself. */
+/* How far ahead of the parser the receive loop fetches: the mbuf's two header lines (the
+ * first: buffer address, data offset, length, offload flags; the second: the segment
+ * chain, which freeing the mbuf reads), then, once they have arrived, the frame itself. */
 #define RX_MBUF_AHEAD 8
 #define RX_DATA_AHEAD 4
+
+static inline void prefetch_mbuf(const struct rte_mbuf *m)
+{
+    rte_prefetch0(m);
+    rte_prefetch0((const char *)m + RTE_CACHE_LINE_SIZE);
+}
 
 /* Every line of a frame, not only the first: the parser verifies the UDP checksum over the
  * whole datagram, and the frame was written by another core (the NIC's DMA, or a ring's
@@ -32,16 +39,16 @@ unsigned md_dp_poll(md_dp_port_t *dp)
     uint8_t verdict[MD_DP_BURST];
 
     dp->st.rx += n;
-    /* First the whole burst is parsed (the frames' first lines fetched a few ahead) and
-     * the taker asked to prefetch what each datagram will touch; then the datagrams are
+    /* First the whole burst is parsed (mbufs and frames fetched a few ahead) and the
+     * taker asked to prefetch what each datagram will touch; then the datagrams are
      * delivered, by which time those lines have arrived. */
+    for (uint16_t i = 0; i < n && i < RX_MBUF_AHEAD; i++)
+        prefetch_mbuf(rx[i]);
     for (uint16_t i = 0; i < n && i < RX_DATA_AHEAD; i++)
         prefetch_frame(rx[i]);
-    for (uint16_t i = RX_DATA_AHEAD; i < n && i < RX_MBUF_AHEAD; i++)
-        rte_prefetch0(rx[i]);
     for (uint16_t i = 0; i < n; i++) {
         if (i + RX_MBUF_AHEAD < n)
-            rte_prefetch0(rx[i + RX_MBUF_AHEAD]);
+            prefetch_mbuf(rx[i + RX_MBUF_AHEAD]);
         if (i + RX_DATA_AHEAD < n)
             prefetch_frame(rx[i + RX_DATA_AHEAD]);
         /* Multi-segment frames are not expected at RTP sizes: classify the first

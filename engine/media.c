@@ -466,7 +466,7 @@ static void prefetch_frame(const md_channel_t *ch, const md_media_t *m)
     __builtin_prefetch(slot + 159, 0, 3);
     for (unsigned k = 0; k < sizeof(m->pcm); k += 64)
         __builtin_prefetch((const char *)m->pcm + k, 1, 3);
-    for (unsigned k = 0; k < sizeof(m->dtmf); k += 64)
+    for (unsigned k = 0; k < MD_DTMF_RX_HOT_BYTES; k += 64)
         __builtin_prefetch((const char *)&m->dtmf + k, 1, 3);
 }
 
