@@ -154,7 +154,13 @@ typedef struct {
  * silence, so that an overloaded worker degrades instead of falling further behind. */
 uint32_t md_media_conceal_budget(uint32_t channels, unsigned nslots);
 
-#define MD_TICK_POLL_EVERY 128
+/* Table entries of a slot between two receive polls inside a tick. Each poll takes up to
+ * MD_POLL_MAX_BURSTS bursts (engine/worker.h), so a few per pass take more than the
+ * slot's channels receive meanwhile (one packet each per 20 ms); more often only breaks
+ * the tick's prefetching (a poll's packets push the next channels' lines out of L1).
+ * 384 against 128: 30-60 ns less per channel-frame at 22,000 ivr channels, 4 of 4
+ * alternating runs. */
+#define MD_TICK_POLL_EVERY 384
 #define MD_IMPORT_PORTS 32768   /* one per even UDP port */
 
 /* Bridges two channel slots both ways: each sends what the other receives (decoded to
