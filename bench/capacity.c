@@ -76,6 +76,7 @@
 #include "dsp/tone.h"
 #include "engine/cmd.h"
 #include "engine/conf.h"
+#include "engine/mem.h"
 #include "engine/recorder.h"
 #include "engine/rtp.h"
 #include "engine/worker.h"
@@ -2890,8 +2891,8 @@ static int capacity_engine(uint32_t maxn, char *made_dir)
         return 1;
     if (C.nice != 0 && setpriority(PRIO_PROCESS, (id_t)gettid(), C.nice) != 0)
         fprintf(stderr, "capacity: setpriority %d: %s (going on)\n", C.nice, strerror(errno));
-    C.chans = aligned_alloc(64, ((sizeof(md_channel_t) * maxn + 63) / 64) * 64);
-    C.media = aligned_alloc(64, ((sizeof(md_media_t) * maxn + 63) / 64) * 64);
+    C.chans = md_zalloc_lines(maxn, sizeof(md_channel_t));
+    C.media = md_zalloc_lines(maxn, sizeof(md_media_t));
     C.rec_ids = calloc(maxn / 2 + 1, sizeof(md_rec_id_t));
     C.confset = calloc(1, sizeof(md_conf_set_t));
     C.confs = calloc(maxn / 3 + 1, sizeof(md_conf_t));

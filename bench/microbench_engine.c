@@ -22,6 +22,7 @@
 #include "dsp/tone.h"
 #include "engine/conf.h"
 #include "engine/media.h"
+#include "engine/mem.h"
 #include "engine/txpkt.h"
 
 void md_microbench_register_engine(void);
@@ -35,8 +36,8 @@ static void bm_engine_rx(md_bench_state_t *st, void *arg)
     const int NCH = sparse ? NCH_ALL : full ? NCH_MAX : 1024;
     const int stride = sparse ? 30 : 1;   /* channels in use: every stride-th */
     const int live = NCH / stride;
-    md_channel_t *chans = calloc(NCH, sizeof(md_channel_t));
-    md_media_t *media = calloc(NCH, sizeof(md_media_t));
+    md_channel_t *chans = md_zalloc_lines(NCH, sizeof(md_channel_t));
+    md_media_t *media = md_zalloc_lines(NCH, sizeof(md_media_t));
     md_event_ring_t *events = calloc(1, sizeof(md_event_ring_t));
     md_tx_template_t *peers = calloc(NCH, sizeof(md_tx_template_t));
     static uint8_t frames[NCH_ALL][256];
@@ -222,8 +223,8 @@ static void conf_bench_free(conf_bench_t *b)
 static int conf_bench_init(conf_bench_t *b, unsigned n, unsigned nconf)
 {
     memset(b, 0, sizeof(*b));
-    b->chans = calloc(n, sizeof(md_channel_t));
-    b->media = calloc(n, sizeof(md_media_t));
+    b->chans = md_zalloc_lines(n, sizeof(md_channel_t));
+    b->media = md_zalloc_lines(n, sizeof(md_media_t));
     b->members = calloc(n, sizeof(md_conf_member_t));
     b->confs = calloc(nconf, sizeof(md_conf_t));
     b->set = calloc(1, sizeof(md_conf_set_t));

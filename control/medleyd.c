@@ -56,6 +56,7 @@
 #include "control/metrics.h"
 #include "engine/cmd.h"
 #include "engine/conf.h"
+#include "engine/mem.h"
 #include "engine/steer.h"
 #include "engine/worker.h"
 
@@ -528,8 +529,8 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < e.n; i++) {
         worker_ctx_t *x = &e.wk[i];
         char name[32];
-        x->chans = calloc(per, sizeof(md_channel_t));
-        x->media = calloc(per, sizeof(md_media_t));
+        x->chans = md_zalloc_lines(per, sizeof(md_channel_t));
+        x->media = md_zalloc_lines(per, sizeof(md_media_t));
         snprintf(name, sizeof(name), "medley_inbox%u", i);
         x->inbox = e.n > 1 ? rte_ring_create(name, 1024, (int)rte_socket_id(), RING_F_SC_DEQ) : NULL;
         md_event_ring_init(&x->events);

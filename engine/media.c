@@ -450,9 +450,9 @@ static void plc_history(const md_channel_t *ch, md_media_t *m)
 static void prefetch_headers(const md_channel_t *ch, const md_media_t *m)
 {
     md_chan_prefetch(ch);   /* header, RFC 4733 state, the jitter buffer's indexes */
-    __builtin_prefetch(&m->inband, 1, 3);
-    __builtin_prefetch(&m->plc, 1, 3);
-    __builtin_prefetch(&m->play, 0, 3);
+    for (unsigned k = 0; k < MD_MEDIA_HEAD_BYTES; k += 64)
+        __builtin_prefetch((const char *)m + k, 1, 3);
+    __builtin_prefetch(&m->plc, 1, 3);   /* a concealment going on? */
 }
 
 static void prefetch_frame(const md_channel_t *ch, const md_media_t *m)
@@ -611,17 +611,14 @@ void md_media_prefetch_out(const md_worker_media_t *w, uint32_t i)
     __builtin_prefetch(ch, 0, 3);                   /* learnt, the peer's MAC */
     __builtin_prefetch(&ch->rtcp.next_at_ms, 0, 3);   /* a report due? */
     __builtin_prefetch(&ch->st.tx_packets, 1, 3);
-    __builtin_prefetch(&m->play, 1, 3);
-    __builtin_prefetch(&m->send_len, 1, 3);
-    __builtin_prefetch(&m->have_out, 1, 3);
+    for (unsigned k = 0; k < MD_MEDIA_HEAD_BYTES; k += 64)   /* play, send, have_out, tx */
+        __builtin_prefetch((const char *)m + k, 1, 3);
     /* The linear output only if the last tick used it: a prompt sent as G.711 bytes does
-     * not touch out, and fetching it would read five lines for nothing. out_g711 shares
-     * have_out's line, which this slot's md_media_tick_in wrote, so it is in cache. */
+     * not touch out, and fetching it would read five lines for nothing. out_g711 is in the
+     * head, which this slot's md_media_tick_in wrote, so it is in cache. */
     if (!m->out_g711)
-        for (unsigned k = 64; k < sizeof(m->out); k += 64)
+        for (unsigned k = 0; k < sizeof(m->out); k += 64)
             __builtin_prefetch((const char *)m->out + k, 1, 3);
-    __builtin_prefetch(&m->tx, 1, 3);
-    __builtin_prefetch(&m->overlay, 0, 3);
 }
 
 void md_media_tick_out(md_worker_media_t *w, uint32_t i)

@@ -34,24 +34,28 @@ typedef struct {
     uint16_t gap_ms;
 } md_play_item_t;
 
+/* A channel's media state. The order is for the caches, not for reading: at scale every
+ * tick fetches each channel's state from memory, so what every tick touches comes first
+ * and together (the header, then the packet template, the decoded frame, the in-band
+ * detector's hot part and the concealer's first line), and what only some calls or some
+ * ticks touch (the play list's array, digits being sent, the linear output, the strip
+ * delay line, the rest of the concealer) comes after. Lines are whole: the struct is
+ * 64-byte aligned (arrays of it come from aligned_alloc). */
 typedef struct {
-    int16_t pcm[MD_FRAME];      /* this tick's decoded audio */
+    /* ---- every tick ---- */
     int inband;                 /* run the in-band detector */
     uint32_t no_media_ms;       /* 0: no timeout */
     uint64_t first_tick_at;     /* the channel's first tick (ms * 8 + 1), for no-media */
     int no_media_sent;
-    uint64_t frames, concealed;
-    md_plc_t plc;
     uint8_t plc_synced;          /* plc's history holds the audio up to the last frame */
-    md_dtmf_rx_t dtmf;
+    uint64_t frames, concealed;
 
     /* Output: a prompt being played, and what the tick produced this time. */
     const md_prompt_t *play;
     size_t play_pos;
     unsigned loops_left;     /* plays after the current one */
     int barge_in;            /* a digit stops the prompt */
-    md_play_item_t list[MD_PLAY_MAX];   /* the play list; play is list[list_pos] */
-    unsigned list_len, list_pos;
+    unsigned list_len, list_pos;   /* the play list (list, below): play is list[list_pos] */
     uint32_t gap_left;       /* samples of silence before list[list_pos] starts */
     uint32_t play_tag;       /* the controller's tag of this play list, in PROMPT_DONE */
     /* Recording tap (engine/recorder.h): 0 or the recording this channel feeds. Stereo:
@@ -59,46 +63,56 @@ typedef struct {
      * agent: caller left, agent right). Mono: the two mixed. */
     md_rec_id_t rec_id;
     uint8_t rec_stereo;
-    /* Digits being sent (md_media_send_digits): RFC 4733 events, which the worker
-     * transmits from ev_tx instead of audio, or in-band tones from one of the worker's
-     * shared generators (memory for those scales with senders, not with channels). */
-    char send[MD_SEND_MAX];
+    /* Digits being sent (md_media_send_digits; the digits in send, below): RFC 4733
+     * events, which the worker transmits from ev_tx instead of audio, or in-band tones
+     * from one of the worker's shared generators (memory for those scales with senders,
+     * not with channels). */
     uint8_t send_len, send_pos, send_rfc4733, ev_start;
     int8_t send_gen;          /* in-band: index in md_worker_media_t.send_gens, -1: none */
     uint16_t send_on_ms, send_gap_ms;
     uint32_t send_wait;       /* ticks of silence before the next digit */
-    md_4733_tx_t ev_tx;
     int16_t opus_slot;        /* Opus channels: the worker's codec state in use, else -1 */
-    uint64_t rec_refused;    /* frames the recorder did not take (ring full) */
-    uint32_t overlay_tag;
     int have_out;            /* out holds audio to send this tick */
     uint8_t out_g711;         /* this tick's audio is already G.711, in the worker's
-                                 md_worker_media_t.g711 (md_media_payload), not in out */
+                                 md_worker_media_t.g711 (md_media_g711_payload), not in out */
     uint8_t conf_ready;       /* out holds a conference mix not yet sent (its conference
                                  may mix in another tick slot than the channel's) */
     uint8_t conf_share;       /* 1-based: out is that shared frame of the conference,
                                  unmodified (md_conf_shared_payload); 0: its own */
-    int16_t out[MD_FRAME];
-    md_tx_template_t tx;     /* filled once the peer is known */
     int tx_ready;
     int32_t bridge;          /* slot of the bridged channel, or -1 */
-
-    /* In-band DTMF stripping of what this channel forwards to a bridge: its audio goes
-     * out MD_STRIP_DELAY frames late, with every digit muted from 10 ms before its
-     * estimated start to 10 ms after its end. The detector knows a digit about 40 ms
-     * after it starts, at most 60 ms counting the frame boundary, so the delay line
-     * holds it back long enough that no fragment of a tone leaks. */
     /* A prompt mixed over whatever else the channel sends (an announcement over music or
      * over the bridged party), at a gain. */
     const md_prompt_t *overlay;
     size_t overlay_pos;
     md_gain_t overlay_gain;
-
+    uint32_t overlay_tag;
+    /* In-band DTMF stripping of what this channel forwards to a bridge: its audio goes
+     * out MD_STRIP_DELAY frames late, with every digit muted from 10 ms before its
+     * estimated start to 10 ms after its end. The detector knows a digit about 40 ms
+     * after it starts, at most 60 ms counting the frame boundary, so the delay line
+     * (delay, below) holds it back long enough that no fragment of a tone leaks. */
     int strip_dtmf;
+    md_tx_template_t tx;     /* filled once the peer is known */
+
+    int16_t pcm[MD_FRAME] __attribute__((aligned(64)));   /* this tick's decoded audio */
+    md_dtmf_rx_t dtmf;          /* its first MD_DTMF_RX_HOT_BYTES every tick */
+    md_plc_t plc;               /* its first line every tick (is a concealment going on) */
+
+    /* ---- some ticks, some calls ---- */
+    md_play_item_t list[MD_PLAY_MAX];
+    char send[MD_SEND_MAX];
+    md_4733_tx_t ev_tx;
+    uint64_t rec_refused;    /* frames the recorder did not take (ring full) */
+    int16_t out[MD_FRAME];      /* the linear output */
     int16_t delay[MD_STRIP_DELAY + 1][MD_FRAME];
     int16_t stripped[MD_FRAME];   /* this tick's forwarded audio */
     uint64_t mute_from, mute_to;  /* sample range to mute, in this channel's samples */
-} md_media_t;
+} __attribute__((aligned(64))) md_media_t;
+
+/* The lines of md_media_t every tick touches before its frame: the header and the
+ * packet template. */
+#define MD_MEDIA_HEAD_BYTES (offsetof(md_media_t, pcm))
 
 
 
