@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "engine/jitter.h"
+#include "engine/mem.h"
 #include "engine/pkt.h"
 #include "engine/rfc4733.h"
 #include "engine/rtcp.h"
@@ -64,28 +65,35 @@ typedef struct {
     uint64_t last_rx;        /* caller's clock at the last accepted packet */
     uint8_t src_mac[6];      /* the peer's (or its router's) MAC, from its last RTP packet */
     uint16_t src_vlan;       /* and its 802.1Q VLAN, 0 untagged: the way back */
-    md_4733_rx_t dtmf;
-    md_rtcp_t rtcp;
-    uint64_t rtcp_sent_at;   /* st.tx_packets at the last report: SR or RR */
     md_chan_stats_t st;
+    md_4733_rx_t dtmf;
+    uint64_t rtcp_sent_at;   /* st.tx_packets at the last report: SR or RR */
+    md_rtcp_t rtcp;          /* the send pass reads next_at_ms; the rest is RTCP's */
     /* Last, and its frames last in it (md_jb_t): what a packet or a tick touches is the
-     * first MD_CHAN_HOT_BYTES of the channel, plus one frame slot. */
+     * channel's head (up to rtcp_sent_at), the jitter buffer's state, and one frame slot
+     * with its bookkeeping. */
     md_jb_t jb;
 } md_channel_t;
 
-/* The part of a channel that every packet and every tick reads or writes: its header,
- * RFC 4733 and RTCP state, counters and the jitter buffer's indexes (everything before
- * the frames). About ten cache lines; md_chan_prefetch fetches them. */
-#define MD_CHAN_HOT_BYTES (offsetof(md_channel_t, jb) + offsetof(md_jb_t, data))
+/* What every packet and every tick touches of a channel: its head (the header, counters
+ * and RFC 4733 state, MD_CHAN_HEAD_BYTES) and the jitter buffer's state (before its
+ * per-slot arrays): six cache lines, which md_chan_prefetch asks for ahead of the
+ * channel's turn (at scale the table is far larger than the caches and channels are
+ * kilobytes apart, which the hardware prefetchers do not follow). */
+#define MD_CHAN_HEAD_BYTES (offsetof(md_channel_t, rtcp_sent_at))
 
-/* Asks for a channel's hot lines ahead of its turn: at scale the table is far larger
- * than the caches and channels are kilobytes apart, which the hardware prefetchers do
- * not follow. */
 static inline void md_chan_prefetch(const md_channel_t *ch)
 {
-    const char *c = (const char *)ch;
-    for (size_t k = 0; k < MD_CHAN_HOT_BYTES; k += 64)
-        __builtin_prefetch(c + k, 1, 3);
+    md_prefetch_range(ch, MD_CHAN_HEAD_BYTES);
+    md_prefetch_range(&ch->jb, offsetof(md_jb_t, meta));
+}
+
+/* A frame slot's bookkeeping and its first len bytes (a G.711 frame: 160), once the
+ * sequence number is known (from the packet, or the jitter buffer's next_seq). */
+static inline void md_chan_prefetch_slot(const md_channel_t *ch, uint16_t seq, size_t len)
+{
+    __builtin_prefetch(&ch->jb.meta[seq % MD_JB_SLOTS], 1, 3);
+    md_prefetch_range(ch->jb.data[seq % MD_JB_SLOTS], len);
 }
 
 /* The most channels a table can have: each takes two UDP ports below 65536. */

@@ -43,7 +43,8 @@ unsigned md_jb_level(const md_jb_t *jb)
 
 static void restart(md_jb_t *jb, uint32_t ssrc, uint16_t seq)
 {
-    memset(jb->full, 0, sizeof(jb->full));
+    for (unsigned k = 0; k < MD_JB_SLOTS; k++)
+        jb->meta[k].full = 0;
     jb->started = 1;
     jb->playing = 0;
     jb->ssrc = ssrc;
@@ -110,7 +111,7 @@ md_jb_put_t md_jb_put(md_jb_t *jb, uint32_t ssrc, uint16_t seq, uint32_t ts, int
     }
 
     unsigned slot = seq % MD_JB_SLOTS;
-    if (jb->full[slot] && jb->seq[slot] == seq) {
+    if (jb->meta[slot].full && jb->meta[slot].seq == seq) {
         jb->st.duplicates++;
         return MD_JB_DUPLICATE;
     }
@@ -119,11 +120,11 @@ md_jb_put_t md_jb_put(md_jb_t *jb, uint32_t ssrc, uint16_t seq, uint32_t ts, int
     else
         jb->highest_seq = seq;
     memcpy(jb->data[slot], payload, len);
-    jb->len[slot] = (uint16_t)len;
-    jb->seq[slot] = seq;
-    jb->ts[slot] = ts;
-    jb->marker[slot] = (uint8_t)(marker != 0);
-    jb->full[slot] = 1;
+    jb->meta[slot].len = (uint8_t)len;
+    jb->meta[slot].seq = seq;
+    jb->meta[slot].ts = ts;
+    jb->meta[slot].marker = (uint8_t)(marker != 0);
+    jb->meta[slot].full = 1;
     jb->st.packets++;
     jb->st.bytes += len;
     update_jitter(jb, ts, arrival);
@@ -140,7 +141,7 @@ md_jb_get_t md_jb_take(md_jb_t *jb, const uint8_t **data, size_t *len, uint32_t 
         /* Start at the first frame actually queued, not at a hole left by an outage. */
         for (unsigned k = 0; k < MD_JB_SLOTS; k++) {
             unsigned s = (uint16_t)(jb->next_seq + k) % MD_JB_SLOTS;
-            if (jb->full[s] && jb->seq[s] == (uint16_t)(jb->next_seq + k)) {
+            if (jb->meta[s].full && jb->meta[s].seq == (uint16_t)(jb->next_seq + k)) {
                 jb->next_seq = (uint16_t)(jb->next_seq + k);
                 break;
             }
@@ -162,7 +163,7 @@ md_jb_get_t md_jb_take(md_jb_t *jb, const uint8_t **data, size_t *len, uint32_t 
             jb->quiet = 0;
             if (md_jb_level(jb) > jb->depth + 1) {
                 unsigned s = jb->next_seq % MD_JB_SLOTS;
-                jb->full[s] = 0;
+                jb->meta[s].full = 0;
                 jb->next_seq++;
             }
         }
@@ -172,7 +173,7 @@ md_jb_get_t md_jb_take(md_jb_t *jb, const uint8_t **data, size_t *len, uint32_t 
     if (md_jb_level(jb) > jb->depth + 2) {
         if (++jb->over_depth >= 50) {
             unsigned s = jb->next_seq % MD_JB_SLOTS;
-            jb->full[s] = 0;
+            jb->meta[s].full = 0;
             jb->next_seq++;
             jb->st.skew_drops++;
             jb->over_depth = 0;
@@ -195,14 +196,14 @@ md_jb_get_t md_jb_take(md_jb_t *jb, const uint8_t **data, size_t *len, uint32_t 
     jb->underruns = 0;
     unsigned slot = jb->next_seq % MD_JB_SLOTS;
     md_jb_get_t r;
-    if (jb->full[slot] && jb->seq[slot] == jb->next_seq) {
+    if (jb->meta[slot].full && jb->meta[slot].seq == jb->next_seq) {
         *data = jb->data[slot];
-        *len = jb->len[slot];
+        *len = jb->meta[slot].len;
         jb->last_played = jb->next_seq;
         jb->played_any = 1;
         if (ts != NULL)
-            *ts = jb->ts[slot];
-        jb->full[slot] = 0;
+            *ts = jb->meta[slot].ts;
+        jb->meta[slot].full = 0;
         r = MD_JB_FRAME;
     } else {
         jb->st.lost++;
@@ -227,9 +228,9 @@ int md_jb_recent(const md_jb_t *jb, unsigned back, const uint8_t **data, size_t 
         return 0;
     uint16_t seq = (uint16_t)(jb->last_played - back);
     unsigned slot = seq % MD_JB_SLOTS;
-    if (jb->seq[slot] != seq || jb->full[slot] || jb->len[slot] == 0)
+    if (jb->meta[slot].seq != seq || jb->meta[slot].full || jb->meta[slot].len == 0)
         return 0;
     *data = jb->data[slot];
-    *len = jb->len[slot];
+    *len = jb->meta[slot].len;
     return 1;
 }

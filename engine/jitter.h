@@ -42,13 +42,16 @@ typedef struct {
     double jitter;           /* RFC 3550 estimate, in timestamp units */
 } md_jb_stats_t;
 
+/* One frame slot's bookkeeping, 8 bytes: a packet or a tick touches one line of them. */
 typedef struct {
-    uint16_t len[MD_JB_SLOTS];
-    uint16_t seq[MD_JB_SLOTS];
-    uint8_t full[MD_JB_SLOTS];
-    uint8_t marker[MD_JB_SLOTS];
-    uint32_t ts[MD_JB_SLOTS];
+    uint32_t ts;
+    uint16_t seq;
+    uint8_t len;             /* payload bytes (MD_JB_MAX_PAYLOAD fits) */
+    uint8_t full : 1;        /* holds a frame not yet played */
+    uint8_t marker : 1;
+} md_jb_slot_t;
 
+typedef struct {
     unsigned depth;          /* frames queued before playing starts */
     int started;             /* a stream is known (ssrc, next_seq valid) */
     int playing;             /* prefill done */
@@ -68,11 +71,14 @@ typedef struct {
     uint16_t last_played;    /* sequence number of the last frame taken */
     uint8_t played_any;
     md_jb_stats_t st;
-    /* The frames, last: everything above is touched by every packet and every tick and
-     * stays together in a few cache lines (md_chan_prefetch), of which a frame's slot
-     * is only 3 or 4 more. */
+    md_jb_slot_t meta[MD_JB_SLOTS];
+    /* The frames, last: the state above is touched by every packet and every tick and
+     * stays together in a few cache lines (md_chan_prefetch), and of meta and data only
+     * the frame's own slot (md_chan_prefetch_slot). */
     uint8_t data[MD_JB_SLOTS][MD_JB_MAX_PAYLOAD];
 } md_jb_t;
+
+_Static_assert(MD_JB_MAX_PAYLOAD <= 255, "md_jb_slot_t.len is one byte");
 
 /* depth: playout delay in frames, 1..MD_JB_SLOTS-2 (3 = 60 ms is a usual choice). */
 int md_jb_init(md_jb_t *jb, unsigned depth);
@@ -97,12 +103,6 @@ md_jb_get_t md_jb_take(md_jb_t *jb, const uint8_t **data, size_t *len, uint32_t 
  * if its slot still holds it (a played slot keeps its bytes until a newer packet takes
  * it): 1 with *data and *len set, else 0. */
 int md_jb_recent(const md_jb_t *jb, unsigned back, const uint8_t **data, size_t *len);
-
-/* Where the next frame to play is stored (whether or not it has come): for prefetching. */
-static inline const void *md_jb_next_slot(const md_jb_t *jb)
-{
-    return jb->data[jb->next_seq % MD_JB_SLOTS];
-}
 
 /* Frames queued from the next one to play up to the highest stored. */
 unsigned md_jb_level(const md_jb_t *jb);

@@ -449,9 +449,8 @@ static void plc_history(const md_channel_t *ch, md_media_t *m)
  * lines its frame is written to. */
 static void prefetch_headers(const md_channel_t *ch, const md_media_t *m)
 {
-    md_chan_prefetch(ch);   /* header, RFC 4733 state, the jitter buffer's indexes */
-    for (unsigned k = 0; k < MD_MEDIA_HEAD_BYTES; k += 64)
-        __builtin_prefetch((const char *)m + k, 1, 3);
+    md_chan_prefetch(ch);   /* its head and the jitter buffer's state */
+    md_prefetch_range(m, MD_MEDIA_HEAD_BYTES);
     __builtin_prefetch(&m->plc, 1, 3);   /* a concealment going on? */
 }
 
@@ -459,15 +458,9 @@ static void prefetch_frame(const md_channel_t *ch, const md_media_t *m)
 {
     if (!ch->in_use)
         return;
-    const char *slot = md_jb_next_slot(&ch->jb);
-    __builtin_prefetch(slot, 0, 3);   /* a G.711 frame's 160 bytes: 3 or 4 lines */
-    __builtin_prefetch(slot + 64, 0, 3);
-    __builtin_prefetch(slot + 128, 0, 3);
-    __builtin_prefetch(slot + 159, 0, 3);
-    for (unsigned k = 0; k < sizeof(m->pcm); k += 64)
-        __builtin_prefetch((const char *)m->pcm + k, 1, 3);
-    for (unsigned k = 0; k < MD_DTMF_RX_HOT_BYTES; k += 64)
-        __builtin_prefetch((const char *)&m->dtmf + k, 1, 3);
+    md_chan_prefetch_slot(ch, ch->jb.next_seq, MD_FRAME);   /* a G.711 frame */
+    md_prefetch_range(m->pcm, sizeof(m->pcm));
+    md_prefetch_range(&m->dtmf, MD_DTMF_RX_HOT_BYTES);
 }
 
 unsigned md_media_tick_in(md_worker_media_t *w, uint64_t now_ms)
@@ -611,14 +604,12 @@ void md_media_prefetch_out(const md_worker_media_t *w, uint32_t i)
     __builtin_prefetch(ch, 0, 3);                   /* learnt, the peer's MAC */
     __builtin_prefetch(&ch->rtcp.next_at_ms, 0, 3);   /* a report due? */
     __builtin_prefetch(&ch->st.tx_packets, 1, 3);
-    for (unsigned k = 0; k < MD_MEDIA_HEAD_BYTES; k += 64)   /* play, send, have_out, tx */
-        __builtin_prefetch((const char *)m + k, 1, 3);
+    md_prefetch_range(m, MD_MEDIA_HEAD_BYTES);   /* play, send, have_out, tx */
     /* The linear output only if the last tick used it: a prompt sent as G.711 bytes does
      * not touch out, and fetching it would read five lines for nothing. out_g711 is in the
      * head, which this slot's md_media_tick_in wrote, so it is in cache. */
     if (!m->out_g711)
-        for (unsigned k = 0; k < sizeof(m->out); k += 64)
-            __builtin_prefetch((const char *)m->out + k, 1, 3);
+        md_prefetch_range(m->out, sizeof(m->out));
 }
 
 void md_media_tick_out(md_worker_media_t *w, uint32_t i)

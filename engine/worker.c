@@ -57,11 +57,8 @@ static void on_udp_prefetch(void *arg, const struct rte_mbuf *m, const md_pkt_t 
     md_chan_prefetch(ch);
     const uint8_t *rtp = rte_pktmbuf_mtod(m, const uint8_t *) + p->payload_off;
     uint16_t seq = (uint16_t)(rtp[2] << 8 | rtp[3]);
-    const char *slot = (const char *)ch->jb.data[seq % MD_JB_SLOTS];
-    __builtin_prefetch(slot, 1, 3);   /* a G.711 frame's 160 bytes: 3 or 4 lines */
-    __builtin_prefetch(slot + 64, 1, 3);
-    __builtin_prefetch(slot + 128, 1, 3);
-    __builtin_prefetch(slot + 159, 1, 3);
+    size_t len = p->payload_len - 12u;   /* at least the payload: a CSRC list only shortens it */
+    md_chan_prefetch_slot(ch, seq, len < MD_JB_MAX_PAYLOAD ? len : MD_JB_MAX_PAYLOAD);
 }
 
 /* A datagram whose port has no channel of this worker's own: a channel of this range that
