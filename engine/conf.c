@@ -119,6 +119,7 @@ void md_conf_remove(md_conf_set_t *s, uint32_t slot)
         c->tail = mb->prev;
     c->n--;
     mb->conf = -1;
+    s->member_bits[slot >> 6] &= ~(1ull << (slot & 63));
     mb->next = mb->prev = -1;
 }
 
@@ -173,7 +174,8 @@ int md_conf_add(md_worker_media_t *w, md_conf_set_t *s, uint32_t idx, uint32_t s
     md_gain_t gi, go;
     if (idx >= s->max_confs || s->confs[idx].id == 0)
         return -ENOENT;
-    if (slot >= s->max_members || slot >= w->table->max || !w->table->chans[slot].in_use)
+    if (slot >= s->max_members || slot >= w->table->max || slot >= MD_CHAN_TABLE_MAX ||
+        !w->table->chans[slot].in_use)
         return -ENOENT;
     if (w->media[slot].bridge >= 0 || s->members[slot].conf >= 0)
         return -EBUSY;
@@ -192,6 +194,7 @@ int md_conf_add(md_worker_media_t *w, md_conf_set_t *s, uint32_t idx, uint32_t s
         mb->vad.win_min[i] = INFINITY;
     mb->vad.cur_min = INFINITY;
     mb->conf = (int32_t)idx;
+    s->member_bits[slot >> 6] |= 1ull << (slot & 63);
     mb->next = -1;
     mb->prev = c->tail;
     if (c->tail >= 0)

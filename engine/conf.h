@@ -129,6 +129,9 @@ typedef struct md_conf_set {
     unsigned max_confs;
     md_conf_member_t *members;   /* one per channel slot */
     unsigned max_members;
+    /* Bit i: members[i].conf >= 0. The tick asks it of every channel (md_conf_has_member)
+     * and 4 KiB stay in cache where the members' entries would not. */
+    uint64_t member_bits[MD_CHAN_TABLE_MAX / 64];
     uint32_t next_id;
     float vad_ratio, vad_min_ms;   /* threshold above the floor, -50 dBm0: as mean squares */
     md_prompt_t beep;
@@ -160,6 +163,11 @@ typedef struct {
 /* confs: max_confs entries; members: one per channel slot (the table's max). */
 void md_conf_set_init(md_conf_set_t *s, md_conf_t *confs, unsigned max_confs,
                       md_conf_member_t *members, unsigned max_members);
+
+static inline int md_conf_has_member(const md_conf_set_t *s, uint32_t slot)
+{
+    return slot < MD_CHAN_TABLE_MAX && (int)((s->member_bits[slot >> 6] >> (slot & 63)) & 1);
+}
 
 /* Creates a conference: k talkers mixed when more can be heard (0: 3; at most
  * MD_CONF_K_MAX), hangover of the talking events (0: 400 ms; at most 10 s). Returns the

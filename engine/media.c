@@ -473,17 +473,27 @@ uint32_t md_media_conceal_budget(uint32_t channels, unsigned nslots)
     return 16 + channels / (16 * (nslots ? nslots : 1));
 }
 
+/* Whether a channel's output takes another channel's frame of this tick: a bridge
+ * copies its peer's, a conference member sends the mix (md_conf_tick_slot, after every
+ * channel of the slot is decoded). Those are made after the whole slot. */
+static int needs_others(const md_worker_media_t *w, const md_media_t *m, uint32_t i)
+{
+    return m->bridge >= 0 || (w->conf != NULL && md_conf_has_member(w->conf, i));
+}
+
 unsigned md_media_tick_in_slot(md_worker_media_t *w, uint64_t now_ms, unsigned slot,
                                unsigned nslots)
 {
-    md_dtmf_rx_t *rxs[256];
-    const int16_t *pcms[256];
-    md_channel_t *owners[256];
-    unsigned nb = 0, done = 0, seen = 0;
+    md_dtmf_rx_t *rxs[MD_TICK_BATCH];
+    const int16_t *pcms[MD_TICK_BATCH];
+    md_channel_t *owners[MD_TICK_BATCH];
+    uint32_t batch[MD_TICK_BATCH];
+    unsigned nb = 0, nbatch = 0, inbatch = 0, done = 0, seen = 0;
     md_chan_table_t *t = w->table;
     const uint32_t far = 16 * nslots, near = 8 * nslots;
     uint32_t conceal_left = md_media_conceal_budget(t->used, nslots);
 
+    w->n_deferred = 0;
     for (uint32_t i = slot; i < t->max; i += nslots) {
         md_channel_t *ch = &t->chans[i];
         if (i + far < t->max && md_chan_live(t, i + far))
@@ -581,15 +591,28 @@ unsigned md_media_tick_in_slot(md_worker_media_t *w, uint64_t now_ms, unsigned s
             pcms[nb] = m->pcm;
             owners[nb] = ch;
             nb++;
-            if (nb == 256) {
-                dtmf_batch(w, rxs, pcms, owners, nb, now_ms);
-                nb = 0;
-            }
+        }
+        if (w->out != NULL) {
+            if (needs_others(w, m, i))
+                w->deferred[w->n_deferred++] = i;
+            else
+                batch[nbatch++] = i;
         }
         done++;
+        if (++inbatch == MD_TICK_BATCH) {
+            /* The batch's digits first: one that barges in stops its prompt before the
+             * output is made. */
+            if (nb > 0)
+                dtmf_batch(w, rxs, pcms, owners, nb, now_ms);
+            if (nbatch > 0)
+                w->out(w->out_arg, batch, nbatch);
+            nb = nbatch = inbatch = 0;
+        }
     }
     if (nb > 0)
         dtmf_batch(w, rxs, pcms, owners, nb, now_ms);
+    if (nbatch > 0)
+        w->out(w->out_arg, batch, nbatch);
     /* Conferences (engine/conf.h) need every member's frame of this tick; their members'
      * output is made here, before the per-channel step below (a member has no bridge). */
     if (w->conf != NULL)

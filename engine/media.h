@@ -152,6 +152,18 @@ typedef struct {
      * ring must not overflow meanwhile. NULL: none. */
     void (*poll)(void *arg);
     void *poll_arg;
+    /* The output side of a slot tick, batch by batch (md_media_tick_in_slot): once
+     * MD_TICK_BATCH channels are decoded and through the DTMF detector, out() gets those
+     * of them whose output needs no other channel's frame of this tick, while their state
+     * is still in cache (the caller calls md_media_tick_out and sends). The others,
+     * bridged channels and conference members, are listed in deferred[0..n_deferred)
+     * for the caller to do after the whole slot, as before. NULL: none is done in
+     * batches; the caller does every channel after md_media_tick_in_slot (md_media_tick).
+     * deferred has room for the table's max entries. */
+    void (*out)(void *arg, const uint32_t *slots, unsigned n);
+    void *out_arg;
+    uint32_t *deferred;
+    uint32_t n_deferred;
     /* Lost frames that started no concealment because the slot's budget was spent
      * (md_media_conceal_budget): silence instead. Nonzero only when the worker is
      * overloaded or a loss burst hits every call at once. */
@@ -175,6 +187,10 @@ uint32_t md_media_conceal_budget(uint32_t channels, unsigned nslots);
  * 384 against 128: 30-60 ns less per channel-frame at 22,000 ivr channels, 4 of 4
  * alternating runs. */
 #define MD_TICK_POLL_EVERY 384
+/* Channels per batch of a slot tick (md_worker_media_t.out): small enough that their
+ * decoded frames, detector state and headers are still in L2 when their output is made
+ * (about 2 KB each), large enough for the DTMF kernels' lanes. At most 256. */
+#define MD_TICK_BATCH 128
 #define MD_IMPORT_PORTS 32768   /* one per even UDP port */
 
 /* Bridges two channel slots both ways: each sends what the other receives (decoded to

@@ -394,142 +394,171 @@ static void stash_release(md_worker_t *w, tx_stash_t *s)
     s->pos = s->n = 0;
 }
 
+/* One slot tick's send pass: its burst and mbuf stash, across md_media_tick_in_slot's
+ * batches (md_worker_media_t.out) and the deferred channels after them. */
+typedef struct {
+    md_worker_t *w;
+    struct rte_mbuf *burst[MD_DP_BURST];
+    unsigned n;
+    tx_stash_t stash;
+    unsigned seen;               /* channels sent, for the receive polls between them */
+} tick_tx_t;
+
+static void push(tick_tx_t *x, struct rte_mbuf *mb)
+{
+    x->burst[x->n++] = mb;
+    if (x->n == MD_DP_BURST) {
+        flush(x->w, x->burst, x->n);
+        x->n = 0;
+    }
+}
+
+/* A channel's output made final (md_media_tick_out) and sent. */
+static void send_channel(tick_tx_t *x, uint32_t i)
+{
+    md_worker_t *w = x->w;
+    md_channel_t *ch = &w->table.chans[i];
+    md_media_t *m = &w->media[i];
+    md_media_tick_out(&w->wm, i);
+    if (ch->learnt && ch->src_mac[0] | ch->src_mac[1] | ch->src_mac[2] | ch->src_mac[3] |
+                      ch->src_mac[4] | ch->src_mac[5])
+        update_tx(w, ch, m);
+    if (!m->tx_ready)
+        return;
+    struct rte_mbuf *report = rtcp_report(w, ch, m);
+    if (report != NULL) {
+        push(x, report);
+    }
+    /* RFC 4733 events being sent go out instead of audio (RFC 4733 2.5.1.4). */
+    if (m->ev_start) {
+        m->ev_start = 0;
+        uint32_t now_ts = m->tx.ssrc * 69069u + (uint32_t)m->frames * md_media_ts_step(ch->prm.codec);
+        uint32_t step = md_media_ts_step(ch->prm.codec);
+        if (md_4733_tx_start(&m->ev_tx, m->send[m->send_pos], now_ts,
+                             (uint32_t)m->send_on_ms * (step / 20), step, 10) != 0)
+            m->ev_tx.active = 0;
+    }
+    if (m->ev_tx.active) {
+        uint8_t ev[4];
+        int marker;
+        uint32_t ets;
+        if (!md_4733_tx_next(&m->ev_tx, ev, &marker, &ets)) {
+            m->ev_tx.active = 0;
+        } else {
+            struct rte_mbuf *mb = rte_pktmbuf_alloc(w->dp.pool);
+            if (mb == NULL) {
+                w->dp.st.tx_dropped++;
+                return;
+            }
+            uint8_t audio_pt = m->tx.pt;
+            m->tx.pt = ch->prm.event_pt;
+            m->tx.ts = ets;
+            size_t len = md_tx_build(&m->tx, marker, ev, 4, 0, rte_pktmbuf_mtod(mb, uint8_t *),
+                                     rte_pktmbuf_tailroom(mb));
+            m->tx.pt = audio_pt;
+            m->tx.ts = 0;   /* audio resumes on the sampling clock, with a marker */
+            if (len == 0) {
+                rte_pktmbuf_free(mb);
+                w->dp.st.tx_dropped++;
+                return;
+            }
+            mb->data_len = (uint16_t)len;
+            mb->pkt_len = (uint32_t)len;
+            tx_offload(mb, &m->tx);
+            ch->st.tx_packets++;
+            ch->st.tx_bytes += 4;
+            push(x, mb);
+            return;
+        }
+    }
+    if (!m->have_out)
+        return;
+    uint8_t payload[MD_JB_MAX_PAYLOAD];
+    size_t plen = MD_FRAME;
+    const uint8_t *body = payload;
+    if (m->conf_share != 0 && w->wm.conf != NULL && (ch->prm.codec == MD_CODEC_PCMU || ch->prm.codec == MD_CODEC_PCMA) &&
+        (body = md_conf_shared_payload(w->wm.conf, i, m->conf_share,
+                                       ch->prm.codec == MD_CODEC_PCMA, m->out)) != NULL) {
+        /* A conference's common frame: encoded once for all its members. */
+    } else if (ch->prm.codec == MD_CODEC_PCMU || ch->prm.codec == MD_CODEC_PCMA) {
+        body = md_media_g711_payload(&w->wm, ch, m, payload);
+    } else if (m->opus_slot >= 0) {
+        int k = md_opus_encode(&w->wm.opus[m->opus_slot], m->out, payload, sizeof(payload));
+        if (k <= 0) {
+            w->dp.st.tx_dropped++;
+            return;
+        }
+        plen = (size_t)k;
+    } else {
+        return;
+    }
+    struct rte_mbuf *mb = stash_get(w, &x->stash);
+    if (mb == NULL) {
+        w->dp.st.tx_dropped++;
+        return;
+    }
+    /* RFC 3550 5.1: the timestamp follows the sampling clock, also through ticks in
+     * which the channel sent nothing (idle between prompts): one tick is MD_FRAME
+     * samples, counted by m->frames from the channel's creation, from a per-channel
+     * origin derived from the SSRC. The first packet after such a pause opens a
+     * talkspurt: marker bit (RFC 3551 4.1). The sequence number goes on by one. */
+    uint32_t step = md_media_ts_step(ch->prm.codec);
+    uint32_t ts = m->tx.ssrc * 69069u + (uint32_t)m->frames * step;
+    int marker = ts != m->tx.ts;
+    m->tx.ts = ts;
+    size_t len = md_tx_build(&m->tx, marker, body, plen, step,
+                             rte_pktmbuf_mtod(mb, uint8_t *), rte_pktmbuf_tailroom(mb));
+    if (len == 0) {
+        rte_pktmbuf_free(mb);
+        w->dp.st.tx_dropped++;
+        return;
+    }
+    mb->data_len = (uint16_t)len;
+    mb->pkt_len = (uint32_t)len;
+    tx_offload(mb, &m->tx);
+    ch->st.tx_packets++;
+    ch->st.tx_bytes += plen;
+    push(x, mb);
+}
+
+/* Sends channels slots[0..n): a batch of md_media_tick_in_slot, whose state is in cache
+ * (L2); the next ones' lines are brought to L1 a few channels ahead. */
+static void send_channels(void *arg, const uint32_t *slots, unsigned n)
+{
+    tick_tx_t *x = arg;
+    for (unsigned k = 0; k < n; k++) {
+        if (k + 4 < n)
+            md_media_prefetch_out(&x->w->wm, slots[k + 4]);
+        if (++x->seen % MD_TICK_POLL_EVERY == 0)
+            md_worker_poll(x->w);
+        send_channel(x, slots[k]);
+    }
+}
+
 static void tick(md_worker_t *w, uint64_t now_ms, unsigned slot, unsigned nslots)
 {
-    struct rte_mbuf *burst[MD_DP_BURST];
-    unsigned n = 0, seen = 0;
-    const uint32_t ahead = 4 * nslots;
-    tx_stash_t stash = { .n = 0, .pos = 0, .data = 0 };
+    tick_tx_t x = { .w = w, .n = 0, .stash = { .n = 0, .pos = 0, .data = 0 }, .seen = 0 };
 
     w->now_ms = now_ms;
     w->wm.poll = poll_during_tick;
     w->wm.poll_arg = w;
+    /* Channels are sent batch by batch as the tick decodes them (send_channels), and
+     * those that take another channel's frame of this tick (bridged, in a conference)
+     * after the whole slot, from memory again: their lines are fetched ahead. */
+    w->wm.out = send_channels;
+    w->wm.out_arg = &x;
+    w->wm.deferred = w->deferred;
     md_media_tick_in_slot(&w->wm, now_ms, slot, nslots);
-    /* Each channel's output made final and sent in one pass, while its state is in
-     * cache; the next channels' lines are fetched ahead. */
-    for (uint32_t i = slot; i < w->table.max; i += nslots) {
-        md_channel_t *ch = &w->table.chans[i];
-        md_media_t *m = &w->media[i];
-        if (i + ahead < w->table.max && md_chan_live(&w->table, i + ahead))
-            md_media_prefetch_out(&w->wm, i + ahead);
-        if (++seen % MD_TICK_POLL_EVERY == 0)
+    const uint32_t *d = w->deferred;
+    const unsigned nd = w->wm.n_deferred;
+    for (unsigned k = 0; k < nd; k++) {
+        if (k + 4 < nd)
+            md_media_prefetch_out(&w->wm, d[k + 4]);
+        if (++x.seen % MD_TICK_POLL_EVERY == 0)
             md_worker_poll(w);
-        if (!md_chan_live(&w->table, i))
-            continue;
-        md_media_tick_out(&w->wm, i);
-        if (ch->learnt && ch->src_mac[0] | ch->src_mac[1] | ch->src_mac[2] | ch->src_mac[3] |
-                          ch->src_mac[4] | ch->src_mac[5])
-            update_tx(w, ch, m);
-        if (!m->tx_ready)
-            continue;
-        struct rte_mbuf *report = rtcp_report(w, ch, m);
-        if (report != NULL) {
-            burst[n++] = report;
-            if (n == MD_DP_BURST) {
-                flush(w, burst, n);
-                n = 0;
-            }
-        }
-        /* RFC 4733 events being sent go out instead of audio (RFC 4733 2.5.1.4). */
-        if (m->ev_start) {
-            m->ev_start = 0;
-            uint32_t now_ts = m->tx.ssrc * 69069u + (uint32_t)m->frames * md_media_ts_step(ch->prm.codec);
-            uint32_t step = md_media_ts_step(ch->prm.codec);
-            if (md_4733_tx_start(&m->ev_tx, m->send[m->send_pos], now_ts,
-                                 (uint32_t)m->send_on_ms * (step / 20), step, 10) != 0)
-                m->ev_tx.active = 0;
-        }
-        if (m->ev_tx.active) {
-            uint8_t ev[4];
-            int marker;
-            uint32_t ets;
-            if (!md_4733_tx_next(&m->ev_tx, ev, &marker, &ets)) {
-                m->ev_tx.active = 0;
-            } else {
-                struct rte_mbuf *mb = rte_pktmbuf_alloc(w->dp.pool);
-                if (mb == NULL) {
-                    w->dp.st.tx_dropped++;
-                    continue;
-                }
-                uint8_t audio_pt = m->tx.pt;
-                m->tx.pt = ch->prm.event_pt;
-                m->tx.ts = ets;
-                size_t len = md_tx_build(&m->tx, marker, ev, 4, 0, rte_pktmbuf_mtod(mb, uint8_t *),
-                                         rte_pktmbuf_tailroom(mb));
-                m->tx.pt = audio_pt;
-                m->tx.ts = 0;   /* audio resumes on the sampling clock, with a marker */
-                if (len == 0) {
-                    rte_pktmbuf_free(mb);
-                    w->dp.st.tx_dropped++;
-                    continue;
-                }
-                mb->data_len = (uint16_t)len;
-                mb->pkt_len = (uint32_t)len;
-                tx_offload(mb, &m->tx);
-                ch->st.tx_packets++;
-                ch->st.tx_bytes += 4;
-                burst[n++] = mb;
-                if (n == MD_DP_BURST) {
-                    flush(w, burst, n);
-                    n = 0;
-                }
-                continue;
-            }
-        }
-        if (!m->have_out)
-            continue;
-        uint8_t payload[MD_JB_MAX_PAYLOAD];
-        size_t plen = MD_FRAME;
-        const uint8_t *body = payload;
-        if (m->conf_share != 0 && w->wm.conf != NULL && (ch->prm.codec == MD_CODEC_PCMU || ch->prm.codec == MD_CODEC_PCMA) &&
-            (body = md_conf_shared_payload(w->wm.conf, i, m->conf_share,
-                                           ch->prm.codec == MD_CODEC_PCMA, m->out)) != NULL) {
-            /* A conference's common frame: encoded once for all its members. */
-        } else if (ch->prm.codec == MD_CODEC_PCMU || ch->prm.codec == MD_CODEC_PCMA) {
-            body = md_media_g711_payload(&w->wm, ch, m, payload);
-        } else if (m->opus_slot >= 0) {
-            int k = md_opus_encode(&w->wm.opus[m->opus_slot], m->out, payload, sizeof(payload));
-            if (k <= 0) {
-                w->dp.st.tx_dropped++;
-                continue;
-            }
-            plen = (size_t)k;
-        } else {
-            continue;
-        }
-        struct rte_mbuf *mb = stash_get(w, &stash);
-        if (mb == NULL) {
-            w->dp.st.tx_dropped++;
-            continue;
-        }
-        /* RFC 3550 5.1: the timestamp follows the sampling clock, also through ticks in
-         * which the channel sent nothing (idle between prompts): one tick is MD_FRAME
-         * samples, counted by m->frames from the channel's creation, from a per-channel
-         * origin derived from the SSRC. The first packet after such a pause opens a
-         * talkspurt: marker bit (RFC 3551 4.1). The sequence number goes on by one. */
-        uint32_t step = md_media_ts_step(ch->prm.codec);
-        uint32_t ts = m->tx.ssrc * 69069u + (uint32_t)m->frames * step;
-        int marker = ts != m->tx.ts;
-        m->tx.ts = ts;
-        size_t len = md_tx_build(&m->tx, marker, body, plen, step,
-                                 rte_pktmbuf_mtod(mb, uint8_t *), rte_pktmbuf_tailroom(mb));
-        if (len == 0) {
-            rte_pktmbuf_free(mb);
-            w->dp.st.tx_dropped++;
-            continue;
-        }
-        mb->data_len = (uint16_t)len;
-        mb->pkt_len = (uint32_t)len;
-        tx_offload(mb, &m->tx);
-        ch->st.tx_packets++;
-        ch->st.tx_bytes += plen;
-        burst[n++] = mb;
-        if (n == MD_DP_BURST) {
-            flush(w, burst, n);
-            n = 0;
-        }
+        send_channel(&x, d[k]);
     }
-    if (n > 0)
-        flush(w, burst, n);
-    stash_release(w, &stash);
+    if (x.n > 0)
+        flush(w, x.burst, x.n);
+    stash_release(w, &x.stash);
 }

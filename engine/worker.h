@@ -38,6 +38,9 @@ typedef struct md_worker {
     uint64_t forwarded;           /* for a channel of this range moved to another worker */
     /* Channels moved here from other workers, by port (md_worker_media_t.imports). */
     uint16_t imports[MD_IMPORT_PORTS];
+    /* A slot tick's channels whose output waits for the whole slot (md_worker_media_t
+     * deferred): bridged channels and conference members. */
+    uint32_t deferred[MD_CHAN_TABLE_MAX];
 } md_worker_t;
 
 /* chans and media: max entries each, the caller's memory. */

@@ -7,6 +7,7 @@
 
 #include "dsp/g711.h"
 #include "dsp/tone.h"
+#include "engine/conf.h"
 #include "engine/media.h"
 #include "engine/prompt.h"
 #include "tests/check.h"
@@ -239,11 +240,122 @@ static void test_prompt_g711(void)
     free(b2.ulaw);
 }
 
+/* The slot tick's output in batches (md_worker_media_t.out): every live channel once a
+ * tick, either in a batch of at most MD_TICK_BATCH in table order or, when its output
+ * takes another channel's frame of the tick (bridged, a conference member), deferred; and
+ * a batch's digits are found before its output, so a barge-in digit has stopped its
+ * prompt by the time out() sees the channel. */
+#define BN 300   /* three batches: 128, 128 and the rest */
+static md_channel_t bch[BN];
+static md_media_t bmed[BN];
+static md_conf_set_t bconfs;
+static md_conf_t bconf[2];
+static md_conf_member_t bmembers[BN];
+static struct {
+    int seen[BN];            /* this tick: times in a batch */
+    int batches, too_big, out_of_order, played_at_out;
+} bo;
+
+static void record_batch(void *arg, const uint32_t *slots, unsigned n)
+{
+    md_worker_media_t *w = arg;
+    bo.batches++;
+    bo.too_big += n > MD_TICK_BATCH;
+    for (unsigned k = 0; k < n; k++) {
+        bo.seen[slots[k]]++;
+        bo.out_of_order += k > 0 && slots[k] <= slots[k - 1];
+        if (slots[k] == 5)
+            bo.played_at_out = w->media[5].play != NULL;
+        md_media_tick_out(w, slots[k]);
+    }
+}
+
+static void test_batches(void)
+{
+    md_chan_table_t bt;
+    md_event_ring_t br;
+    md_event_ring_init(&br);
+    md_chan_table_init(&bt, bch, BN, 32000);
+    md_chan_params_t prm = { .codec = MD_CODEC_PCMU, .pt = 0, .event_pt = 101, .jb_depth = 2,
+                             .learn = 1 };
+    for (int i = 0; i < BN; i++) {
+        CHECK(md_chan_create(&bt, &prm, NULL) == i);
+        md_media_init(&bmed[i], i == 5, 0);
+    }
+    CHECK(md_chan_delete(&bt, 7) == 0);   /* not live: in no batch */
+    md_media_init(&bmed[7], 0, 0);
+    static uint32_t deferred[BN];
+    md_worker_media_t w = { .table = &bt, .media = bmed, .events = &br,
+                            .isa = md_cpu_default_isa(), .out = record_batch,
+                            .deferred = deferred };
+    w.out_arg = &w;
+    md_conf_set_init(&bconfs, bconf, 2, bmembers, BN);
+    w.conf = &bconfs;
+    uint32_t cid;
+    int ci = md_conf_create(&bconfs, 0, 0, &cid);
+    CHECK(ci >= 0);
+    CHECK(md_conf_add(&w, &bconfs, (uint32_t)ci, 200, MD_CONF_ROLE_PARTY, 0, 0, 0, 0, 0) == 0);
+    CHECK(md_media_bridge(&w, 10, 140) == 0);
+    static int16_t ppcm[8000];
+    for (int i = 0; i < 8000; i++)
+        ppcm[i] = (int16_t)(1000 * sin(i * 0.3));
+    md_prompt_t prompt = { .pcm = ppcm, .samples = 8000 };
+    md_media_play(&bmed[5], &prompt, 0, 1);   /* barge-in */
+
+    /* Channel 5 hears a digit from frame 6 on, everyone else quiet noise. */
+    static int16_t tone[160 * 8];
+    CHECK(md_tone_dial(tone, 160 * 8, "7", -10, 0, 160, 0) > 0);
+    int16_t quiet[160];
+    for (int i = 0; i < 160; i++)
+        quiet[i] = (int16_t)((i * 7919 % 61) - 30);
+    int wrong_set = 0, digit_tick = -1, played_then = -1, removed_ok = 1;
+    for (int f = 0; f < 30; f++) {
+        uint64_t now = (uint64_t)f * 20;
+        for (int i = 0; i < BN; i++)
+            if (bch[i].in_use)
+                send_audio(&bch[i], (uint16_t)f, i == 5 && f >= 6 && f < 14 ? tone + (f - 6) * 160 : quiet,
+                           now * 8);
+        if (f == 20)
+            md_conf_remove(&bconfs, 200);   /* from then on in the batches */
+        memset(bo.seen, 0, sizeof(bo.seen));
+        bo.played_at_out = -1;
+        md_media_tick_in_slot(&w, now, 0, 1);
+        int in_def[BN] = { 0 };
+        for (uint32_t k = 0; k < w.n_deferred; k++)
+            in_def[deferred[k]]++;
+        for (int i = 0; i < BN; i++) {
+            int want_def = i == 10 || i == 140 || (i == 200 && f < 20);
+            if (i == 7)
+                wrong_set += bo.seen[i] != 0 || in_def[i] != 0;
+            else if (want_def)
+                wrong_set += bo.seen[i] != 0 || in_def[i] != 1;
+            else
+                wrong_set += bo.seen[i] != 1 || in_def[i] != 0;
+        }
+        removed_ok &= f < 20 || bo.seen[200] == 1;
+        md_event_t ev;
+        while (md_event_pop(&br, &ev))
+            if (ev.type == MD_EV_DIGIT && ev.slot == 5 && digit_tick < 0) {
+                CHECK(ev.digit == '7');
+                digit_tick = f;
+                played_then = bo.played_at_out;
+            }
+    }
+    CHECK(wrong_set == 0);
+    CHECK(removed_ok);
+    CHECK(bo.too_big == 0 && bo.out_of_order == 0);
+    CHECK(bo.batches == 30 * 3);
+    CHECK(digit_tick > 6);
+    CHECK(played_then == 0);   /* stopped before its output was made */
+    CHECK(bmed[5].play == NULL);
+}
+
 int main(void)
 {
     test_lazy_plc();
     test_conceal_budget();
     test_prompt_g711();
+    test_batches();
     md_event_ring_init(&ring);
     md_chan_table_init(&t, chans, MAX, 30000);
     md_chan_params_t prm = { .codec = MD_CODEC_PCMU, .pt = 0, .event_pt = 101, .jb_depth = 2,
