@@ -9,10 +9,14 @@
 #define RX_MBUF_AHEAD 8
 #define RX_DATA_AHEAD 4
 
+/* Into L2 (rte_prefetch1), as every prefetch of the worker's: a burst asks for 32 mbufs'
+ * headers and frames and then its channels' lines, more than L1's miss buffers hold
+ * (engine/mem.h). Frames into L2 instead of L1: 2-3% less per channel-frame in 3 of 3
+ * alternating capacity runs; the headers too: 1-2% more. */
 static inline void prefetch_mbuf(const struct rte_mbuf *m)
 {
-    rte_prefetch0(m);
-    rte_prefetch0((const char *)m + RTE_CACHE_LINE_SIZE);
+    rte_prefetch1(m);
+    rte_prefetch1((const char *)m + RTE_CACHE_LINE_SIZE);
 }
 
 /* Every line of a frame, not only the first: the parser verifies the UDP checksum over the
@@ -24,9 +28,9 @@ static inline void prefetch_frame(const struct rte_mbuf *m)
 {
     const char *d = rte_pktmbuf_mtod(m, const char *);
     uint16_t len = rte_pktmbuf_data_len(m);
-    rte_prefetch0(d);
+    rte_prefetch1(d);
     for (uint16_t off = 64; off < len && off < 6 * 64; off += 64)
-        rte_prefetch0(d + off);
+        rte_prefetch1(d + off);
 }
 
 unsigned md_dp_poll(md_dp_port_t *dp)

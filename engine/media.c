@@ -450,8 +450,8 @@ static void plc_history(const md_channel_t *ch, md_media_t *m)
 static void prefetch_headers(const md_channel_t *ch, const md_media_t *m)
 {
     md_chan_prefetch(ch);   /* its head and the jitter buffer's state */
-    md_prefetch_range(m, MD_MEDIA_HEAD_BYTES);
-    __builtin_prefetch(&m->plc, 1, 3);   /* a concealment going on? */
+    md_prefetch_range_l2(m, MD_MEDIA_HEAD_BYTES);
+    __builtin_prefetch(&m->plc, 0, 2);   /* a concealment going on? */
 }
 
 static void prefetch_frame(const md_channel_t *ch, const md_media_t *m)
@@ -459,8 +459,8 @@ static void prefetch_frame(const md_channel_t *ch, const md_media_t *m)
     if (!ch->in_use)
         return;
     md_chan_prefetch_slot(ch, ch->jb.next_seq, MD_FRAME);   /* a G.711 frame */
-    md_prefetch_range(m->pcm, sizeof(m->pcm));
-    md_prefetch_range(&m->dtmf, MD_DTMF_RX_HOT_BYTES);
+    md_prefetch_range_l2(m->pcm, sizeof(m->pcm));
+    md_prefetch_range_l2(&m->dtmf, MD_DTMF_RX_HOT_BYTES);
 }
 
 unsigned md_media_tick_in(md_worker_media_t *w, uint64_t now_ms)

@@ -354,18 +354,19 @@ typedef struct {
 
 /* data: where a packet mbuf's data starts, from the mbuf (a pktmbuf pool puts the
  * buffer right after the mbuf and its private area; reading buf_addr would wait for the
- * very line being fetched). */
+ * very line being fetched). Into L2, as every prefetch of the worker's (engine/mem.h):
+ * 1.5-2% less per channel-frame than into L1 in 3 of 3 alternating capacity runs. */
 static void prefetch_mbuf(const struct rte_mbuf *m, size_t data)
 {
     const char *c = (const char *)m;
-    rte_prefetch0(c);
-    rte_prefetch0(c + RTE_CACHE_LINE_SIZE);
+    rte_prefetch1(c);
+    rte_prefetch1(c + RTE_CACHE_LINE_SIZE);
     /* Headers and a G.711 frame: about 214 bytes. */
     const char *d = c + data;
-    rte_prefetch0(d);
-    rte_prefetch0(d + 64);
-    rte_prefetch0(d + 128);
-    rte_prefetch0(d + 192);
+    rte_prefetch1(d);
+    rte_prefetch1(d + 64);
+    rte_prefetch1(d + 128);
+    rte_prefetch1(d + 192);
 }
 
 static struct rte_mbuf *stash_get(md_worker_t *w, tx_stash_t *s)
