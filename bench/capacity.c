@@ -1,7 +1,7 @@
 /* medley-bench capacity: how many channels one worker core carries with zero loss.
  *
  * One process, two lcores. The worker lcore runs medleyd's worker loop (engine/worker.h:
- * md_worker_poll, md_cmd_serve, and md_worker_tick_slot every 1 ms on the TSC, slot after
+ * md_worker_poll_paced, md_cmd_serve, and md_worker_tick_slot every 1 ms on the TSC, slot after
  * slot, so that each channel ticks once per 20 ms in its slot; the same catch-up rule) on
  * a net_ring port. --slots 1 ticks the whole table every 20 ms instead (md_worker_tick),
  * for comparison. The main lcore is the traffic generator: N phones, each
@@ -356,7 +356,7 @@ static int worker_main(void *arg)
      * recordings' frame counts are checked against it). */
     while (!C.sh->stop || q % C.slots != 0) {
         uint64_t a = rte_rdtsc();
-        unsigned n = md_worker_poll(w);
+        unsigned n = md_worker_poll_paced(w, a);
         md_cmd_serve(&C.cmd, &w->wm);
         uint64_t b = rte_rdtsc();
         if (n > 0) {

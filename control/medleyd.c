@@ -95,10 +95,10 @@ typedef struct {
  * tick when due (a twentieth of the channels each millisecond: engine/media.h). */
 static void worker_step(worker_ctx_t *x)
 {
-    md_worker_poll(&x->w);
+    uint64_t now = rte_get_timer_cycles();
+    md_worker_poll_paced(&x->w, now);
     if (x->own_lcore)
         md_cmd_serve(&x->ring, &x->w.wm);
-    uint64_t now = rte_get_timer_cycles();
     if (now >= x->next_tick) {
         md_worker_tick_slot(&x->w, (now - x->start) * 1000 / x->hz, x->slot);
         x->slot = (x->slot + 1) % MD_TICK_SLOTS;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_ring.h>
 
@@ -158,6 +159,7 @@ int md_worker_init(md_worker_t *w, uint16_t port, struct rte_mempool *pool,
     w->wm.events = events;
     w->wm.isa = md_cpu_default_isa();
     w->wm.imports = w->imports;
+    w->poll_gap = rte_get_timer_hz() * MD_POLL_GAP_US / 1000000;
     /* RTCP sender reports carry wall-clock time: read once here, then the worker's
      * own clock (no system call on the worker). NTP counts from 1900. */
     struct timespec ts;
@@ -307,6 +309,16 @@ unsigned md_worker_poll(md_worker_t *w)
         }
         n += k;
     }
+    return n;
+}
+
+unsigned md_worker_poll_paced(md_worker_t *w, uint64_t now)
+{
+    if (!w->last_poll_capped && now - w->last_poll < w->poll_gap)
+        return 0;
+    w->last_poll = now;
+    unsigned n = md_worker_poll(w);
+    w->last_poll_capped = n >= MD_POLL_MAX_BURSTS * MD_DP_BURST;
     return n;
 }
 

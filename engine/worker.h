@@ -41,6 +41,10 @@ typedef struct md_worker {
     /* A slot tick's channels whose output waits for the whole slot (md_worker_media_t
      * deferred): bridged channels and conference members. */
     uint32_t deferred[MD_CHAN_TABLE_MAX];
+    /* md_worker_poll_paced: the gap in timer cycles, the last poll's time, and whether
+     * it stopped with more waiting. */
+    uint64_t poll_gap, last_poll;
+    int last_poll_capped;
 } md_worker_t;
 
 /* chans and media: max entries each, the caller's memory. */
@@ -58,6 +62,17 @@ void md_worker_share(md_worker_t *w, md_worker_t **peers, unsigned n, struct rte
  * and what other workers handed over (one burst). Returns the packets taken. */
 #define MD_POLL_MAX_BURSTS 8
 unsigned md_worker_poll(md_worker_t *w);
+
+/* The worker loop's receive between ticks (medleyd, medley-bench capacity): md_worker_poll
+ * at most once every MD_POLL_GAP_US, unless the last poll stopped at MD_POLL_MAX_BURSTS
+ * (more is waiting). Between ticks the worker is idle, and polling without a pause finds
+ * the packets of the last microsecond, one or two at a time: each then waits for its own
+ * lines (mbuf, frame, channel: about 15), where a burst's lines are fetched together
+ * (engine/dp.c). 20 us is 25 packets at 25,000 channels, far inside the receive ring,
+ * and nothing a jitter buffer notices. now: rte_get_timer_cycles(). Returns what
+ * md_worker_poll returned, 0 when it was not yet time. */
+#define MD_POLL_GAP_US 20
+unsigned md_worker_poll_paced(md_worker_t *w, uint64_t now);
 
 /* The 20 ms media tick of every channel at once. */
 void md_worker_tick(md_worker_t *w, uint64_t now_ms);

@@ -37,7 +37,7 @@ static md_tx_template_t peer(int n, uint16_t dst_port, uint8_t pt)
 
 int main(void)
 {
-    if (ring_port_open(&rp, "wk", 1023, 256, 256, 1) != 0)
+    if (ring_port_open(&rp, "wk", 2047, 512, 256, 1) != 0)
         return 1;
     const uint16_t port = rp.port;
 
@@ -148,6 +148,24 @@ int main(void)
     CHECKF(took == 200 && w.udp_no_channel - stray_before == 200,
            "one poll took %u of a 200-packet backlog", took);
     CHECK(md_worker_poll(&w) == 0);
+
+    /* The loop's paced poll (md_worker_poll_paced): within MD_POLL_GAP_US of the last one
+     * it does not poll; after the gap it takes everything; after a poll that stopped at
+     * its cap it polls again at once. */
+    const uint64_t gap = w.poll_gap, pt0 = 1000 * gap;
+    CHECK(gap > 0);
+    CHECK(md_worker_poll_paced(&w, pt0) == 0);   /* polls: nothing there */
+    for (int i = 0; i < 10; i++)
+        ring_port_inject(&rp, frame, md_tx_build(&stray, 0, pl, 160, 160, frame, sizeof(frame)));
+    CHECK(md_worker_poll_paced(&w, pt0 + gap / 2) == 0);   /* too soon: left waiting */
+    CHECK(md_worker_poll_paced(&w, pt0 + gap - 1) == 0);
+    CHECK(md_worker_poll_paced(&w, pt0 + gap) == 10);
+    const unsigned cap = MD_POLL_MAX_BURSTS * MD_DP_BURST;
+    for (unsigned i = 0; i < cap + 40; i++)
+        ring_port_inject(&rp, frame, md_tx_build(&stray, 0, pl, 160, 160, frame, sizeof(frame)));
+    CHECK(md_worker_poll_paced(&w, pt0 + 2 * gap) == cap);
+    CHECK(md_worker_poll_paced(&w, pt0 + 2 * gap + 1) == 40);   /* more was waiting */
+    CHECK(md_worker_poll_paced(&w, pt0 + 2 * gap + 2) == 0);
 
     ring_port_close(&rp);
     rte_eal_cleanup();
