@@ -426,6 +426,23 @@ static void push(tick_tx_t *x, struct rte_mbuf *mb)
     }
 }
 
+/* A packet md_tx_build made (len 0: it could not, dropped) into the burst, counted. */
+static void send_built(tick_tx_t *x, md_channel_t *ch, const md_media_t *m, struct rte_mbuf *mb,
+                       size_t len, size_t payload_bytes)
+{
+    if (len == 0) {
+        rte_pktmbuf_free(mb);
+        x->w->dp.st.tx_dropped++;
+        return;
+    }
+    mb->data_len = (uint16_t)len;
+    mb->pkt_len = (uint32_t)len;
+    tx_offload(mb, &m->tx);
+    ch->st.tx_packets++;
+    ch->st.tx_bytes += payload_bytes;
+    push(x, mb);
+}
+
 /* A channel's output made final (md_media_tick_out) and sent. */
 static void send_channel(tick_tx_t *x, uint32_t i)
 {
@@ -470,17 +487,7 @@ static void send_channel(tick_tx_t *x, uint32_t i)
                                      rte_pktmbuf_tailroom(mb));
             m->tx.pt = audio_pt;
             m->tx.ts = 0;   /* audio resumes on the sampling clock, with a marker */
-            if (len == 0) {
-                rte_pktmbuf_free(mb);
-                w->dp.st.tx_dropped++;
-                return;
-            }
-            mb->data_len = (uint16_t)len;
-            mb->pkt_len = (uint32_t)len;
-            tx_offload(mb, &m->tx);
-            ch->st.tx_packets++;
-            ch->st.tx_bytes += 4;
-            push(x, mb);
+            send_built(x, ch, m, mb, len, 4);
             return;
         }
     }
@@ -521,21 +528,12 @@ static void send_channel(tick_tx_t *x, uint32_t i)
     m->tx.ts = ts;
     size_t len = md_tx_build(&m->tx, marker, body, plen, step,
                              rte_pktmbuf_mtod(mb, uint8_t *), rte_pktmbuf_tailroom(mb));
-    if (len == 0) {
-        rte_pktmbuf_free(mb);
-        w->dp.st.tx_dropped++;
-        return;
-    }
-    mb->data_len = (uint16_t)len;
-    mb->pkt_len = (uint32_t)len;
-    tx_offload(mb, &m->tx);
-    ch->st.tx_packets++;
-    ch->st.tx_bytes += plen;
-    push(x, mb);
+    send_built(x, ch, m, mb, len, plen);
 }
 
-/* Sends channels slots[0..n): a batch of md_media_tick_in_slot, whose state is in cache
- * (L2); the next ones' lines are brought to L1 a few channels ahead. */
+/* Sends channels slots[0..n): a batch of md_media_tick_in_slot, whose state is in L2,
+ * or the slot's deferred channels; the next ones' lines are fetched a few channels
+ * ahead. */
 static void send_channels(void *arg, const uint32_t *slots, unsigned n)
 {
     tick_tx_t *x = arg;
@@ -562,15 +560,7 @@ static void tick(md_worker_t *w, uint64_t now_ms, unsigned slot, unsigned nslots
     w->wm.out_arg = &x;
     w->wm.deferred = w->deferred;
     md_media_tick_in_slot(&w->wm, now_ms, slot, nslots);
-    const uint32_t *d = w->deferred;
-    const unsigned nd = w->wm.n_deferred;
-    for (unsigned k = 0; k < nd; k++) {
-        if (k + 4 < nd)
-            md_media_prefetch_out(&w->wm, d[k + 4]);
-        if (++x.seen % MD_TICK_POLL_EVERY == 0)
-            md_worker_poll(w);
-        send_channel(&x, d[k]);
-    }
+    send_channels(&x, w->deferred, w->wm.n_deferred);
     if (x.n > 0)
         flush(w, x.burst, x.n);
     stash_release(w, &x.stash);
