@@ -125,11 +125,13 @@ static void bm_engine_rx(md_bench_state_t *st, void *arg)
     md_worker_media_t w = { .table = &t, .media = media, .events = events,
                             .isa = md_cpu_default_isa() };
     static uint32_t deferred[NCH_ALL];
+    static int16_t scratch[MD_TICK_BATCH][MD_FRAME] __attribute__((aligned(64)));
     bench_out_t out = { .w = &w, .wire = wire, .wire_len = sizeof(wire), .sent = 0 };
     if (full) {
         w.out = bench_send;
         w.out_arg = &out;
         w.deferred = deferred;
+        w.scratch = scratch;
     }
     /* Noise, with a 60 ms digit '5' (one continuous tone over frames 10-12) in every
      * second, encoded once; channel c starts c frames into the cycle. */

@@ -195,6 +195,7 @@ int md_conf_add(md_worker_media_t *w, md_conf_set_t *s, uint32_t idx, uint32_t s
     mb->vad.cur_min = INFINITY;
     mb->conf = (int32_t)idx;
     s->member_bits[slot >> 6] |= 1ull << (slot & 63);
+    md_media_pcm_for_others(&w->media[slot]);
     mb->next = -1;
     mb->prev = c->tail;
     if (c->tail >= 0)

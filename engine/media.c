@@ -194,7 +194,17 @@ int md_media_bridge(md_worker_media_t *w, uint32_t a, uint32_t b)
     md_media_unbridge(w, b);
     w->media[a].bridge = (int32_t)b;
     w->media[b].bridge = (int32_t)a;
+    md_media_pcm_for_others(&w->media[a]);
+    md_media_pcm_for_others(&w->media[b]);
     return 0;
+}
+
+void md_media_pcm_for_others(md_media_t *m)
+{
+    if (m->pcm_stale) {
+        memset(m->pcm, 0, sizeof(m->pcm));
+        m->pcm_stale = 0;
+    }
 }
 
 void md_media_unbridge(md_worker_media_t *w, uint32_t a)
@@ -426,21 +436,35 @@ static void dtmf_batch(md_worker_media_t *w, md_dtmf_rx_t **rxs, const int16_t *
 /* Before the first concealed frame after frames that skipped the concealer: its
  * history, the frame played last (still in m->pcm) and the one before it (decoded again
  * from the jitter buffer, whose played slots keep their bytes; silence if it is gone). */
+/* Frame `back` before the last one taken from the jitter buffer (0: that one), decoded
+ * again into out: 1, or 0 when its slot no longer holds it. */
+static int decode_recent(const md_channel_t *ch, unsigned back, int16_t *out)
+{
+    const uint8_t *data;
+    size_t len;
+    if ((ch->prm.codec != MD_CODEC_PCMU && ch->prm.codec != MD_CODEC_PCMA) ||
+        !md_jb_recent(&ch->jb, back, &data, &len) || len != MD_FRAME)
+        return 0;
+    if (ch->prm.codec == MD_CODEC_PCMU)
+        md_ulaw_decode(out, data, MD_FRAME);
+    else
+        md_alaw_decode(out, data, MD_FRAME);
+    return 1;
+}
+
 static void plc_history(const md_channel_t *ch, md_media_t *m)
 {
     int16_t older[MD_FRAME];
-    const uint8_t *data;
-    size_t len;
-    int have = ch->prm.codec == MD_CODEC_PCMU || ch->prm.codec == MD_CODEC_PCMA;
-    have = have && md_jb_recent(&ch->jb, 1, &data, &len) && len == MD_FRAME;
-    if (have) {
-        if (ch->prm.codec == MD_CODEC_PCMU)
-            md_ulaw_decode(older, data, MD_FRAME);
-        else
-            md_alaw_decode(older, data, MD_FRAME);
-    }
+    /* The last frame went to the batch's scratch: pcm is decoded again from the jitter
+     * buffer, which still holds it. */
+    if (m->pcm_stale && !decode_recent(ch, 0, m->pcm))
+        memset(m->pcm, 0, sizeof(m->pcm));
+    m->pcm_stale = 0;
+    int have = decode_recent(ch, 1, older);
     md_plc_set_history(&m->plc, have ? older : NULL, MD_FRAME, m->pcm, MD_FRAME);
 }
+
+static int needs_others(const md_worker_media_t *w, const md_media_t *m, uint32_t i);
 
 /* Pulls a channel's state into cache ahead of its turn: at scale the table is far larger
  * than the caches, and a channel's lines are 8 KB apart from the next one's, which the
@@ -454,12 +478,23 @@ static void prefetch_headers(const md_channel_t *ch, const md_media_t *m)
     __builtin_prefetch(&m->plc, 0, 2);   /* a concealment going on? */
 }
 
-static void prefetch_frame(const md_channel_t *ch, const md_media_t *m)
+/* Whether a G.711 frame of this channel must be decoded into its pcm, because something
+ * reads it after the channel's batch (md_worker_media_t.scratch): a bridge peer or the
+ * conference (needs_others), the recorder, the DTMF stripper's delay line. */
+static int keeps_pcm(const md_worker_media_t *w, const md_media_t *m, uint32_t i)
+{
+    return w->scratch == NULL || w->out == NULL || needs_others(w, m, i) || m->strip_dtmf ||
+           (m->rec_id != 0 && w->rec != NULL);
+}
+
+static void prefetch_frame(const md_worker_media_t *w, const md_channel_t *ch,
+                           const md_media_t *m, uint32_t i)
 {
     if (!ch->in_use)
         return;
     md_chan_prefetch_slot(ch, ch->jb.next_seq, MD_FRAME);   /* a G.711 frame */
-    md_prefetch_range_l2(m->pcm, sizeof(m->pcm));
+    if (keeps_pcm(w, m, i) || m->opus_slot >= 0)
+        md_prefetch_range_l2(m->pcm, sizeof(m->pcm));
     md_prefetch_range_l2(&m->dtmf, MD_DTMF_RX_HOT_BYTES);
 }
 
@@ -499,7 +534,7 @@ unsigned md_media_tick_in_slot(md_worker_media_t *w, uint64_t now_ms, unsigned s
         if (i + far < t->max && md_chan_live(t, i + far))
             prefetch_headers(&t->chans[i + far], &w->media[i + far]);
         if (i + near < t->max && md_chan_live(t, i + near))
-            prefetch_frame(&t->chans[i + near], &w->media[i + near]);
+            prefetch_frame(w, &t->chans[i + near], &w->media[i + near], i + near);
         if (w->poll != NULL && ++seen % MD_TICK_POLL_EVERY == 0)
             w->poll(w->poll_arg);   /* between channels: none is half done */
         if (!md_chan_live(t, i))
@@ -508,6 +543,7 @@ unsigned md_media_tick_in_slot(md_worker_media_t *w, uint64_t now_ms, unsigned s
         const uint8_t *payload = NULL;
         size_t len = 0;
         md_jb_get_t r = md_jb_take(&ch->jb, &payload, &len, NULL);
+        int16_t *frame = m->pcm;   /* where this tick's frame is */
 
         if (m->opus_slot >= 0) {
             /* Opus conceals its own losses (and a corrupt packet is one). */
@@ -524,14 +560,16 @@ unsigned md_media_tick_in_slot(md_worker_media_t *w, uint64_t now_ms, unsigned s
             }
         } else if (r == MD_JB_FRAME && len == MD_FRAME &&
             (ch->prm.codec == MD_CODEC_PCMU || ch->prm.codec == MD_CODEC_PCMA)) {
+            if (!keeps_pcm(w, m, i))
+                frame = w->scratch[inbatch];
             if (ch->prm.codec == MD_CODEC_PCMU)
-                md_ulaw_decode(m->pcm, payload, MD_FRAME);
+                md_ulaw_decode(frame, payload, MD_FRAME);
             else
-                md_alaw_decode(m->pcm, payload, MD_FRAME);
+                md_alaw_decode(frame, payload, MD_FRAME);
             /* The concealer's history is given only when a loss comes (plc_history): a
              * frame goes through it only to be cross-faded after a concealment. */
             if (md_plc_pending(&m->plc)) {
-                md_plc_received(&m->plc, m->pcm, MD_FRAME);
+                md_plc_received(&m->plc, frame, MD_FRAME);
                 m->plc_synced = 1;
             } else {
                 m->plc_synced = 0;
@@ -554,6 +592,7 @@ unsigned md_media_tick_in_slot(md_worker_media_t *w, uint64_t now_ms, unsigned s
         } else {
             memset(m->pcm, 0, sizeof(m->pcm));
         }
+        m->pcm_stale = frame != m->pcm;
         m->frames++;
 
         /* RFC 4733 events whose end never came. */
@@ -588,7 +627,7 @@ unsigned md_media_tick_in_slot(md_worker_media_t *w, uint64_t now_ms, unsigned s
 
         if (m->inband) {
             rxs[nb] = &m->dtmf;
-            pcms[nb] = m->pcm;
+            pcms[nb] = frame;
             owners[nb] = ch;
             nb++;
         }

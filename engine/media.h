@@ -48,6 +48,8 @@ typedef struct {
     uint64_t first_tick_at;     /* the channel's first tick (ms * 8 + 1), for no-media */
     int no_media_sent;
     uint8_t plc_synced;          /* plc's history holds the audio up to the last frame */
+    uint8_t pcm_stale;           /* the last frame was decoded into the worker's scratch
+                                    (md_worker_media_t.scratch), not into pcm */
     uint64_t frames, concealed;
 
     /* Output: a prompt being played, and what the tick produced this time. */
@@ -164,6 +166,12 @@ typedef struct {
     void *out_arg;
     uint32_t *deferred;
     uint32_t n_deferred;
+    /* With out: a G.711 frame that nothing reads after its batch (the channel is not
+     * bridged, in a conference, recorded or stripping DTMF) is decoded into one of these
+     * MD_TICK_BATCH rows instead of its pcm, which is then stale (md_media_t.pcm_stale):
+     * the detector and the concealer read it there, and the 320 bytes of pcm are neither
+     * fetched nor written back. NULL: every frame goes to pcm. */
+    int16_t (*scratch)[MD_FRAME];
     /* Lost frames that started no concealment because the slot's budget was spent
      * (md_media_conceal_budget): silence instead. Nonzero only when the worker is
      * overloaded or a loss burst hits every call at once. */
@@ -199,6 +207,11 @@ uint32_t md_media_conceal_budget(uint32_t channels, unsigned nslots);
  * -EINVAL (same slot, out of range, or not in use). */
 int md_media_bridge(md_worker_media_t *w, uint32_t a, uint32_t b);
 void md_media_unbridge(md_worker_media_t *w, uint32_t a);
+
+/* A channel whose pcm another channel starts reading (a bridge, a conference): if its
+ * last frame went to the tick's scratch (pcm_stale), pcm is silence until its next tick,
+ * not an old frame. */
+void md_media_pcm_for_others(md_media_t *m);
 
 /* Mixes prompt p once over the channel's other output at gain_db (see dsp/mixer.h);
  * a prompt-done event follows. Returns 0 or -EINVAL for a gain out of range. */

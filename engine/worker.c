@@ -559,6 +559,7 @@ static void tick(md_worker_t *w, uint64_t now_ms, unsigned slot, unsigned nslots
     w->wm.out = send_channels;
     w->wm.out_arg = &x;
     w->wm.deferred = w->deferred;
+    w->wm.scratch = w->scratch;
     md_media_tick_in_slot(&w->wm, now_ms, slot, nslots);
     send_channels(&x, w->deferred, w->wm.n_deferred);
     if (x.n > 0)

@@ -41,6 +41,8 @@ typedef struct md_worker {
     /* A slot tick's channels whose output waits for the whole slot (md_worker_media_t
      * deferred): bridged channels and conference members. */
     uint32_t deferred[MD_CHAN_TABLE_MAX];
+    /* The tick's frames that no other channel reads (md_worker_media_t scratch). */
+    int16_t scratch[MD_TICK_BATCH][MD_FRAME] __attribute__((aligned(64)));
     /* md_worker_poll_paced: the gap in timer cycles, the last poll's time, and whether
      * it stopped with more waiting. */
     uint64_t poll_gap, last_poll;

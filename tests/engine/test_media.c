@@ -39,7 +39,20 @@ static void send_audio(md_channel_t *ch, uint16_t seq, const int16_t *pcm, uint6
  * channel plays must be, sample for sample, what SpanDSP's concealer fed every frame gives,
  * for single losses, bursts, a loss right after the first frame and one after a
  * concealment. */
-static void test_lazy_plc(void)
+static int16_t lazy_played[160];
+static int16_t lazy_scratch[MD_TICK_BATCH][MD_FRAME];
+
+/* The batched tick's out(): the one channel's frame, from its pcm or, when it went to
+ * the scratch, from the batch's first row. */
+static void lazy_out(void *arg, const uint32_t *slots, unsigned n)
+{
+    md_worker_media_t *w = arg;
+    CHECK(n == 1 && slots[0] == 0);
+    const md_media_t *m = &w->media[0];
+    memcpy(lazy_played, m->pcm_stale ? lazy_scratch[0] : m->pcm, sizeof(lazy_played));
+}
+
+static void test_lazy_plc(int batched)
 {
     static md_channel_t lc[1];
     static md_media_t lm[1];
@@ -53,6 +66,16 @@ static void test_lazy_plc(void)
     md_media_init(&lm[0], 0, 0);
     md_worker_media_t w = { .table = &lt, .media = lm, .events = &lr,
                             .isa = md_cpu_default_isa() };
+    static uint32_t deferred[1];
+    if (batched) {
+        /* Frames decoded into the scratch (nothing else reads them): the concealer's
+         * history must then come from the jitter buffer, sample for sample the same. */
+        w.out = lazy_out;
+        w.out_arg = &w;
+        w.deferred = deferred;
+        w.scratch = lazy_scratch;
+    }
+    int scratch_frames = 0;
     md_plc_t ref;
     md_plc_init(&ref);
     static int16_t sent[120][160];
@@ -70,7 +93,13 @@ static void test_lazy_plc(void)
             drop |= lost[k] == f;
         if (!drop)
             send_audio(&lc[0], (uint16_t)f, sent[f], (uint64_t)f * 160);
-        md_media_tick(&w, (uint64_t)f * 20);
+        if (batched) {
+            md_media_tick_in_slot(&w, (uint64_t)f * 20, 0, 1);
+            scratch_frames += lm[0].pcm_stale;
+        } else {
+            md_media_tick(&w, (uint64_t)f * 20);
+            memcpy(lazy_played, lm[0].pcm, sizeof(lazy_played));
+        }
         int16_t want[160];
         if (lm[0].concealed != c0) {
             md_plc_conceal(&ref, want, 160);
@@ -87,11 +116,12 @@ static void test_lazy_plc(void)
         }
         c0 = lm[0].concealed;
         compared++;
-        wrong += memcmp(want, lm[0].pcm, sizeof(want)) != 0;
+        wrong += memcmp(want, lazy_played, sizeof(want)) != 0;
     }
     CHECKF(compared > 100 && concealed == (int)(sizeof(lost) / sizeof(lost[0])) && wrong == 0,
-           "lazy concealer: %d frames compared, %d concealed, %d differ from the eager one",
-           compared, concealed, wrong);
+           "lazy concealer%s: %d frames compared, %d concealed, %d differ from the eager one",
+           batched ? " (batched, scratch)" : "", compared, concealed, wrong);
+    CHECK(batched ? scratch_frames > 80 : scratch_frames == 0);
 }
 
 /* A loss on every call at once (80 channels, frames 10 and 11 lost for all): a tick
@@ -285,9 +315,10 @@ static void test_batches(void)
     CHECK(md_chan_delete(&bt, 7) == 0);   /* not live: in no batch */
     md_media_init(&bmed[7], 0, 0);
     static uint32_t deferred[BN];
+    static int16_t bscratch[MD_TICK_BATCH][MD_FRAME];
     md_worker_media_t w = { .table = &bt, .media = bmed, .events = &br,
                             .isa = md_cpu_default_isa(), .out = record_batch,
-                            .deferred = deferred };
+                            .deferred = deferred, .scratch = bscratch };
     w.out_arg = &w;
     md_conf_set_init(&bconfs, bconf, 2, bmembers, BN);
     w.conf = &bconfs;
@@ -348,11 +379,33 @@ static void test_batches(void)
     CHECK(digit_tick > 6);
     CHECK(played_then == 0);   /* stopped before its output was made */
     CHECK(bmed[5].play == NULL);
+
+    /* The frames nothing else reads went to the scratch; the bridged ones and the
+     * conference member's (until it left) to their pcm. */
+    CHECK(bmed[30].pcm_stale && bmed[200].pcm_stale);
+    CHECK(!bmed[10].pcm_stale && !bmed[140].pcm_stale);
+    /* A channel bridged now is read by its peer before its next tick: silence, not the
+     * frame its pcm held from before. */
+    for (int i = 0; i < MD_FRAME; i++)
+        bmed[30].pcm[i] = 1234;
+    CHECK(md_media_bridge(&w, 30, 31) == 0);
+    int silent = 1;
+    for (int i = 0; i < MD_FRAME; i++)
+        silent &= bmed[30].pcm[i] == 0;
+    CHECK(silent && !bmed[30].pcm_stale);
+    uint32_t cid2;
+    int ci2 = md_conf_create(&bconfs, 0, 0, &cid2);
+    CHECK(ci2 >= 0);
+    bmed[40].pcm[0] = 777;
+    CHECK(bmed[40].pcm_stale);
+    CHECK(md_conf_add(&w, &bconfs, (uint32_t)ci2, 40, MD_CONF_ROLE_PARTY, 0, 0, 0, 0, 0) == 0);
+    CHECK(bmed[40].pcm[0] == 0 && !bmed[40].pcm_stale);
 }
 
 int main(void)
 {
-    test_lazy_plc();
+    test_lazy_plc(0);
+    test_lazy_plc(1);
     test_conceal_budget();
     test_prompt_g711();
     test_batches();
