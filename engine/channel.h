@@ -67,12 +67,13 @@ typedef struct {
     uint16_t src_vlan;       /* and its 802.1Q VLAN, 0 untagged: the way back */
     md_chan_stats_t st;
     md_4733_rx_t dtmf;
-    uint64_t rtcp_sent_at;   /* st.tx_packets at the last report: SR or RR */
-    md_rtcp_t rtcp;          /* the send pass reads next_at_ms; the rest is RTCP's */
-    /* Last, and its frames last in it (md_jb_t): what a packet or a tick touches is the
-     * channel's head (up to rtcp_sent_at), the jitter buffer's state, and one frame slot
-     * with its bookkeeping. */
+    /* Right after the head, and its frames last in it (md_jb_t): what a packet or a tick
+     * touches is the channel's head (up to jb), the jitter buffer's state, and one frame
+     * slot with its bookkeeping: the first two are six lines together. */
     md_jb_t jb;
+    /* After the frames: the send pass reads rtcp.next_at_ms, one line, a report the rest. */
+    uint64_t rtcp_sent_at;   /* st.tx_packets at the last report: SR or RR */
+    md_rtcp_t rtcp;
 } md_channel_t;
 
 /* What every packet and every tick touches of a channel: its head (the header, counters
@@ -80,7 +81,7 @@ typedef struct {
  * per-slot arrays): six cache lines, which md_chan_prefetch asks for ahead of the
  * channel's turn (at scale the table is far larger than the caches and channels are
  * kilobytes apart, which the hardware prefetchers do not follow). */
-#define MD_CHAN_HEAD_BYTES (offsetof(md_channel_t, rtcp_sent_at))
+#define MD_CHAN_HEAD_BYTES (offsetof(md_channel_t, jb))
 
 /* Into L2 (md_prefetch_range_l2): the callers ask for many channels' lines at once, more
  * than L1's miss buffers hold. For the receive path's prefetch (engine/worker.c), into L2
@@ -88,8 +89,7 @@ typedef struct {
  * 20,000 and 22,000 ivr channels, the two alternating every 20 ms period). */
 static inline void md_chan_prefetch(const md_channel_t *ch)
 {
-    md_prefetch_range_l2(ch, MD_CHAN_HEAD_BYTES);
-    md_prefetch_range_l2(&ch->jb, offsetof(md_jb_t, meta));
+    md_prefetch_range_l2(ch, MD_CHAN_HEAD_BYTES + offsetof(md_jb_t, meta));
 }
 
 /* A frame slot's bookkeeping and its first len bytes (a G.711 frame: 160), once the
