@@ -65,11 +65,6 @@ typedef struct md_dtmf_rx {
     int8_t run_digit;            /* 0..15 or -1 */
     uint8_t run_len;
     uint64_t run_start;          /* estimated first sample of the run's tone */
-    /* Sub-block filter outputs of the candidate's row [0] and column [1] tones over the
-     * run's last sub-blocks (a ring), for the frequency check at onset. */
-    float hist_re[2][MD_DTMF_HIST];
-    float hist_im[2][MD_DTMF_HIST];
-    uint8_t hist_head;           /* ring position of the oldest (next overwritten) entry */
 
     /* The digit being held, if any. */
     int8_t active;               /* 0..15 or -1 */
@@ -77,15 +72,23 @@ typedef struct md_dtmf_rx {
     uint64_t active_start;       /* estimated first sample of its tone */
     uint64_t last_present_end;   /* estimated end of its tone in the last window that had it */
 
-    /* Events not yet taken by md_dtmf_rx_event(). The queue's array is last: every
-     * frame touches what is above it (MD_DTMF_RX_HOT_BYTES), the array only when a digit
-     * starts or ends. */
+    /* Events not yet taken by md_dtmf_rx_event(): their count and head. */
     uint8_t ev_head, ev_count;
+    uint8_t hist_head;           /* hist's ring position of the oldest (next overwritten) entry */
     uint32_t events_lost;        /* queue overflowed: the caller did not drain it */
+
+    /* Every frame touches what is above (MD_DTMF_RX_HOT_BYTES, four cache lines); what
+     * follows only while a candidate digit's windows are strong (the history) or when a
+     * digit starts or ends (the queue). */
+
+    /* Sub-block filter outputs of the candidate's row [0] and column [1] tones over the
+     * run's last sub-blocks (a ring), for the frequency check at onset. */
+    float hist_re[2][MD_DTMF_HIST];
+    float hist_im[2][MD_DTMF_HIST];
     md_dtmf_event_t events[MD_DTMF_EVENTS_MAX];
 } md_dtmf_rx_t;
 
-#define MD_DTMF_RX_HOT_BYTES (offsetof(md_dtmf_rx_t, events))
+#define MD_DTMF_RX_HOT_BYTES (offsetof(md_dtmf_rx_t, hist_re))
 
 /* Resets a channel's detector. */
 void md_dtmf_rx_init(md_dtmf_rx_t *rx);
