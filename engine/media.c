@@ -433,9 +433,6 @@ static void dtmf_batch(md_worker_media_t *w, md_dtmf_rx_t **rxs, const int16_t *
     }
 }
 
-/* Before the first concealed frame after frames that skipped the concealer: its
- * history, the frame played last (still in m->pcm) and the one before it (decoded again
- * from the jitter buffer, whose played slots keep their bytes; silence if it is gone). */
 /* Frame `back` before the last one taken from the jitter buffer (0: that one), decoded
  * again into out: 1, or 0 when its slot no longer holds it. */
 static int decode_recent(const md_channel_t *ch, unsigned back, int16_t *out)
@@ -452,11 +449,13 @@ static int decode_recent(const md_channel_t *ch, unsigned back, int16_t *out)
     return 1;
 }
 
+/* Before the first concealed frame after frames that skipped the concealer: its
+ * history, the frame played last (in m->pcm, or decoded again from the jitter buffer
+ * when it went to the batch's scratch) and the one before it (decoded again: the
+ * buffer's played slots keep their bytes; silence if it is gone). */
 static void plc_history(const md_channel_t *ch, md_media_t *m)
 {
     int16_t older[MD_FRAME];
-    /* The last frame went to the batch's scratch: pcm is decoded again from the jitter
-     * buffer, which still holds it. */
     if (m->pcm_stale && !decode_recent(ch, 0, m->pcm))
         memset(m->pcm, 0, sizeof(m->pcm));
     m->pcm_stale = 0;
@@ -464,7 +463,13 @@ static void plc_history(const md_channel_t *ch, md_media_t *m)
     md_plc_set_history(&m->plc, have ? older : NULL, MD_FRAME, m->pcm, MD_FRAME);
 }
 
-static int needs_others(const md_worker_media_t *w, const md_media_t *m, uint32_t i);
+/* Whether a channel's output takes another channel's frame of this tick: a bridge
+ * copies its peer's, a conference member sends the mix (md_conf_tick_slot, after every
+ * channel of the slot is decoded). Those are made after the whole slot. */
+static int needs_others(const md_worker_media_t *w, const md_media_t *m, uint32_t i)
+{
+    return m->bridge >= 0 || (w->conf != NULL && md_conf_has_member(w->conf, i));
+}
 
 /* Pulls a channel's state into cache ahead of its turn: at scale the table is far larger
  * than the caches, and a channel's lines are 8 KB apart from the next one's, which the
@@ -506,14 +511,6 @@ unsigned md_media_tick_in(md_worker_media_t *w, uint64_t now_ms)
 uint32_t md_media_conceal_budget(uint32_t channels, unsigned nslots)
 {
     return 16 + channels / (16 * (nslots ? nslots : 1));
-}
-
-/* Whether a channel's output takes another channel's frame of this tick: a bridge
- * copies its peer's, a conference member sends the mix (md_conf_tick_slot, after every
- * channel of the slot is decoded). Those are made after the whole slot. */
-static int needs_others(const md_worker_media_t *w, const md_media_t *m, uint32_t i)
-{
-    return m->bridge >= 0 || (w->conf != NULL && md_conf_has_member(w->conf, i));
 }
 
 unsigned md_media_tick_in_slot(md_worker_media_t *w, uint64_t now_ms, unsigned slot,

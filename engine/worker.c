@@ -159,6 +159,8 @@ int md_worker_init(md_worker_t *w, uint16_t port, struct rte_mempool *pool,
     w->wm.events = events;
     w->wm.isa = md_cpu_default_isa();
     w->wm.imports = w->imports;
+    w->wm.deferred = w->deferred;
+    w->wm.scratch = w->scratch;
     w->poll_gap = rte_get_timer_hz() * MD_POLL_GAP_US / 1000000;
     /* RTCP sender reports carry wall-clock time: read once here, then the worker's
      * own clock (no system call on the worker). NTP counts from 1900. */
@@ -456,9 +458,8 @@ static void send_channel(tick_tx_t *x, uint32_t i)
     if (!m->tx_ready)
         return;
     struct rte_mbuf *report = rtcp_report(w, ch, m);
-    if (report != NULL) {
+    if (report != NULL)
         push(x, report);
-    }
     /* RFC 4733 events being sent go out instead of audio (RFC 4733 2.5.1.4). */
     if (m->ev_start) {
         m->ev_start = 0;
@@ -555,12 +556,13 @@ static void tick(md_worker_t *w, uint64_t now_ms, unsigned slot, unsigned nslots
     w->wm.poll_arg = w;
     /* Channels are sent batch by batch as the tick decodes them (send_channels), and
      * those that take another channel's frame of this tick (bridged, in a conference)
-     * after the whole slot, from memory again: their lines are fetched ahead. */
+     * after the whole slot, from memory again: their lines are fetched ahead. x lives
+     * only for this call, so out is cleared after it. */
     w->wm.out = send_channels;
     w->wm.out_arg = &x;
-    w->wm.deferred = w->deferred;
-    w->wm.scratch = w->scratch;
     md_media_tick_in_slot(&w->wm, now_ms, slot, nslots);
+    w->wm.out = NULL;
+    w->wm.out_arg = NULL;
     send_channels(&x, w->deferred, w->wm.n_deferred);
     if (x.n > 0)
         flush(w, x.burst, x.n);
